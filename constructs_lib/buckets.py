@@ -1,0 +1,110 @@
+"""S3 buckets with one secure baseline: encrypted, private, TLS only, versioned, logged."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from constructs_lib.compliance import acknowledge_nag, skip_checkov
+
+NONCURRENT_VERSION_DAYS = 90
+INCOMPLETE_UPLOAD_DAYS = 7
+ACCESS_LOG_DAYS = 365
+
+_REPLICATION_REASON = (
+    "Cross-region replication is a disaster-recovery choice of the deploying team (it doubles storage "
+    "and moves training data out of region); versioning protects against deletion here."
+)
+
+
+def _lifecycle_rules() -> list[s3.LifecycleRule]:
+    return [
+        s3.LifecycleRule(
+            id="expire-noncurrent-versions",
+            noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+        ),
+        s3.LifecycleRule(
+            id="abort-incomplete-multipart-uploads",
+            abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
+        ),
+    ]
+
+
+class AccessLogsBucket(Construct):
+    """Destination of S3 server access logs for the other buckets.
+
+    S3 log delivery supports only SSE-S3 on the destination bucket, so this one bucket is not
+    encrypted with the data key; it holds no customer data, only request logs.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            lifecycle_rules=[
+                *_lifecycle_rules(),
+                s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(ACCESS_LOG_DAYS)),
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=False,
+        )
+        acknowledge_nag(
+            self.bucket,
+            "AwsSolutions-S1",
+            "This is the server access log destination; logging it into itself would create a delivery loop.",
+        )
+        skip_checkov(
+            self.bucket,
+            "CKV_AWS_18",
+            "This is the server access log destination; logging it into itself would create a delivery loop.",
+        )
+        skip_checkov(
+            self.bucket,
+            "CKV_AWS_145",
+            "S3 server access log delivery only supports SSE-S3 on the destination bucket.",
+        )
+        skip_checkov(self.bucket, "CKV_AWS_144", _REPLICATION_REASON)
+
+
+class SecureBucket(Construct):
+    """A private bucket encrypted with a customer managed key, TLS only, versioned and logged."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        access_logs: s3.IBucket,
+        removal_policy: RemovalPolicy,
+        event_bridge_enabled: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            lifecycle_rules=_lifecycle_rules(),
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"{construct_id.lower()}/",
+            event_bridge_enabled=event_bridge_enabled,
+            removal_policy=removal_policy,
+            auto_delete_objects=False,
+        )
+        skip_checkov(self.bucket, "CKV_AWS_144", _REPLICATION_REASON)

@@ -1,0 +1,1 @@
+"""Deployment units: thin stacks that compose the constructs in constructs_lib."""

@@ -1,0 +1,279 @@
+"""Typed deployment configuration, read from CDK context and validated at synth time.
+
+Every key lives flat in `cdk.json` under "context" and can be overridden on the command line
+(`cdk synth -c prefix=team-a`). Values given with `-c` arrive as strings, so lists, objects,
+numbers and booleans are also accepted as JSON text. A wrong key, type or value raises
+`ConfigError` naming the key and what is allowed; app.py prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# CDK's own context keys (feature flags, lookups, CLI settings) are not ours to validate.
+_CDK_KEY_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "availability-zones:", "cdk-")
+_CDK_KEYS = {"acknowledged-issue-numbers", "aws-cdk:enableDiffNoFail", "notices"}
+
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+VPC_ID_PATTERN = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+SUBNET_ID_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CIDR_PATTERN = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$")
+
+# The values CloudWatch Logs accepts for a retention period.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+SERVING_MODES = ("none", "provisioned", "on-demand")
+COMMITMENTS = ("none", "OneMonth", "SixMonths")
+REMOVAL_POLICIES = ("retain", "destroy")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Create a VPC (vpc_id is None) or place training jobs in an existing one."""
+
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_id: str | None = None
+    cidr: str = "10.42.0.0/16"
+    max_azs: int = 2
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
+
+
+@dataclass(frozen=True)
+class ServingDefaults:
+    """How a run serves its model when its manifest does not say."""
+
+    mode: str = "none"
+    model_units: int = 1
+    commitment: str = "none"
+    ttl_hours: int | None = None
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    prefix: str = "bmc"
+    account: str | None = None
+    region: str | None = None
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    data_removal_policy: str = "retain"
+    log_retention_days: int = 365
+    notification_emails: tuple[str, ...] = ()
+    allowed_base_models: tuple[str, ...] = ()
+    serving: ServingDefaults = field(default_factory=ServingDefaults)
+    queue_hours: int = 24
+    reconcile_minutes: int = 15
+    max_training_hours: int = 168
+
+    @property
+    def retain_data(self) -> bool:
+        return self.data_removal_policy == "retain"
+
+
+# --- value parsers: each returns the typed value or raises ConfigError naming the key ---------
+
+
+def _decode(key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
+    """Accept JSON text for non-string values, since `-c key=value` always yields a string."""
+    if isinstance(value, str) and expected is not str:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _string(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: {allowed}")
+    return value
+
+
+def _optional_string(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str | None:
+    if value is None or value == "":
+        return None
+    return _string(key, value, pattern, allowed)
+
+
+def _integer(key: str, value: Any, low: int, high: int) -> int:
+    value = _decode(key, value, int)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            f"context key '{key}': {value!r} is not valid; allowed: an integer from {low} to {high}"
+        )
+    return value
+
+
+def _choice(key: str, value: Any, choices: tuple[Any, ...]) -> Any:
+    if value not in choices:
+        allowed = ", ".join(str(choice) for choice in choices)
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: one of {allowed}")
+    return value
+
+
+def _string_list(key: str, value: Any, check: Callable[[str, Any], str]) -> tuple[str, ...]:
+    value = _decode(key, value, list)
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list):
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: a list of strings")
+    return tuple(check(f"{key}[{index}]", item) for index, item in enumerate(value))
+
+
+def _object(key: str, value: Any, allowed_keys: tuple[str, ...]) -> dict[str, Any]:
+    value = _decode(key, value, dict)
+    if not isinstance(value, dict):
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: an object")
+    for name in value:
+        if name not in allowed_keys:
+            raise ConfigError(_unknown_key_message(f"{key}.{name}", name, allowed_keys))
+    return value
+
+
+def _unknown_key_message(path: str, name: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"context key '{path}' is not a known setting{hint}; allowed keys: {', '.join(sorted(allowed))}"
+
+
+def _email(key: str, value: Any) -> str:
+    return _string(key, value, EMAIL_PATTERN, "an e-mail address")
+
+
+def _base_model(key: str, value: Any) -> str:
+    from bmc.catalog import UnknownModelError, resolve_model
+
+    if not isinstance(value, str):
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: a base model id")
+    try:
+        customization_id: str = resolve_model(value).customization_id
+    except UnknownModelError as error:
+        raise ConfigError(f"context key '{key}': {error}") from None
+    return customization_id
+
+
+def _network(value: Any) -> NetworkConfig:
+    raw = _object("network", value, ("vpcId", "subnetIds", "securityGroupId", "cidr", "maxAzs"))
+    vpc_id = _optional_string(
+        "network.vpcId", raw.get("vpcId"), VPC_ID_PATTERN, "a VPC id like vpc-0abc12345"
+    )
+    subnet_ids = _string_list(
+        "network.subnetIds",
+        raw.get("subnetIds", []),
+        lambda k, v: _string(k, v, SUBNET_ID_PATTERN, "a subnet id like subnet-0abc12345"),
+    )
+    security_group_id = _optional_string(
+        "network.securityGroupId",
+        raw.get("securityGroupId"),
+        SECURITY_GROUP_ID_PATTERN,
+        "an id like sg-0abc12345",
+    )
+    if vpc_id is None and (subnet_ids or security_group_id):
+        raise ConfigError("context key 'network.vpcId': required when subnetIds or securityGroupId is set")
+    if vpc_id is not None:
+        if not 2 <= len(subnet_ids) <= 16:
+            raise ConfigError(
+                "context key 'network.subnetIds': an existing VPC needs 2 to 16 private subnet ids in different AZs"
+            )
+        if security_group_id is None:
+            raise ConfigError("context key 'network.securityGroupId': required with an existing VPC")
+    return NetworkConfig(
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        security_group_id=security_group_id,
+        cidr=_string(
+            "network.cidr", raw.get("cidr", "10.42.0.0/16"), CIDR_PATTERN, "an IPv4 CIDR from /16 to /24"
+        ),
+        max_azs=_integer("network.maxAzs", raw.get("maxAzs", 2), 2, 6),
+    )
+
+
+def _serving(value: Any) -> ServingDefaults:
+    raw = _object("serving", value, ("mode", "modelUnits", "commitment", "ttlHours"))
+    ttl = raw.get("ttlHours")
+    return ServingDefaults(
+        mode=_choice("serving.mode", raw.get("mode", "none"), SERVING_MODES),
+        model_units=_integer("serving.modelUnits", raw.get("modelUnits", 1), 1, 100),
+        commitment=_choice("serving.commitment", raw.get("commitment", "none"), COMMITMENTS),
+        ttl_hours=None if ttl is None else _integer("serving.ttlHours", ttl, 1, 24 * 365),
+    )
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "prefix": lambda v: _string(
+        "prefix",
+        v,
+        PREFIX_PATTERN,
+        "3-20 characters: lowercase letters, digits and '-', starting with a letter",
+    ),
+    "account": lambda v: _optional_string("account", v, ACCOUNT_PATTERN, "a 12-digit AWS account id"),
+    "region": lambda v: _optional_string("region", v, REGION_PATTERN, "an AWS region such as us-east-1"),
+    "network": _network,
+    "dataRemovalPolicy": lambda v: _choice("dataRemovalPolicy", v, REMOVAL_POLICIES),
+    "logRetentionDays": lambda v: _choice(
+        "logRetentionDays", _decode("logRetentionDays", v, int), LOG_RETENTION_DAYS
+    ),
+    "notificationEmails": lambda v: _string_list("notificationEmails", v, _email),
+    "allowedBaseModels": lambda v: _string_list("allowedBaseModels", v, _base_model),
+    "serving": _serving,
+    "queueHours": lambda v: _integer("queueHours", v, 0, 168),
+    "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
+    "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
+}
+
+_FIELDS = {
+    "prefix": "prefix",
+    "account": "account",
+    "region": "region",
+    "network": "network",
+    "dataRemovalPolicy": "data_removal_policy",
+    "logRetentionDays": "log_retention_days",
+    "notificationEmails": "notification_emails",
+    "allowedBaseModels": "allowed_base_models",
+    "serving": "serving",
+    "queueHours": "queue_hours",
+    "reconcileMinutes": "reconcile_minutes",
+    "maxTrainingHours": "max_training_hours",
+}
+
+
+def is_cdk_key(key: str) -> bool:
+    return key in _CDK_KEYS or key.startswith(_CDK_KEY_PREFIXES)
+
+
+def load_config(context: Mapping[str, Any]) -> AppConfig:
+    """Build the typed config from a mapping of context keys (cdk.json merged with `-c`)."""
+    values: dict[str, Any] = {}
+    for key, raw in context.items():
+        if is_cdk_key(key):
+            continue
+        if key not in _PARSERS:
+            raise ConfigError(_unknown_key_message(key, key, tuple(_PARSERS)))
+        values[_FIELDS[key]] = _PARSERS[key](raw)
+    config = AppConfig(**values)
+    if config.serving.commitment != "none" and config.serving.ttl_hours is not None:
+        raise ConfigError(
+            "context key 'serving.ttlHours': a committed throughput cannot be deleted before its term; "
+            "allowed: no ttlHours with a commitment"
+        )
+    return config
+
+
+def config_keys() -> tuple[str, ...]:
+    return tuple(_PARSERS)
