@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnResource, Stack
-from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import IConstruct
 
@@ -37,12 +36,12 @@ def skip_checkov(construct: IConstruct, check_id: str, reason: str) -> None:
     resource.add_metadata("checkov", metadata)
 
 
-def bucket_objects_finding(bucket: s3.IBucket) -> str:
-    """The cdk-nag IAM5 finding detail for `<bucket arn>/*` in a policy of the bucket's stack."""
-    stack = Stack.of(bucket)
-    resource = bucket.node.default_child
+def arn_wildcard_finding(construct: IConstruct, suffix: str) -> str:
+    """The cdk-nag IAM5 finding detail for `<construct's ARN><suffix>`, e.g. a bucket's `/*`."""
+    stack = Stack.of(construct)
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
     assert isinstance(resource, CfnResource)
-    return f"Resource::<{stack.resolve(stack.get_logical_id(resource))}.Arn>/*"
+    return f"Resource::<{stack.resolve(stack.get_logical_id(resource))}.Arn>{suffix}"
 
 
 # Lambda functions that CDK itself adds to implement custom resources, by construct id prefix.

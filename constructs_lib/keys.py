@@ -42,6 +42,7 @@ class EncryptionKeys(Construct):
             removal_policy=removal_policy,
         )
         self._allow_cloudwatch_logs()
+        self._allow_eventbridge_dead_letters()
 
     def _allow_cloudwatch_logs(self) -> None:
         """Log groups of this account (flow logs, Lambda, state machine, API access) use the data key."""
@@ -64,6 +65,18 @@ class EncryptionKeys(Construct):
                         )
                     }
                 },
+            )
+        )
+
+    def _allow_eventbridge_dead_letters(self) -> None:
+        """EventBridge writes events it cannot deliver into a queue encrypted with the data key."""
+        self.data_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeDeadLettersOfThisAccount",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
 

@@ -13,13 +13,16 @@ JOB_ARN_INDEX = "byJobArn"
 LISTING_PARTITION_ATTRIBUTE = "recordType"
 CREATED_AT_ATTRIBUTE = "createdAt"
 CREATED_INDEX = "byCreatedAt"
+AWAITING_ATTRIBUTE = "awaiting"
+AWAITING_INDEX = "byAwaiting"
 
 
 class RunRegistry(Construct):
     """On-demand, point-in-time recovery, encrypted with the data key.
 
     Keys: `runId`; `byJobArn` finds the run a Bedrock job event belongs to; `byCreatedAt`
-    (constant partition, newest first) pages through runs for listings.
+    (constant partition, newest first) pages through runs for listings; `byAwaiting` is sparse:
+    only runs whose job is still awaited carry its key, so the reconciler reads just those.
     """
 
     def __init__(
@@ -51,4 +54,9 @@ class RunRegistry(Construct):
             ),
             sort_key=dynamodb.Attribute(name=CREATED_AT_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.table.add_global_secondary_index(
+            index_name=AWAITING_INDEX,
+            partition_key=dynamodb.Attribute(name=AWAITING_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )

@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from constructs_lib.compliance import acknowledge_nag, bucket_objects_finding
+from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.network import JobNetwork
 
 BEDROCK_SERVICE = "bedrock.amazonaws.com"
@@ -70,7 +70,7 @@ class BedrockServiceRole(Construct):
             "AwsSolutions-IAM5",
             "Bedrock reads dataset objects and writes job outputs under per-run keys chosen at run time; "
             "access is limited to objects of this deployment's two buckets.",
-            applies_to=[bucket_objects_finding(datasets), bucket_objects_finding(artifacts)],
+            applies_to=[arn_wildcard_finding(datasets, "/*"), arn_wildcard_finding(artifacts, "/*")],
             apply_to_children=True,
         )
 

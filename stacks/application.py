@@ -14,6 +14,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs_lib.compliance import acknowledge_cdk_handlers
 from stacks.config import AppConfig, load_config
 from stacks.foundation_stack import FoundationStack
+from stacks.workflow_stack import WorkflowStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,15 @@ def build_app(
         env=env,
         description="Bedrock model customization: keys, network, buckets, service role, registry",
     )
-    for stack in (foundation,):
+    workflow = WorkflowStack(
+        app,
+        f"{config.prefix}-workflow",
+        config=config,
+        foundation=foundation,
+        env=env,
+        description="Bedrock model customization: workflow, functions, triggers, notifications",
+    )
+    for stack in (foundation, workflow):
         acknowledge_cdk_handlers(stack)
     cdk.Tags.of(app).add("project", "bedrock-model-customization")
     cdk.Tags.of(app).add("deployment", config.prefix)

@@ -34,8 +34,12 @@ class Synthesized:
         }
 
 
+# Tests read templates only: skip bundling the Lambda asset (it downloads arm64 wheels).
+NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+
+
 def synthesize(outdir: Path, context: Mapping[str, Any] | None = None) -> Synthesized:
-    app, config = build_app(context, outdir=str(outdir))
+    app, config = build_app({**NO_BUNDLING, **(context or {})}, outdir=str(outdir))
     assembly = app.synth()
     templates = {
         stack.stack_name: json.loads(Path(stack.template_full_path).read_text()) for stack in assembly.stacks

@@ -13,7 +13,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 
 from stacks.application import REPO_ROOT, build_app, nag_errors
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import NO_BUNDLING, Synthesized
 
 pytestmark = pytest.mark.infra
 
@@ -45,7 +45,7 @@ def test_cdk_nag_finds_nothing_unacknowledged(app_default: Synthesized) -> None:
 
 
 def test_cdk_nag_gate_fails_on_a_new_finding(tmp_path: Path) -> None:
-    app, _ = build_app(outdir=str(tmp_path))
+    app, _ = build_app(NO_BUNDLING, outdir=str(tmp_path))
     probe = Stack(app, "probe")
     s3.Bucket(probe, "PlainBucket")
     errors = nag_errors(app.synth())

@@ -1,0 +1,186 @@
+"""Lambda functions of the runtime package: one shared code asset, one role and log group each."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import BundlingOptions, DockerImage, Duration, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from constructs_lib.compliance import acknowledge_nag, skip_checkov
+
+LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME_VERSION = "3.14"
+POWERTOOLS_VERSION = "3.37.0"
+# Public SSM parameter maintained by the Powertools team; resolved by CloudFormation at deploy time.
+POWERTOOLS_LAYER_PARAMETER = (
+    f"/aws/service/powertools/python/arm64/python{RUNTIME_VERSION}/{POWERTOOLS_VERSION}"
+)
+METRICS_NAMESPACE = "BedrockModelCustomization"
+
+
+@jsii.implements(ILocalBundling)
+class PipLocalBundling:
+    """Bundle the runtime package with arm64 wheels of its extra dependencies, without Docker."""
+
+    def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
+        requirements = LAMBDA_SOURCE / "requirements-bundle.txt"
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"),
+                *("--platform", "manylinux2014_aarch64", "--implementation", "cp"),
+                *("--python-version", RUNTIME_VERSION, "--only-binary=:all:"),
+                *("--target", output_dir, "-r", str(requirements)),
+            ],
+            check=True,
+        )
+        shutil.copytree(
+            LAMBDA_SOURCE / "bmc",
+            Path(output_dir) / "bmc",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            dirs_exist_ok=True,
+        )
+        return True
+
+
+def runtime_code() -> lambda_.Code:
+    """The runtime package as one asset shared by every function (bundled at `cdk synth`)."""
+    return lambda_.Code.from_asset(
+        str(LAMBDA_SOURCE),
+        exclude=["**/__pycache__", "*.egg-info", "requirements*.txt"],
+        bundling=BundlingOptions(
+            # Never used: local bundling always succeeds or raises. CDK requires an image.
+            image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
+            local=PipLocalBundling(),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What differs between the workflow's functions."""
+
+    name: str  # module under bmc.handlers
+    description: str
+    timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
+    memory_mb: int = 512
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class RuntimeFunctions(Construct):
+    """Shared pieces of every function: the code asset, the Powertools layer, common settings."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        data_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        common_environment: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.prefix = prefix
+        self.data_key = data_key
+        self.log_retention = log_retention
+        self.removal_policy = removal_policy
+        self.common_environment = common_environment
+        self.code = runtime_code()
+        self.powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
+        )
+
+    def add(self, spec: FunctionSpec) -> RuntimeFunction:
+        return RuntimeFunction(self, spec.name, shared=self, spec=spec)
+
+
+class RuntimeFunction(Construct):
+    """One handler of bmc.handlers with its own role (least privilege) and encrypted log group."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, shared: RuntimeFunctions, spec: FunctionSpec
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=shared.data_key,
+            retention=shared.log_retention,
+            removal_policy=shared.removal_policy,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{shared.prefix} {spec.name}: only the calls this function makes",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"{shared.prefix}: {spec.description}",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            code=shared.code,
+            handler=f"bmc.handlers.{spec.name}.handler",
+            layers=[shared.powertools],
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            timeout=spec.timeout,
+            memory_size=spec.memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment_encryption=shared.data_key,
+            environment={
+                **shared.common_environment,
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **spec.environment,
+            },
+        )
+        self._acknowledge(shared.prefix)
+
+    def _acknowledge(self, prefix: str) -> None:
+        acknowledge_nag(
+            self.role,
+            "AwsSolutions-IAM5",
+            "X-Ray trace submission (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level "
+            "permissions.",
+            applies_to=["Resource::*"],
+            apply_to_children=True,
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_117",
+            "The function calls only AWS APIs over TLS with IAM auth; a VPC would need NAT or seven interface "
+            "endpoints billed hourly for no isolation gain. Training jobs themselves run in the isolated VPC.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_115",
+            "Reserved concurrency would take from the account pool (10 on new accounts) and can block "
+            "deployment; Step Functions and EventBridge bound the invocation rate of these functions.",
+        )
+        skip_checkov(
+            self.function,
+            "CKV_AWS_116",
+            "Invoked synchronously by Step Functions (failures are caught into the cleanup path) or by "
+            "EventBridge rules whose targets carry their own dead-letter queue and retry policy.",
+        )

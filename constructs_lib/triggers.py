@@ -1,0 +1,107 @@
+"""EventBridge wiring: what starts a run and what resumes or cleans it up.
+
+Every target has a retry policy and a dead-letter queue, so an event that cannot be delivered
+is kept (and visible) instead of dropped.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from constructs_lib.compliance import acknowledge_nag
+
+MANIFEST_PATTERN = "manifests/*.json"
+TERMINAL_JOB_STATUSES = ["Completed", "Failed", "Stopped"]
+UNFINISHED_EXECUTION_STATUSES = ["ABORTED", "TIMED_OUT"]
+
+
+class WorkflowTriggers(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        data_key: kms.IKey,
+        datasets_bucket: s3.IBucket,
+        state_machine_arn: str,
+        start_run: lambda_.IFunction,
+        job_events: lambda_.IFunction,
+        reconcile: lambda_.IFunction,
+        execution_ended: lambda_.IFunction,
+        reconcile_minutes: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "UndeliveredEvents",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=data_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge_nag(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the EventBridge rule targets below; a DLQ of a DLQ would "
+            "only move the same undelivered events again.",
+        )
+
+        self.manifest_rule = events.Rule(
+            self,
+            "ManifestCreated",
+            description=f"{prefix}: a run manifest landed in the datasets bucket",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [datasets_bucket.bucket_name]},
+                    "object": {"key": [{"wildcard": MANIFEST_PATTERN}]},
+                },
+            ),
+            targets=[self._target(start_run)],
+        )
+        self.job_state_rule = events.Rule(
+            self,
+            "JobStateChanged",
+            description=f"{prefix}: a customization job of this deployment ended",
+            event_pattern=events.EventPattern(
+                source=["aws.bedrock"],
+                detail_type=["Model Customization Job State Change"],
+                detail={"jobStatus": TERMINAL_JOB_STATUSES, "jobName": [{"prefix": f"{prefix}-"}]},
+            ),
+            targets=[self._target(job_events)],
+        )
+        self.execution_rule = events.Rule(
+            self,
+            "ExecutionUnfinished",
+            description=f"{prefix}: a workflow execution was aborted or timed out",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": UNFINISHED_EXECUTION_STATUSES, "stateMachineArn": [state_machine_arn]},
+            ),
+            targets=[self._target(execution_ended)],
+        )
+        self.reconcile_rule = events.Rule(
+            self,
+            "ReconcileSchedule",
+            description=f"{prefix}: resolve runs whose job-state event was lost",
+            schedule=events.Schedule.rate(Duration.minutes(reconcile_minutes)),
+            targets=[self._target(reconcile)],
+        )
+
+    def _target(self, function: lambda_.IFunction) -> targets.LambdaFunction:
+        return targets.LambdaFunction(
+            function,
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=8,
+            max_event_age=Duration.hours(6),
+        )

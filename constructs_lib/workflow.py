@@ -1,0 +1,204 @@
+"""The customization workflow: a Standard state machine whose Lambdas do the work.
+
+The states, payloads and error names follow docs/workflow.md. Waiting for training is event
+driven (a task token resumed by the job-state event or the reconciler), so the execution
+history does not grow with training time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
+from constructs_lib.functions import RuntimeFunction
+
+EXECUTION_CONTEXT = {
+    "arn": sfn.JsonPath.execution_id,
+    "name": sfn.JsonPath.execution_name,
+    "startTime": sfn.JsonPath.execution_start_time,
+}
+SERVING_POLL_SECONDS = 60
+FAST_RETRY_ERRORS = ["BedrockThrottled", "BedrockUnavailable"]
+
+
+@dataclass(frozen=True)
+class WorkflowFunctions:
+    """The functions the state machine invokes, by state."""
+
+    prepare_run: RuntimeFunction
+    validate_datasets: RuntimeFunction
+    preflight: RuntimeFunction
+    submit_job: RuntimeFunction
+    await_job: RuntimeFunction
+    collect_metrics: RuntimeFunction
+    serve: RuntimeFunction
+    notify: RuntimeFunction
+    cleanup: RuntimeFunction
+
+
+@dataclass(frozen=True)
+class WorkflowTimings:
+    queue_hours: int
+    max_training_hours: int
+
+
+class CustomizationWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        functions: WorkflowFunctions,
+        timings: WorkflowTimings,
+        data_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._functions = functions
+        self._timings = timings
+
+        failure = (
+            self._invoke("Cleanup", functions.cleanup, "$.cleanup")
+            .next(self._invoke("NotifyFailure", functions.notify, "$.notification"))
+            .next(sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
+        )
+        self._failure = failure
+
+        notify = self._guarded(self._invoke("Notify", functions.notify, "$.notification")).next(
+            sfn.Succeed(self, "RunSucceeded")
+        )
+        wait_for_serving = sfn.Wait(
+            self, "WaitForServing", time=sfn.WaitTime.duration(Duration.seconds(SERVING_POLL_SECONDS))
+        )
+        check_serving = self._guarded(
+            self._invoke("CheckServing", functions.serve, "$.serving", action="check")
+        )
+        start_serving = self._guarded(
+            self._invoke("StartServing", functions.serve, "$.serving", action="start")
+        )
+        start_serving.next(wait_for_serving).next(check_serving).next(
+            sfn.Choice(self, "ServingReady")
+            .when(sfn.Condition.boolean_equals("$.serving.ready", True), notify)
+            .otherwise(wait_for_serving)
+        )
+        serving_mode = (
+            sfn.Choice(self, "ServingMode")
+            .when(sfn.Condition.string_equals("$.spec.serving.mode", "none"), notify)
+            .otherwise(start_serving)
+        )
+
+        definition = (
+            sfn.Chain.start(self._guarded(self._invoke("PrepareRun", functions.prepare_run, "$")))
+            .next(
+                self._guarded(self._invoke("ValidateDatasets", functions.validate_datasets, "$.validation"))
+            )
+            .next(self._guarded(self._invoke("Preflight", functions.preflight, "$.preflight")))
+            .next(self._submit_job())
+            .next(self._await_job())
+            .next(self._guarded(self._invoke("CollectMetrics", functions.collect_metrics, "$.metrics")))
+            .next(serving_mode)
+        )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            encryption_key=data_key,
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=f"{prefix}-customization",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(timings.queue_hours + timings.max_training_hours + 24),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+        acknowledge_nag(
+            self.state_machine,
+            "AwsSolutions-IAM5",
+            "Step Functions log delivery and X-Ray calls have no resource-level permissions; Lambda invoke "
+            "permissions cover the functions' versions and aliases (ARN:*) of this workflow's functions only.",
+            applies_to=[
+                "Resource::*",
+                *(arn_wildcard_finding(f.function, ":*") for f in _all(functions)),
+            ],
+            apply_to_children=True,
+        )
+
+    def _invoke(
+        self, state_id: str, function: RuntimeFunction, result_path: str, *, action: str | None = None
+    ) -> tasks.LambdaInvoke:
+        payload: dict[str, object] = {"state": sfn.JsonPath.entire_payload, "execution": EXECUTION_CONTEXT}
+        if action is not None:
+            payload["action"] = action
+        return tasks.LambdaInvoke(
+            self,
+            state_id,
+            lambda_function=function.function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            result_path=result_path,
+            retry_on_service_exceptions=True,
+        )
+
+    def _guarded(self, task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+        """Retry transient Bedrock errors; send every other failure to the cleanup path."""
+        task.add_retry(errors=FAST_RETRY_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6)
+        task.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+        return task
+
+    def _submit_job(self) -> tasks.LambdaInvoke:
+        task = self._invoke("SubmitJob", self._functions.submit_job, "$.job")
+        task.add_retry(errors=FAST_RETRY_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6)
+        # Right after the service role is created Bedrock may not be able to assume it yet.
+        task.add_retry(
+            errors=["BedrockRoleNotReady"], interval=Duration.seconds(10), backoff_rate=2, max_attempts=6
+        )
+        if self._timings.queue_hours:
+            # Accounts train only a couple of jobs at once: a full quota is a queue, not a failure.
+            task.add_retry(
+                errors=["BedrockQuotaExceeded"],
+                interval=Duration.minutes(30),
+                backoff_rate=1,
+                max_attempts=self._timings.queue_hours * 2,
+            )
+        task.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+        return task
+
+    def _await_job(self) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            "AwaitJob",
+            lambda_function=self._functions.await_job.function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "taskToken": sfn.JsonPath.task_token,
+                    "state": sfn.JsonPath.entire_payload,
+                    "execution": EXECUTION_CONTEXT,
+                }
+            ),
+            result_path="$.jobResult",
+            task_timeout=sfn.Timeout.duration(Duration.hours(self._timings.max_training_hours)),
+            retry_on_service_exceptions=True,
+        )
+        task.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+        return task
+
+
+def _all(functions: WorkflowFunctions) -> list[RuntimeFunction]:
+    return [getattr(functions, name) for name in WorkflowFunctions.__dataclass_fields__]

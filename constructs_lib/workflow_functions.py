@@ -1,0 +1,467 @@
+"""The workflow's Lambda functions and what each one may do (one least-privilege role each)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
+from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFunction, RuntimeFunctions
+from constructs_lib.network import JobNetwork
+from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
+from constructs_lib.workflow import WorkflowFunctions
+from stacks.config import AppConfig
+
+# Registry calls: every function that touches the registry reads and transitions runs.
+REGISTRY_WRITE = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+DATA_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+# Using a custom model encrypted with the model key: Bedrock creates grants on the caller's behalf.
+MODEL_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
+STOP_AND_DELETE = (
+    "bedrock:GetModelCustomizationJob",
+    "bedrock:StopModelCustomizationJob",
+    "bedrock:GetProvisionedModelThroughput",
+    "bedrock:DeleteProvisionedModelThroughput",
+    "bedrock:GetCustomModelDeployment",
+    "bedrock:DeleteCustomModelDeployment",
+)
+MAX_SERVING_POLLS = 120  # x 60 s: provisioning rarely takes more than an hour
+
+
+def bedrock_arn(resource: str) -> str:
+    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+
+
+def foundation_model_arn() -> str:
+    # Foundation models are owned by AWS: no account in their ARN.
+    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/*"
+
+
+@dataclass(frozen=True)
+class WorkflowResources:
+    """What the functions work on, from the foundation stack."""
+
+    registry: dynamodb.ITable
+    datasets_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+    data_key: kms.IKey
+    model_key: kms.IKey
+    service_role: iam.IRole
+    job_network: JobNetwork
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+
+
+class WorkflowLambdas(Construct):
+    """Creates every function of docs/workflow.md and grants it exactly the calls it makes."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        resources: WorkflowResources,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._resources = resources
+        self._config = config
+        self.state_machine_arn = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{config.prefix}-customization"
+        shared = RuntimeFunctions(
+            self,
+            "Runtime",
+            prefix=config.prefix,
+            data_key=resources.data_key,
+            log_retention=resources.log_retention,
+            removal_policy=resources.removal_policy,
+            common_environment={
+                "PREFIX": config.prefix,
+                "REGISTRY_TABLE": resources.registry.table_name,
+                "JOB_ARN_INDEX": JOB_ARN_INDEX,
+                "AWAITING_INDEX": AWAITING_INDEX,
+            },
+        )
+        allowed_models = ",".join(config.allowed_base_models)
+        serving_defaults = json.dumps(
+            {
+                "mode": config.serving.mode,
+                "modelUnits": config.serving.model_units,
+                "commitment": config.serving.commitment,
+                "ttlHours": config.serving.ttl_hours,
+            }
+        )
+        self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")
+        self._add_preparation(shared, allowed_models, serving_defaults)
+        self._add_job_tracking(shared)
+        self._add_serving(shared, self.schedule_group.ref)
+        self._add_outcome(shared, self.schedule_group.ref, topic)
+        self._acknowledge_scoped_wildcards()
+
+    def _add_preparation(self, shared: RuntimeFunctions, allowed_models: str, serving_defaults: str) -> None:
+        resources = self._resources
+        self.prepare_run = shared.add(
+            FunctionSpec(
+                "prepare_run",
+                "parse and validate a run spec, register the run",
+                environment={
+                    "ALLOWED_BASE_MODELS": allowed_models,
+                    "DEFAULT_SERVING": serving_defaults,
+                    "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
+                },
+            )
+        )
+        self._registry(self.prepare_run, REGISTRY_WRITE)
+        self._read_datasets(self.prepare_run)
+
+        self.validate_datasets = shared.add(
+            FunctionSpec(
+                "validate_datasets",
+                "stream and validate the training and validation datasets",
+                timeout=Duration.minutes(15),
+                memory_mb=1024,
+                environment={"ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name},
+            )
+        )
+        self._registry(self.validate_datasets, REGISTRY_WRITE)
+        self._read_datasets(self.validate_datasets)
+        self._write_reports(self.validate_datasets)
+
+        self.preflight = shared.add(
+            FunctionSpec(
+                "preflight",
+                "check the base model is available for this customization here",
+                environment={"ALLOWED_BASE_MODELS": allowed_models},
+            )
+        )
+        self._registry(self.preflight, REGISTRY_WRITE)
+        self._bedrock(self.preflight, ["bedrock:GetFoundationModel"], [foundation_model_arn()])
+
+    def _add_job_tracking(self, shared: RuntimeFunctions) -> None:
+        resources = self._resources
+        network = resources.job_network
+        self.submit_job = shared.add(
+            FunctionSpec(
+                "submit_job",
+                "submit the Bedrock model customization job",
+                environment={
+                    "ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name,
+                    "SERVICE_ROLE_ARN": resources.service_role.role_arn,
+                    "MODEL_KEY_ARN": resources.model_key.key_arn,
+                    "JOB_SUBNET_IDS": ",".join(network.subnet_ids),
+                    "JOB_SECURITY_GROUP_IDS": network.security_group_id,
+                },
+            )
+        )
+        self._registry(self.submit_job, REGISTRY_WRITE)
+        self._bedrock(
+            self.submit_job,
+            ["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
+            [foundation_model_arn(), bedrock_arn("custom-model/*"), bedrock_arn("model-customization-job/*")],
+        )
+        self._bedrock(
+            self.submit_job, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
+        )
+        resources.model_key.grant(self.submit_job.role, *MODEL_KEY_USE)
+        self.submit_job.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassServiceRoleToBedrock",
+                actions=["iam:PassRole"],
+                resources=[resources.service_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
+            )
+        )
+
+        self.await_job = shared.add(FunctionSpec("await_job", "park the run until its training job ends"))
+        self._registry(self.await_job, REGISTRY_WRITE)
+        self._bedrock(
+            self.await_job, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
+        )
+        self._task_response(self.await_job)
+
+        self.job_events = shared.add(
+            FunctionSpec("job_events", "resume a run when its job-state event arrives")
+        )
+        self._registry(self.job_events, REGISTRY_WRITE)
+        self._task_response(self.job_events)
+
+        self.reconcile = shared.add(
+            FunctionSpec(
+                "reconcile", "resolve runs whose job ended without an event", timeout=Duration.minutes(5)
+            )
+        )
+        self._registry(self.reconcile, REGISTRY_WRITE)
+        self._bedrock(
+            self.reconcile, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
+        )
+        self._task_response(self.reconcile)
+
+        self.collect_metrics = shared.add(
+            FunctionSpec(
+                "collect_metrics",
+                "summarise the job's training and validation metrics",
+                timeout=Duration.minutes(5),
+                environment={"ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name},
+            )
+        )
+        self._registry(self.collect_metrics, REGISTRY_WRITE)
+        self._read_job_outputs(self.collect_metrics)
+        self._write_reports(self.collect_metrics)
+        self.collect_metrics.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PublishRunMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],  # PutMetricData has no resource-level permissions: scoped by namespace.
+                conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+            )
+        )
+
+        self.start_run = shared.add(
+            FunctionSpec(
+                "start_run",
+                "start a run when a manifest lands in the datasets bucket",
+                environment={"STATE_MACHINE_ARN": self.state_machine_arn},
+            )
+        )
+        self.start_run.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="StartRuns", actions=["states:StartExecution"], resources=[self.state_machine_arn]
+            )
+        )
+
+    def _add_serving(self, shared: RuntimeFunctions, schedule_group_name: str) -> None:
+        self.expire_serving = shared.add(
+            FunctionSpec(
+                "expire_serving",
+                "delete a run's throughput or deployment when its time to live ends",
+                environment={"SCHEDULE_GROUP": schedule_group_name},
+            )
+        )
+        self._registry(self.expire_serving, REGISTRY_WRITE)
+        self._stop_and_delete(self.expire_serving)
+
+        scheduler_role = self._scheduler_role(schedule_group_name)
+        self.serve = shared.add(
+            FunctionSpec(
+                "serve",
+                "provision throughput or deploy the custom model and follow it",
+                environment={
+                    "SCHEDULE_GROUP": schedule_group_name,
+                    "SCHEDULER_ROLE_ARN": scheduler_role.role_arn,
+                    "EXPIRY_FUNCTION_ARN": self.expire_serving.function.function_arn,
+                    "MAX_SERVING_POLLS": str(MAX_SERVING_POLLS),
+                },
+            )
+        )
+        self._registry(self.serve, REGISTRY_WRITE)
+        self._bedrock(
+            self.serve,
+            [
+                "bedrock:CreateProvisionedModelThroughput",
+                "bedrock:GetProvisionedModelThroughput",
+                "bedrock:CreateCustomModelDeployment",
+                "bedrock:GetCustomModelDeployment",
+                "bedrock:TagResource",
+            ],
+            [
+                bedrock_arn("custom-model/*"),
+                bedrock_arn("provisioned-model/*"),
+                bedrock_arn("custom-model-deployment/*"),
+            ],
+        )
+        self._resources.model_key.grant(self.serve.role, *MODEL_KEY_USE)
+        self.serve.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ScheduleServingExpiry",
+                actions=["scheduler:CreateSchedule", "scheduler:GetSchedule"],
+                resources=[self._schedule_arn(schedule_group_name)],
+            )
+        )
+        self.serve.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassSchedulerRole",
+                actions=["iam:PassRole"],
+                resources=[scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+
+    def _add_outcome(self, shared: RuntimeFunctions, schedule_group_name: str, topic: sns.ITopic) -> None:
+        self.cleanup = shared.add(
+            FunctionSpec(
+                "cleanup",
+                "stop the job and delete what a failed run created",
+                timeout=Duration.minutes(2),
+                environment={"SCHEDULE_GROUP": schedule_group_name},
+            )
+        )
+        self.execution_ended = shared.add(
+            FunctionSpec(
+                "execution_ended",
+                "clean up and notify when an execution is aborted or times out",
+                timeout=Duration.minutes(2),
+                environment={"SCHEDULE_GROUP": schedule_group_name, "TOPIC_ARN": topic.topic_arn},
+            )
+        )
+        for function in (self.cleanup, self.execution_ended):
+            self._registry(function, REGISTRY_WRITE)
+            self._stop_and_delete(function)
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="DeleteServingExpiry",
+                    actions=["scheduler:DeleteSchedule"],
+                    resources=[self._schedule_arn(schedule_group_name)],
+                )
+            )
+
+        self.notify = shared.add(
+            FunctionSpec("notify", "publish the run outcome", environment={"TOPIC_ARN": topic.topic_arn})
+        )
+        self._registry(self.notify, REGISTRY_WRITE)
+        for function in (self.notify, self.execution_ended):
+            # The data key use that SNS needs for an encrypted topic comes with the registry grant.
+            function.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="PublishOutcome", actions=["sns:Publish"], resources=[topic.topic_arn]
+                )
+            )
+
+    @property
+    def workflow_functions(self) -> WorkflowFunctions:
+        return WorkflowFunctions(
+            prepare_run=self.prepare_run,
+            validate_datasets=self.validate_datasets,
+            preflight=self.preflight,
+            submit_job=self.submit_job,
+            await_job=self.await_job,
+            collect_metrics=self.collect_metrics,
+            serve=self.serve,
+            notify=self.notify,
+            cleanup=self.cleanup,
+        )
+
+    def all_functions(self) -> list[RuntimeFunction]:
+        return [child for child in self.node.find_all() if isinstance(child, RuntimeFunction)]
+
+    # --- grants ---------------------------------------------------------------------------------
+
+    def _registry(self, function: RuntimeFunction, actions: tuple[str, ...]) -> None:
+        self._resources.registry.grant(function.role, *actions)
+        self._resources.data_key.grant(function.role, *DATA_KEY_USE)
+
+    def _read_datasets(self, function: RuntimeFunction) -> None:
+        bucket = self._resources.datasets_bucket
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("*")])
+        )
+
+    def _write_reports(self, function: RuntimeFunction) -> None:
+        bucket = self._resources.artifacts_bucket
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("reports/*")])
+        )
+
+    def _read_job_outputs(self, function: RuntimeFunction) -> None:
+        bucket = self._resources.artifacts_bucket
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("jobs/*")])
+        )
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["jobs/*"]}},
+            )
+        )
+
+    def _bedrock(self, function: RuntimeFunction, actions: list[str], resources: list[str]) -> None:
+        function.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+
+    def _stop_and_delete(self, function: RuntimeFunction) -> None:
+        self._bedrock(
+            function,
+            list(STOP_AND_DELETE),
+            [
+                bedrock_arn("model-customization-job/*"),
+                bedrock_arn("provisioned-model/*"),
+                bedrock_arn("custom-model-deployment/*"),
+            ],
+        )
+
+    def _task_response(self, function: RuntimeFunction) -> None:
+        # A separate policy: the function must not depend on the state machine that invokes it.
+        iam.Policy(
+            function,
+            "TaskResponse",
+            roles=[function.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=[self.state_machine_arn],
+                )
+            ],
+        )
+
+    def _schedule_arn(self, group_name: str) -> str:
+        return f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule/{group_name}/*"
+
+    def _scheduler_role(self, group_name: str) -> iam.Role:
+        role = iam.Role(
+            self,
+            "SchedulerRole",
+            description=f"{self._config.prefix}: EventBridge Scheduler invokes the serving-expiry function",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": (
+                            f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule/{group_name}/*"
+                        )
+                    },
+                },
+            ),
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[self.expire_serving.function.function_arn]
+            )
+        )
+        return role
+
+    def _acknowledge_scoped_wildcards(self) -> None:
+        registry = self._resources.registry
+        for function in self.all_functions():
+            acknowledge_nag(
+                function.role,
+                "AwsSolutions-IAM5",
+                "Bedrock job, custom model, throughput and deployment ids are assigned by Bedrock at run time, "
+                "so statements are scoped to those resource types in this account and region; registry access "
+                "includes its indexes; S3 access is limited to the workflow's prefixes (reports/, jobs/) or "
+                "to the datasets bucket's objects; schedules to this deployment's schedule group.",
+                applies_to=[
+                    f"Resource::{arn_wildcard_finding(registry, '/index/*').removeprefix('Resource::')}",
+                    arn_wildcard_finding(self._resources.datasets_bucket, "/*"),
+                    arn_wildcard_finding(self._resources.artifacts_bucket, "/reports/*"),
+                    arn_wildcard_finding(self._resources.artifacts_bucket, "/jobs/*"),
+                    "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/*",
+                    "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:custom-model/*",
+                    "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:model-customization-job/*",
+                    "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:provisioned-model/*",
+                    "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:custom-model-deployment/*",
+                    "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
+                    f"<{Stack.of(self).resolve(Stack.of(self).get_logical_id(self.schedule_group))}>/*",
+                    "Resource::*",
+                ],
+                apply_to_children=True,
+            )

@@ -1,0 +1,330 @@
+"""The workflow stack: state machine shape, retries and catches, rules, functions, least privilege."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from typing import Any
+
+import pytest
+
+from localcloud.template import Template, state_machine_definition
+from stacks.application import REPO_ROOT
+from tests.infra.conftest import Synthesized
+
+pytestmark = pytest.mark.infra
+
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "bmc-workflow",
+}
+MAIN_PATH = [
+    "PrepareRun",
+    "ValidateDatasets",
+    "Preflight",
+    "SubmitJob",
+    "AwaitJob",
+    "CollectMetrics",
+    "ServingMode",
+]
+
+
+def placeholder(logical_id: str, attribute: str) -> str:
+    """A well-formed ARN for any reference: enough for linting the definition."""
+    return f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}"
+
+
+@pytest.fixture(scope="module")
+def workflow(app_default: Synthesized) -> Template:
+    return Template(stack_name="bmc-workflow", body=app_default.templates["bmc-workflow"])
+
+
+@pytest.fixture(scope="module")
+def definition(workflow: Template) -> dict[str, Any]:
+    return state_machine_definition(workflow, placeholder, PSEUDO)
+
+
+def test_main_path_in_order(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    assert definition["StartAt"] == "PrepareRun"
+    for current, following in itertools.pairwise(MAIN_PATH):
+        assert states[current]["Next"] == following
+    choice = states["ServingMode"]
+    assert choice["Choices"][0] == {
+        "Variable": "$.spec.serving.mode",
+        "StringEquals": "none",
+        "Next": "Notify",
+    }
+    assert choice["Default"] == "StartServing"
+    assert states["StartServing"]["Next"] == "WaitForServing"
+    assert states["WaitForServing"]["Seconds"] == 60
+    assert states["ServingReady"]["Default"] == "WaitForServing"
+    assert states["Notify"]["Next"] == "RunSucceeded"
+
+
+def test_every_working_state_catches_into_cleanup(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    tasks = [name for name, state in states.items() if state["Type"] == "Task"]
+    assert set(tasks) == {
+        *MAIN_PATH[:-1],
+        "StartServing",
+        "CheckServing",
+        "Notify",
+        "Cleanup",
+        "NotifyFailure",
+    }
+    for name in set(tasks) - {"Cleanup", "NotifyFailure"}:
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}
+        ], name
+    assert states["Cleanup"]["Next"] == "NotifyFailure"
+    assert states["NotifyFailure"]["Next"] == "RunFailed"
+    assert states["RunFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+
+
+def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> None:
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        parameters = state["Parameters"]
+        if name == "AwaitJob":
+            parameters = parameters["Payload"]
+            assert parameters["taskToken.$"] == "$$.Task.Token"
+        assert parameters["state.$"] == "$"
+        assert parameters["execution"] == {
+            "arn.$": "$$.Execution.Id",
+            "name.$": "$$.Execution.Name",
+            "startTime.$": "$$.Execution.StartTime",
+        }
+
+
+def test_submit_retries_throttling_iam_propagation_and_queues_on_quota(definition: dict[str, Any]) -> None:
+    retries = {tuple(r["ErrorEquals"]): r for r in definition["States"]["SubmitJob"]["Retry"]}
+    assert retries[("BedrockThrottled", "BedrockUnavailable")]["BackoffRate"] == 2
+    assert retries[("BedrockRoleNotReady",)]["IntervalSeconds"] == 10
+    quota = retries[("BedrockQuotaExceeded",)]
+    assert quota["IntervalSeconds"] == 1800 and quota["BackoffRate"] == 1
+    assert quota["MaxAttempts"] == 48  # queueHours 24, every 30 minutes
+
+
+def test_await_job_waits_for_a_task_token_with_a_timeout(definition: dict[str, Any]) -> None:
+    state = definition["States"]["AwaitJob"]
+    assert state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert state["TimeoutSeconds"] == 168 * 3600
+    assert state["ResultPath"] == "$.jobResult"
+
+
+def test_definition_passes_statelint(
+    definition: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("asl") / "definition.asl.json"
+    path.write_text(json.dumps(definition))
+    result = subprocess.run(
+        [str(REPO_ROOT / "node_modules" / ".bin" / "statelint"), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_state_machine_is_named_logged_traced_and_bounded(workflow: Template) -> None:
+    _, machine = workflow.one_of_type("AWS::StepFunctions::StateMachine")
+    properties = machine["Properties"]
+    assert properties["StateMachineName"] == "bmc-customization"
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is True
+    log_group_id = properties["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"][
+        "LogGroupArn"
+    ]["Fn::GetAtt"][0]
+    assert "KmsKeyId" in workflow.resources[log_group_id]["Properties"]
+
+
+def _rule(workflow: Template, prefix: str) -> dict[str, Any]:
+    matches = [r for lid, r in workflow.of_type("AWS::Events::Rule").items() if lid.startswith(prefix)]
+    assert len(matches) == 1
+    properties: dict[str, Any] = matches[0]["Properties"]
+    return properties
+
+
+def test_job_state_rule_matches_terminal_job_status_of_this_deployment(workflow: Template) -> None:
+    pattern = _rule(workflow, "TriggersJobStateChanged")["EventPattern"]
+    assert pattern["source"] == ["aws.bedrock"]
+    assert pattern["detail-type"] == ["Model Customization Job State Change"]
+    assert pattern["detail"] == {
+        "jobStatus": ["Completed", "Failed", "Stopped"],
+        "jobName": [{"prefix": "bmc-"}],
+    }
+
+
+def test_manifest_rule_matches_json_under_manifests_in_the_datasets_bucket(workflow: Template) -> None:
+    pattern = _rule(workflow, "TriggersManifestCreated")["EventPattern"]
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["object"] == {"key": [{"wildcard": "manifests/*.json"}]}
+    assert "Fn::ImportValue" in json.dumps(pattern["detail"]["bucket"]["name"])
+
+
+def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
+    pattern = _rule(workflow, "TriggersExecutionUnfinished")["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail"]["status"] == ["ABORTED", "TIMED_OUT"]
+    assert "stateMachine:bmc-customization" in json.dumps(pattern["detail"]["stateMachineArn"])
+
+
+def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
+    rules = workflow.of_type("AWS::Events::Rule")
+    assert len(rules) == 4
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
+        assert "DeadLetterConfig" in target
+    reconcile = _rule(workflow, "TriggersReconcileSchedule")
+    assert reconcile["ScheduleExpression"] == "rate(15 minutes)"
+
+
+def test_functions_run_arm64_current_python_with_powertools_tracing_and_encryption(
+    workflow: Template,
+) -> None:
+    functions = workflow.of_type("AWS::Lambda::Function")
+    assert len(functions) == 14
+    for logical_id, function in functions.items():
+        properties = function["Properties"]
+        assert properties["Architectures"] == ["arm64"], logical_id
+        assert properties["Runtime"] == "python3.14"
+        assert properties["Handler"].startswith("bmc.handlers.")
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert "KmsKeyArn" in properties
+        assert "Ref" in properties["Layers"][0]
+    parameter = next(iter(workflow.body["Parameters"].values()))
+    assert parameter["Default"] == "/aws/service/powertools/python/arm64/python3.14/3.37.0"
+
+
+def test_every_function_has_its_own_role(workflow: Template) -> None:
+    roles = [
+        f["Properties"]["Role"]["Fn::GetAtt"][0] for f in workflow.of_type("AWS::Lambda::Function").values()
+    ]
+    assert len(set(roles)) == len(roles)
+
+
+REGISTRY = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+DATA_KEY = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
+LOGS_AND_TRACES = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+STOP_AND_DELETE = {
+    "bedrock:GetModelCustomizationJob",
+    "bedrock:StopModelCustomizationJob",
+    "bedrock:GetProvisionedModelThroughput",
+    "bedrock:DeleteProvisionedModelThroughput",
+    "bedrock:GetCustomModelDeployment",
+    "bedrock:DeleteCustomModelDeployment",
+}
+TASK_RESPONSE = {"states:SendTaskSuccess", "states:SendTaskFailure"}
+EXPECTED_ACTIONS = {
+    "prepare_run": REGISTRY | DATA_KEY | {"s3:GetObject"},
+    "validate_datasets": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:PutObject"},
+    "preflight": REGISTRY | DATA_KEY | {"bedrock:GetFoundationModel"},
+    "submit_job": REGISTRY
+    | DATA_KEY
+    | {
+        "bedrock:CreateModelCustomizationJob",
+        "bedrock:TagResource",
+        "bedrock:GetModelCustomizationJob",
+        "kms:CreateGrant",
+        "iam:PassRole",
+    },
+    "await_job": REGISTRY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
+    "job_events": REGISTRY | DATA_KEY | TASK_RESPONSE,
+    "reconcile": REGISTRY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
+    "collect_metrics": REGISTRY
+    | DATA_KEY
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "cloudwatch:PutMetricData"},
+    "serve": REGISTRY
+    | DATA_KEY
+    | {
+        "bedrock:CreateProvisionedModelThroughput",
+        "bedrock:GetProvisionedModelThroughput",
+        "bedrock:CreateCustomModelDeployment",
+        "bedrock:GetCustomModelDeployment",
+        "bedrock:TagResource",
+        "kms:CreateGrant",
+        "scheduler:CreateSchedule",
+        "scheduler:GetSchedule",
+        "iam:PassRole",
+    },
+    "expire_serving": REGISTRY | DATA_KEY | STOP_AND_DELETE,
+    "cleanup": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule"},
+    "execution_ended": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule", "sns:Publish"},
+    "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
+    "start_run": {"states:StartExecution"},
+}
+
+
+def _role_actions(workflow: Template) -> dict[str, set[str]]:
+    by_role: dict[str, set[str]] = {}
+    for policy in workflow.of_type("AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                by_role.setdefault(role["Ref"], set()).update(
+                    actions if isinstance(actions, list) else [actions]
+                )
+    return by_role
+
+
+def test_each_function_role_allows_exactly_the_calls_it_makes(workflow: Template) -> None:
+    by_role = _role_actions(workflow)
+    functions = workflow.of_type("AWS::Lambda::Function")
+    seen = set()
+    for function in functions.values():
+        name = function["Properties"]["Handler"].split(".")[2]
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert by_role[role] - LOGS_AND_TRACES == EXPECTED_ACTIONS[name], name
+        seen.add(name)
+    assert seen == set(EXPECTED_ACTIONS)
+
+
+def test_pass_role_targets_only_the_service_role_and_the_scheduler_role(workflow: Template) -> None:
+    found = []
+    for policy in workflow.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Action"] == "iam:PassRole":
+                found.append(
+                    (
+                        json.dumps(statement["Resource"]),
+                        statement["Condition"]["StringEquals"]["iam:PassedToService"],
+                    )
+                )
+    services = sorted(service for _, service in found)
+    assert services == ["bedrock.amazonaws.com", "scheduler.amazonaws.com"]
+    assert any("BedrockServiceRole" in resource for resource, _ in found)
+
+
+def test_bedrock_statements_are_scoped_to_bedrock_resource_types(workflow: Template) -> None:
+    allowed = (
+        "foundation-model/*",
+        "custom-model/*",
+        "model-customization-job/*",
+        "provisioned-model/*",
+        "custom-model-deployment/*",
+    )
+    for policy in workflow.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(action.startswith("bedrock:") for action in actions):
+                resources = (
+                    statement["Resource"]
+                    if isinstance(statement["Resource"], list)
+                    else [statement["Resource"]]
+                )
+                for resource in resources:
+                    assert json.dumps(resource).rstrip('"]}').endswith(allowed), resource
