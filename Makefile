@@ -19,7 +19,7 @@ LINT_PATHS := app.py stacks constructs_lib lambda/bmc scripts tests $(wildcard l
 .PHONY: help install synth summary lint test test-fast demo bench clean
 
 help:
-	@echo "make demo   - run the whole workflow offline in the local cloud"
+	@echo "make demo   - run the whole workflow offline in the local cloud (SCENARIO=name, SCENARIO=list)"
 	@echo "make test   - lint, type checks, unit, infra (cdk-nag, cfn-lint, checkov, statelint) and e2e tests"
 	@echo "make synth  - synthesize the CloudFormation templates into cdk.out (no AWS credentials needed)"
 	@echo "make lint   - ruff and mypy"
@@ -65,7 +65,10 @@ test-fast: $(VENV_STAMP)
 summary: $(VENV_STAMP)
 	$(PY) scripts/deployment_summary.py
 
-demo: summary
+# The whole workflow offline; `make demo SCENARIO=job-failed` plays another scenario
+# (`make demo SCENARIO=list` lists them).
+demo: $(VENV_STAMP)
+	$(TEST_ENV) $(PY) -m localcloud.demo $(if $(filter list,$(SCENARIO)),--list,$(if $(SCENARIO),--scenario $(SCENARIO)))
 
 bench: $(VENV_STAMP)
 	$(TEST_ENV) $(PY) scripts/bench_validator.py

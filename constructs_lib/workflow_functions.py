@@ -23,18 +23,14 @@ from constructs_lib.workflow import WorkflowFunctions
 from stacks.config import AppConfig
 
 # Registry calls: every function that touches the registry reads and transitions runs.
-REGISTRY_WRITE = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
+REGISTRY_UPDATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+# Finding a run by job ARN (events) or listing the runs awaiting their job (reconciler).
+REGISTRY_QUERY = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
 DATA_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 # Using a custom model encrypted with the model key: Bedrock creates grants on the caller's behalf.
 MODEL_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
-STOP_AND_DELETE = (
-    "bedrock:GetModelCustomizationJob",
-    "bedrock:StopModelCustomizationJob",
-    "bedrock:GetProvisionedModelThroughput",
-    "bedrock:DeleteProvisionedModelThroughput",
-    "bedrock:GetCustomModelDeployment",
-    "bedrock:DeleteCustomModelDeployment",
-)
+DELETE_SERVING = ("bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment")
+STOP_AND_DELETE = ("bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", *DELETE_SERVING)
 MAX_SERVING_POLLS = 120  # x 60 s: provisioning rarely takes more than an hour
 
 
@@ -121,8 +117,8 @@ class WorkflowLambdas(Construct):
                 },
             )
         )
-        self._registry(self.prepare_run, REGISTRY_WRITE)
-        self._read_datasets(self.prepare_run)
+        self._registry(self.prepare_run, REGISTRY_UPDATE)
+        self._read_datasets(self.prepare_run, versions=True)
 
         self.validate_datasets = shared.add(
             FunctionSpec(
@@ -133,7 +129,7 @@ class WorkflowLambdas(Construct):
                 environment={"ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name},
             )
         )
-        self._registry(self.validate_datasets, REGISTRY_WRITE)
+        self._registry(self.validate_datasets, REGISTRY_UPDATE)
         self._read_datasets(self.validate_datasets)
         self._write_reports(self.validate_datasets)
 
@@ -144,7 +140,6 @@ class WorkflowLambdas(Construct):
                 environment={"ALLOWED_BASE_MODELS": allowed_models},
             )
         )
-        self._registry(self.preflight, REGISTRY_WRITE)
         self._bedrock(self.preflight, ["bedrock:GetFoundationModel"], [foundation_model_arn()])
 
     def _add_job_tracking(self, shared: RuntimeFunctions) -> None:
@@ -163,14 +158,17 @@ class WorkflowLambdas(Construct):
                 },
             )
         )
-        self._registry(self.submit_job, REGISTRY_WRITE)
+        self._registry(self.submit_job, REGISTRY_UPDATE)
         self._bedrock(
             self.submit_job,
             ["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
             [foundation_model_arn(), bedrock_arn("custom-model/*"), bedrock_arn("model-customization-job/*")],
         )
+        # A conflict on the job name: read the existing job (and its tags) to prove it is ours.
         self._bedrock(
-            self.submit_job, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
+            self.submit_job,
+            ["bedrock:GetModelCustomizationJob", "bedrock:ListTagsForResource"],
+            [bedrock_arn("model-customization-job/*")],
         )
         resources.model_key.grant(self.submit_job.role, *MODEL_KEY_USE)
         self.submit_job.role.add_to_principal_policy(
@@ -183,7 +181,7 @@ class WorkflowLambdas(Construct):
         )
 
         self.await_job = shared.add(FunctionSpec("await_job", "park the run until its training job ends"))
-        self._registry(self.await_job, REGISTRY_WRITE)
+        self._registry(self.await_job, REGISTRY_UPDATE)
         self._bedrock(
             self.await_job, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
         )
@@ -192,7 +190,11 @@ class WorkflowLambdas(Construct):
         self.job_events = shared.add(
             FunctionSpec("job_events", "resume a run when its job-state event arrives")
         )
-        self._registry(self.job_events, REGISTRY_WRITE)
+        self._registry(self.job_events, REGISTRY_QUERY)
+        # Only when a Completed event lacks the output model ARN.
+        self._bedrock(
+            self.job_events, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
+        )
         self._task_response(self.job_events)
 
         self.reconcile = shared.add(
@@ -200,7 +202,7 @@ class WorkflowLambdas(Construct):
                 "reconcile", "resolve runs whose job ended without an event", timeout=Duration.minutes(5)
             )
         )
-        self._registry(self.reconcile, REGISTRY_WRITE)
+        self._registry(self.reconcile, REGISTRY_QUERY)
         self._bedrock(
             self.reconcile, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
         )
@@ -214,7 +216,13 @@ class WorkflowLambdas(Construct):
                 environment={"ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name},
             )
         )
-        self._registry(self.collect_metrics, REGISTRY_WRITE)
+        self._registry(self.collect_metrics, REGISTRY_UPDATE)
+        # Only when the job result lacks the custom model ARN.
+        self._bedrock(
+            self.collect_metrics,
+            ["bedrock:GetModelCustomizationJob"],
+            [bedrock_arn("model-customization-job/*")],
+        )
         self._read_job_outputs(self.collect_metrics)
         self._write_reports(self.collect_metrics)
         self.collect_metrics.role.add_to_principal_policy(
@@ -247,8 +255,8 @@ class WorkflowLambdas(Construct):
                 environment={"SCHEDULE_GROUP": schedule_group_name},
             )
         )
-        self._registry(self.expire_serving, REGISTRY_WRITE)
-        self._stop_and_delete(self.expire_serving)
+        self._registry(self.expire_serving, REGISTRY_UPDATE)
+        self._bedrock(self.expire_serving, list(DELETE_SERVING), self._serving_arns())
 
         scheduler_role = self._scheduler_role(schedule_group_name)
         self.serve = shared.add(
@@ -263,7 +271,7 @@ class WorkflowLambdas(Construct):
                 },
             )
         )
-        self._registry(self.serve, REGISTRY_WRITE)
+        self._registry(self.serve, REGISTRY_UPDATE)
         self._bedrock(
             self.serve,
             [
@@ -283,7 +291,7 @@ class WorkflowLambdas(Construct):
         self.serve.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ScheduleServingExpiry",
-                actions=["scheduler:CreateSchedule", "scheduler:GetSchedule"],
+                actions=["scheduler:CreateSchedule"],
                 resources=[self._schedule_arn(schedule_group_name)],
             )
         )
@@ -314,7 +322,7 @@ class WorkflowLambdas(Construct):
             )
         )
         for function in (self.cleanup, self.execution_ended):
-            self._registry(function, REGISTRY_WRITE)
+            self._registry(function, REGISTRY_UPDATE)
             self._stop_and_delete(function)
             function.role.add_to_principal_policy(
                 iam.PolicyStatement(
@@ -327,7 +335,7 @@ class WorkflowLambdas(Construct):
         self.notify = shared.add(
             FunctionSpec("notify", "publish the run outcome", environment={"TOPIC_ARN": topic.topic_arn})
         )
-        self._registry(self.notify, REGISTRY_WRITE)
+        self._registry(self.notify, REGISTRY_UPDATE)
         for function in (self.notify, self.execution_ended):
             # The data key use that SNS needs for an encrypted topic comes with the registry grant.
             function.role.add_to_principal_policy(
@@ -359,10 +367,12 @@ class WorkflowLambdas(Construct):
         self._resources.registry.grant(function.role, *actions)
         self._resources.data_key.grant(function.role, *DATA_KEY_USE)
 
-    def _read_datasets(self, function: RuntimeFunction) -> None:
+    def _read_datasets(self, function: RuntimeFunction, *, versions: bool = False) -> None:
         bucket = self._resources.datasets_bucket
+        # A manifest is read at the version whose upload started the run.
+        actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
         function.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("*")])
+            iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects("*")])
         )
 
     def _write_reports(self, function: RuntimeFunction) -> None:
@@ -389,14 +399,12 @@ class WorkflowLambdas(Construct):
 
     def _stop_and_delete(self, function: RuntimeFunction) -> None:
         self._bedrock(
-            function,
-            list(STOP_AND_DELETE),
-            [
-                bedrock_arn("model-customization-job/*"),
-                bedrock_arn("provisioned-model/*"),
-                bedrock_arn("custom-model-deployment/*"),
-            ],
+            function, list(STOP_AND_DELETE), [bedrock_arn("model-customization-job/*"), *self._serving_arns()]
         )
+
+    @staticmethod
+    def _serving_arns() -> list[str]:
+        return [bedrock_arn("provisioned-model/*"), bedrock_arn("custom-model-deployment/*")]
 
     def _task_response(self, function: RuntimeFunction) -> None:
         # A separate policy: the function must not depend on the state machine that invokes it.

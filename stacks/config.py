@@ -19,7 +19,8 @@ from typing import Any
 _CDK_KEY_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "availability-zones:", "cdk-")
 _CDK_KEYS = {"acknowledged-issue-numbers", "aws-cdk:enableDiffNoFail", "notices"}
 
-PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+# No "--": Bedrock's custom model names, which start with the prefix, refuse repeated separators.
+PREFIX_PATTERN = re.compile(r"^(?=.{3,20}$)[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 VPC_ID_PATTERN = re.compile(r"^vpc-[0-9a-f]{8,17}$")
@@ -220,7 +221,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
         "prefix",
         v,
         PREFIX_PATTERN,
-        "3-20 characters: lowercase letters, digits and '-', starting with a letter",
+        "3-20 characters: lowercase letters, digits and single '-', starting with a letter",
     ),
     "account": lambda v: _optional_string("account", v, ACCOUNT_PATTERN, "a 12-digit AWS account id"),
     "region": lambda v: _optional_string("region", v, REGION_PATTERN, "an AWS region such as us-east-1"),

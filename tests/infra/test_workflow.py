@@ -212,7 +212,8 @@ def test_every_function_has_its_own_role(workflow: Template) -> None:
     assert len(set(roles)) == len(roles)
 
 
-REGISTRY = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+REGISTRY = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+QUERY = {"dynamodb:Query"}
 DATA_KEY = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
 LOGS_AND_TRACES = {
     "logs:CreateLogStream",
@@ -220,34 +221,35 @@ LOGS_AND_TRACES = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
-STOP_AND_DELETE = {
-    "bedrock:GetModelCustomizationJob",
-    "bedrock:StopModelCustomizationJob",
-    "bedrock:GetProvisionedModelThroughput",
-    "bedrock:DeleteProvisionedModelThroughput",
-    "bedrock:GetCustomModelDeployment",
-    "bedrock:DeleteCustomModelDeployment",
-}
+DELETE_SERVING = {"bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}
+STOP_AND_DELETE = {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"} | DELETE_SERVING
 TASK_RESPONSE = {"states:SendTaskSuccess", "states:SendTaskFailure"}
 EXPECTED_ACTIONS = {
-    "prepare_run": REGISTRY | DATA_KEY | {"s3:GetObject"},
+    "prepare_run": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:GetObjectVersion"},
     "validate_datasets": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:PutObject"},
-    "preflight": REGISTRY | DATA_KEY | {"bedrock:GetFoundationModel"},
+    "preflight": {"bedrock:GetFoundationModel"},
     "submit_job": REGISTRY
     | DATA_KEY
     | {
         "bedrock:CreateModelCustomizationJob",
         "bedrock:TagResource",
         "bedrock:GetModelCustomizationJob",
+        "bedrock:ListTagsForResource",
         "kms:CreateGrant",
         "iam:PassRole",
     },
     "await_job": REGISTRY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
-    "job_events": REGISTRY | DATA_KEY | TASK_RESPONSE,
-    "reconcile": REGISTRY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
+    "job_events": REGISTRY | QUERY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
+    "reconcile": REGISTRY | QUERY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
     "collect_metrics": REGISTRY
     | DATA_KEY
-    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "cloudwatch:PutMetricData"},
+    | {
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "cloudwatch:PutMetricData",
+        "bedrock:GetModelCustomizationJob",
+    },
     "serve": REGISTRY
     | DATA_KEY
     | {
@@ -258,10 +260,9 @@ EXPECTED_ACTIONS = {
         "bedrock:TagResource",
         "kms:CreateGrant",
         "scheduler:CreateSchedule",
-        "scheduler:GetSchedule",
         "iam:PassRole",
     },
-    "expire_serving": REGISTRY | DATA_KEY | STOP_AND_DELETE,
+    "expire_serving": REGISTRY | DATA_KEY | DELETE_SERVING,
     "cleanup": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule"},
     "execution_ended": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule", "sns:Publish"},
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},

@@ -73,6 +73,8 @@ def test_existing_network() -> None:
         ({"prefx": "a"}, "context key 'prefx' is not a known setting (did you mean 'prefix'?)"),
         ({"prefix": "Team_A"}, "context key 'prefix': 'Team_A' is not valid; allowed: 3-20 characters"),
         ({"prefix": "ab"}, "context key 'prefix'"),
+        ({"prefix": "team--a"}, "context key 'prefix': 'team--a' is not valid"),
+        ({"prefix": "team-"}, "context key 'prefix'"),
         (
             {"account": "12345"},
             "context key 'account': '12345' is not valid; allowed: a 12-digit AWS account id",

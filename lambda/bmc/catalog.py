@@ -1,0 +1,566 @@
+"""The model catalog: every fact about customizable Bedrock models, in one place.
+
+The facts live in ``data/models.json`` (adding a model is adding an entry there); this module
+loads them once into frozen dataclasses and offers a small lookup API used by the CLI, the
+Lambdas and the CDK app. The loader is strict: a typo in the data fails at import, in tests,
+rather than silently disabling a check.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+CUSTOMIZATION_TYPES = ("FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION")
+
+PROMPT_COMPLETION = "prompt-completion"
+CONTINUED_PRE_TRAINING_FORMAT = "continued-pre-training"
+CONVERSATION = "bedrock-conversation-2024"
+CLAUDE_3_HAIKU_MESSAGES = "claude-3-haiku-messages"
+IMAGE_CAPTION = "image-caption"
+DATA_FORMATS = (
+    PROMPT_COMPLETION,
+    CONTINUED_PRE_TRAINING_FORMAT,
+    CONVERSATION,
+    CLAUDE_3_HAIKU_MESSAGES,
+    IMAGE_CAPTION,
+)
+
+HYPERPARAMETER_TYPES = ("integer", "float")
+
+_ARN_PREFIX = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:foundation-model/")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?(B|KB|MB|GB)$")
+_SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+
+
+class UnknownModelError(ValueError):
+    """The id names no model in the catalog; the message lists close matches."""
+
+
+class UnsupportedCustomizationError(ValueError):
+    """The model exists but does not offer this customization type."""
+
+
+class CatalogDataError(RuntimeError):
+    """The packaged catalog data is malformed (a bug in data/models.json)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HyperparameterSpec:
+    name: str
+    type: str  # "integer" or "float"
+    min: float
+    max: float
+    default: int | float | None  # None: required, the user must choose
+    notes: str = ""
+    special_values: tuple[str, ...] = ()  # accepted words such as "auto"
+    only_without_validation_data: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "min": self.min,
+            "max": self.max,
+            "default": self.default,
+            "required": self.required,
+            "special_values": list(self.special_values),
+            "only_without_validation_data": self.only_without_validation_data,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRange:
+    min: int | None = None
+    max: int | None = None
+
+    def describe(self) -> str:
+        if self.min is not None and self.max is not None:
+            return f"{self.min:,}-{self.max:,}"
+        if self.min is not None:
+            return f">= {self.min:,}"
+        if self.max is not None:
+            return f"<= {self.max:,}"
+        return "no documented limit"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    training_records: RecordRange = RecordRange()
+    validation_records: RecordRange = RecordRange()
+    training_file_bytes: int | None = None
+    validation_file_bytes: int | None = None
+    record_tokens: int | None = None
+    record_tokens_batched: int | None = None  # Titan: the per-record limit when batchSize > 1
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    recommended_min_training_records: int | None = None  # advice: below it is a warning
+
+    def record_token_limit(self, batch_size: int | None) -> int | None:
+        if self.record_tokens_batched is not None and batch_size is not None and batch_size > 1:
+            return self.record_tokens_batched
+        return self.record_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "training_records": {"min": self.training_records.min, "max": self.training_records.max},
+            "validation_records": {"min": self.validation_records.min, "max": self.validation_records.max},
+            "training_file_bytes": self.training_file_bytes,
+            "validation_file_bytes": self.validation_file_bytes,
+            "record_tokens": self.record_tokens,
+            "record_tokens_batched": self.record_tokens_batched,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "recommended_min_training_records": self.recommended_min_training_records,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FormatRules:
+    """What a record must look like, beyond the data format's own structure."""
+
+    data_format: str
+    reserved_strings: tuple[str, ...] = ()  # forbidden anywhere in text, any case
+    max_images_per_record: int | None = 0  # 0: no images; None: allowed, no documented cap
+    max_videos_per_record: int | None = 0
+    image_formats: tuple[str, ...] = ()
+    video_formats: tuple[str, ...] = ()
+    media_in_dataset_bucket: bool = False
+    final_user_turn_allowed: bool = False  # distillation prompts may end on the user's turn
+    max_user_turns: int | None = None
+    reasoning_content: bool = False
+    max_caption_chars: int | None = None
+    empty_caption_allowed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "data_format": self.data_format,
+            "reserved_strings": list(self.reserved_strings),
+            "max_images_per_record": self.max_images_per_record,
+            "max_videos_per_record": self.max_videos_per_record,
+            "image_formats": list(self.image_formats),
+            "video_formats": list(self.video_formats),
+            "media_in_dataset_bucket": self.media_in_dataset_bucket,
+            "final_user_turn_allowed": self.final_user_turn_allowed,
+            "max_user_turns": self.max_user_turns,
+            "reasoning_content": self.reasoning_content,
+            "max_caption_chars": self.max_caption_chars,
+            "empty_caption_allowed": self.empty_caption_allowed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Customization:
+    customization_type: str
+    format: FormatRules
+    hyperparameters: tuple[HyperparameterSpec, ...]
+    validation_data: bool
+    limits: Limits
+
+
+@dataclass(frozen=True, slots=True)
+class Teacher:
+    model_id: str
+    name: str
+    regions: tuple[str, ...]
+
+    def available_in(self, region: str) -> bool:
+        return region in self.regions
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    customization_id: str
+    plain_id: str
+    aliases: tuple[str, ...]  # every id that resolves to this model, customization id first
+    name: str
+    family: str
+    legacy: bool
+    regions: tuple[str, ...]
+    provisioned_throughput: bool
+    on_demand_deployment: bool
+    distillation_teachers: tuple[str, ...]
+    customizations: tuple[Customization, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def customization_types(self) -> tuple[str, ...]:
+        return tuple(c.customization_type for c in self.customizations)
+
+    def supports(self, customization_type: str) -> bool:
+        return customization_type in self.customization_types
+
+    def available_in(self, region: str) -> bool:
+        return region in self.regions
+
+    def customization(self, customization_type: str) -> Customization:
+        for customization in self.customizations:
+            if customization.customization_type == customization_type:
+                return customization
+        offered = ", ".join(self.customization_types)
+        raise UnsupportedCustomizationError(
+            f"{self.customization_id} does not support {customization_type}; it supports {offered}"
+        )
+
+    def data_format(self, customization_type: str) -> str:
+        return self.customization(customization_type).format.data_format
+
+    def format_rules(self, customization_type: str) -> FormatRules:
+        return self.customization(customization_type).format
+
+    def allows_validation_data(self, customization_type: str) -> bool:
+        return self.customization(customization_type).validation_data
+
+    def hyperparameters(self, customization_type: str) -> tuple[HyperparameterSpec, ...]:
+        return self.customization(customization_type).hyperparameters
+
+    def limits(self, customization_type: str) -> Limits:
+        return self.customization(customization_type).limits
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customization_id": self.customization_id,
+            "plain_id": self.plain_id,
+            "aliases": list(self.aliases),
+            "name": self.name,
+            "family": self.family,
+            "legacy": self.legacy,
+            "regions": list(self.regions),
+            "customization_types": list(self.customization_types),
+            "serving": {
+                "provisioned_throughput": self.provisioned_throughput,
+                "on_demand_deployment": self.on_demand_deployment,
+            },
+            "distillation_teachers": list(self.distillation_teachers),
+            "customizations": {
+                c.customization_type: {
+                    "data_format": c.format.data_format,
+                    "validation_data": c.validation_data,
+                    "format_rules": c.format.to_dict(),
+                    "limits": c.limits.to_dict(),
+                    "hyperparameters": [h.to_dict() for h in c.hyperparameters],
+                }
+                for c in self.customizations
+            },
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    models: tuple[Model, ...]
+    teachers: tuple[Teacher, ...]
+    by_alias: Mapping[str, Model]
+    teachers_by_id: Mapping[str, Teacher]
+
+
+def all_models() -> list[Model]:
+    return list(_catalog().models)
+
+
+def all_teachers() -> list[Teacher]:
+    return list(_catalog().teachers)
+
+
+def resolve_model(model_id: str) -> Model:
+    """Find a model by customization id, plain id, foundation model id or foundation model ARN."""
+    catalog = _catalog()
+    model = catalog.by_alias.get(_normalize_id(model_id))
+    if model is None:
+        raise UnknownModelError(_unknown_message("model", model_id, close_matches(model_id)))
+    return model
+
+
+def resolve_teacher(model_id: str) -> Teacher:
+    catalog = _catalog()
+    teacher = catalog.teachers_by_id.get(_normalize_id(model_id))
+    if teacher is None:
+        suggestions = _suggest(_normalize_id(model_id), {t: t for t in catalog.teachers_by_id}, 3)
+        raise UnknownModelError(_unknown_message("distillation teacher", model_id, suggestions))
+    return teacher
+
+
+def close_matches(model_id: str, limit: int = 3) -> list[str]:
+    """Customization ids of the models whose ids look like ``model_id`` ("did you mean")."""
+    catalog = _catalog()
+    canonical = {alias: model.customization_id for alias, model in catalog.by_alias.items()}
+    return _suggest(_normalize_id(model_id), canonical, limit)
+
+
+def _normalize_id(model_id: str) -> str:
+    return _ARN_PREFIX.sub("", model_id.strip().lower())
+
+
+def _suggest(key: str, canonical: Mapping[str, str], limit: int) -> list[str]:
+    """Close matches among the keys of ``canonical``, reported as their canonical ids."""
+    aliases = list(canonical)
+    # Prefix and substring matches are the most useful hints ("meta.llama3-2", "haiku").
+    prefixed = [a for a in aliases if key and a.startswith(key)]
+    contained = [a for a in aliases if len(key) >= 3 and key in a]
+    similar = difflib.get_close_matches(key, aliases, n=limit * 4, cutoff=0.6)
+    return list(dict.fromkeys(canonical[a] for a in prefixed + contained + similar))[:limit]
+
+
+def _unknown_message(kind: str, model_id: str, suggestions: list[str]) -> str:
+    hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+    return f"unknown {kind} {model_id!r}{hint} (`bmc models` lists the catalog)"
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+@cache
+def _catalog() -> Catalog:
+    text = resources.files("bmc").joinpath("data/models.json").read_text(encoding="utf-8")
+    return load_catalog(json.loads(text))
+
+
+def load_catalog(data: Mapping[str, Any]) -> Catalog:
+    """Build the catalog from its JSON document (public so tests can load variants)."""
+    doc = _Obj(data, "models.json")
+    profiles = {
+        name: _parse_format(_Obj(raw, f"format_profiles.{name}"))
+        for name, raw in doc.dict_at("format_profiles").items()
+    }
+    schemas = {
+        name: tuple(
+            _parse_hyperparameter(_Obj(raw, f"hyperparameter_schemas.{name}[{i}]"))
+            for i, raw in enumerate(specs)
+        )
+        for name, specs in doc.dict_at("hyperparameter_schemas").items()
+    }
+    teachers = tuple(
+        _parse_teacher(_Obj(raw, f"teachers[{i}]")) for i, raw in enumerate(doc.list_at("teachers"))
+    )
+    teachers_by_id = {t.model_id: t for t in teachers}
+    models = tuple(
+        _parse_model(_Obj(raw, f"models[{i}]"), profiles, schemas, teachers_by_id)
+        for i, raw in enumerate(doc.list_at("models"))
+    )
+    doc.optional("about", str)
+    doc.done()
+    by_alias: dict[str, Model] = {}
+    for model in models:
+        for alias in model.aliases:
+            if alias in by_alias:
+                raise CatalogDataError(
+                    f"id {alias!r} names both {by_alias[alias].customization_id} and {model.customization_id}"
+                )
+            by_alias[alias] = model
+    return Catalog(models=models, teachers=teachers, by_alias=by_alias, teachers_by_id=teachers_by_id)
+
+
+class _Obj:
+    """A JSON object being parsed: typed access by key, and a check that no key was left unread."""
+
+    def __init__(self, raw: object, path: str) -> None:
+        if not isinstance(raw, dict):
+            raise CatalogDataError(f"{path}: expected an object")
+        self.raw: dict[str, Any] = raw
+        self.path = path
+        self.seen: set[str] = set()
+
+    def optional(self, key: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.seen.add(key)
+        if key not in self.raw or self.raw[key] is None:
+            return default
+        value = self.raw[key]
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise CatalogDataError(f"{self.path}.{key}: unexpected boolean")
+        if not isinstance(value, kind):
+            raise CatalogDataError(f"{self.path}.{key}: expected {kind}, got {type(value).__name__}")
+        return value
+
+    def required(self, key: str, kind: type | tuple[type, ...]) -> Any:
+        if key not in self.raw:
+            raise CatalogDataError(f"{self.path}: missing {key!r}")
+        value = self.optional(key, kind)
+        if value is None:
+            raise CatalogDataError(f"{self.path}.{key}: must not be null")
+        return value
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        values = self.optional(key, list, [])
+        if not all(isinstance(v, str) for v in values):
+            raise CatalogDataError(f"{self.path}.{key}: expected a list of strings")
+        return tuple(values)
+
+    def dict_at(self, key: str) -> dict[str, Any]:
+        value: dict[str, Any] = self.required(key, dict)
+        return value
+
+    def list_at(self, key: str) -> list[Any]:
+        value: list[Any] = self.required(key, list)
+        return value
+
+    def done(self) -> None:
+        unknown = set(self.raw) - self.seen
+        if unknown:
+            raise CatalogDataError(f"{self.path}: unknown keys {sorted(unknown)}")
+
+
+def _parse_format(obj: _Obj) -> FormatRules:
+    data_format = obj.required("data_format", str)
+    if data_format not in DATA_FORMATS:
+        raise CatalogDataError(f"{obj.path}.data_format: {data_format!r} is not one of {DATA_FORMATS}")
+    rules = FormatRules(
+        data_format=data_format,
+        reserved_strings=obj.strings("reserved_strings"),
+        # Absent means "not allowed" (0); an explicit null means "allowed, no documented cap".
+        max_images_per_record=obj.optional("max_images_per_record", int)
+        if "max_images_per_record" in obj.raw
+        else 0,
+        max_videos_per_record=obj.optional("max_videos_per_record", int)
+        if "max_videos_per_record" in obj.raw
+        else 0,
+        image_formats=obj.strings("image_formats"),
+        video_formats=obj.strings("video_formats"),
+        media_in_dataset_bucket=obj.optional("media_in_dataset_bucket", bool, False),
+        final_user_turn_allowed=obj.optional("final_user_turn_allowed", bool, False),
+        max_user_turns=obj.optional("max_user_turns", int),
+        reasoning_content=obj.optional("reasoning_content", bool, False),
+        max_caption_chars=obj.optional("max_caption_chars", int),
+        empty_caption_allowed=obj.optional("empty_caption_allowed", bool, False),
+    )
+    obj.done()
+    return rules
+
+
+def _parse_hyperparameter(obj: _Obj) -> HyperparameterSpec:
+    kind = obj.required("type", str)
+    if kind not in HYPERPARAMETER_TYPES:
+        raise CatalogDataError(f"{obj.path}.type: {kind!r} is not one of {HYPERPARAMETER_TYPES}")
+    # Integer parameters take integer bounds; float ones are normalized to float.
+    number: type | tuple[type, ...] = int if kind == "integer" else (int, float)
+    convert = int if kind == "integer" else float
+    default = obj.optional("default", number)
+    spec = HyperparameterSpec(
+        name=obj.required("name", str),
+        type=kind,
+        min=convert(obj.required("min", number)),
+        max=convert(obj.required("max", number)),
+        default=None if default is None else convert(default),
+        notes=obj.optional("notes", str, ""),
+        special_values=obj.strings("special_values"),
+        only_without_validation_data=obj.optional("only_without_validation_data", bool, False),
+    )
+    obj.done()
+    if spec.min > spec.max:
+        raise CatalogDataError(f"{obj.path}: min is above max")
+    if spec.default is not None and not spec.min <= spec.default <= spec.max:
+        raise CatalogDataError(f"{obj.path}: default {spec.default} is outside {spec.min}..{spec.max}")
+    return spec
+
+
+def _parse_size(obj: _Obj, key: str) -> int | None:
+    text = obj.optional(key, str)
+    if text is None:
+        return None
+    match = _SIZE.match(text)
+    if not match:
+        raise CatalogDataError(f"{obj.path}.{key}: {text!r} is not a size like '10 GB'")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+
+
+def _parse_range(obj: _Obj, key: str) -> RecordRange:
+    raw = obj.optional(key, dict)
+    if raw is None:
+        return RecordRange()
+    inner = _Obj(raw, f"{obj.path}.{key}")
+    result = RecordRange(min=inner.optional("min", int), max=inner.optional("max", int))
+    inner.done()
+    return result
+
+
+def _parse_limits(obj: _Obj) -> Limits:
+    limits = Limits(
+        training_records=_parse_range(obj, "training_records"),
+        validation_records=_parse_range(obj, "validation_records"),
+        training_file_bytes=_parse_size(obj, "training_file_size"),
+        validation_file_bytes=_parse_size(obj, "validation_file_size"),
+        record_tokens=obj.optional("record_tokens", int),
+        record_tokens_batched=obj.optional("record_tokens_batched", int),
+        prompt_tokens=obj.optional("prompt_tokens", int),
+        completion_tokens=obj.optional("completion_tokens", int),
+        recommended_min_training_records=obj.optional("recommended_min_training_records", int),
+    )
+    obj.done()
+    return limits
+
+
+def _parse_teacher(obj: _Obj) -> Teacher:
+    teacher = Teacher(
+        model_id=obj.required("model_id", str), name=obj.required("name", str), regions=obj.strings("regions")
+    )
+    obj.done()
+    return teacher
+
+
+def _parse_model(
+    obj: _Obj,
+    profiles: Mapping[str, FormatRules],
+    schemas: Mapping[str, tuple[HyperparameterSpec, ...]],
+    teachers: Mapping[str, Teacher],
+) -> Model:
+    customization_id: str = obj.required("customization_id", str)
+    customizations: list[Customization] = []
+    for customization_type, raw in obj.dict_at("customizations").items():
+        path = f"{obj.path}.customizations.{customization_type}"
+        if customization_type not in CUSTOMIZATION_TYPES:
+            raise CatalogDataError(f"{path}: unknown customization type")
+        entry = _Obj(raw, path)
+        profile_name = entry.required("format", str)
+        schema_name = entry.required("hyperparameters", str)
+        if profile_name not in profiles:
+            raise CatalogDataError(f"{path}.format: no format profile {profile_name!r}")
+        if schema_name not in schemas:
+            raise CatalogDataError(f"{path}.hyperparameters: no hyperparameter schema {schema_name!r}")
+        customizations.append(
+            Customization(
+                customization_type=customization_type,
+                format=profiles[profile_name],
+                hyperparameters=schemas[schema_name],
+                validation_data=entry.required("validation_data", bool),
+                limits=_parse_limits(_Obj(entry.required("limits", dict), f"{path}.limits")),
+            )
+        )
+        entry.done()
+    teacher_ids = obj.strings("distillation_teachers")
+    for teacher_id in teacher_ids:
+        if teacher_id not in teachers:
+            raise CatalogDataError(f"{obj.path}.distillation_teachers: unknown teacher {teacher_id!r}")
+    # Every prefix cut at a ':' is an accepted id: the plain id (amazon.nova-micro-v1) and the
+    # foundation model id (amazon.nova-micro-v1:0) both name the model.
+    parts = customization_id.split(":")
+    aliases = (customization_id, *(":".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)))
+    model = Model(
+        customization_id=customization_id,
+        plain_id=parts[0],
+        aliases=aliases,
+        name=obj.required("name", str),
+        family=obj.required("family", str),
+        legacy=obj.required("legacy", bool),
+        regions=obj.strings("regions"),
+        provisioned_throughput=obj.required("provisioned_throughput", bool),
+        on_demand_deployment=obj.required("on_demand_deployment", bool),
+        distillation_teachers=teacher_ids,
+        customizations=tuple(customizations),
+        notes=obj.strings("notes"),
+    )
+    obj.done()
+    if not model.regions:
+        raise CatalogDataError(f"{obj.path}: no regions")
+    if teacher_ids and not model.supports("DISTILLATION"):
+        raise CatalogDataError(f"{obj.path}: teachers listed but DISTILLATION is not offered")
+    return model

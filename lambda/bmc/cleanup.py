@@ -1,0 +1,147 @@
+"""Cleaning up after a failed, stopped, aborted or timed-out run.
+
+Used by the Cleanup state and by execution_ended (an execution aborted or timed out never
+reaches Cleanup). It stops the job if it still trains, deletes the throughput or deployment
+the run created and its TTL schedule, releases the task token and records the outcome.
+
+It never raises: each step runs on its own and a failed step becomes a "problem" in the
+result, so the original error always reaches the failure notification and the Fail state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+
+from bmc.bedrock_ops import BedrockOps
+from bmc.registry import FAILED, STOPPED, Registry, timestamp
+from bmc.serving import DELETED, delete_expiry_schedule, delete_recorded_serving
+
+logger = Logger(child=True)
+
+T = TypeVar("T")
+
+JOB_STOPPED_ERROR = "JobStopped"
+ABORTED_ERROR = "ExecutionAborted"
+_RUNNING = "InProgress"
+
+
+def failure_record(error: Mapping[str, Any] | None) -> dict[str, str]:
+    """``{error, cause}`` from a Step Functions ``$.error`` (``{Error, Cause}``).
+
+    A Lambda failure's Cause is a JSON document; its errorMessage is the readable part.
+    """
+    if not error:
+        return {"error": "Unknown", "cause": "the run failed without an error description"}
+    name = str(error.get("Error") or error.get("error") or "Unknown")
+    cause = error.get("Cause") if "Cause" in error else error.get("cause")
+    text = "" if cause is None else str(cause)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, Mapping) and parsed.get("errorMessage"):
+        text = str(parsed["errorMessage"])
+    return {"error": name, "cause": text}
+
+
+@dataclass(slots=True)
+class CleanupResult:
+    status: str
+    actions: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "actions": list(self.actions), "problems": list(self.problems)}
+
+    def attempt(self, what: str, step: Callable[[], T]) -> T | None:
+        """Run one step; a failure is recorded as a problem and the next step still runs."""
+        try:
+            return step()
+        except Exception as exc:
+            logger.exception(f"cleanup step failed: {what}")
+            self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
+            return None
+
+
+def clean_up(
+    run_id: str,
+    *,
+    error: Mapping[str, Any] | None,
+    aborted: bool = False,
+    registry: Registry,
+    bedrock: BedrockOps,
+    schedule_group: str | None,
+    hints: Mapping[str, Any] | None = None,
+) -> CleanupResult:
+    """Undo what the run started. ``hints`` (the execution's state) fill in what the registry lacks."""
+    record = failure_record(error)
+    stopped = aborted or record["error"] == JOB_STOPPED_ERROR
+    result = CleanupResult(status=STOPPED if stopped else FAILED)
+    hints = hints or {}
+    run = result.attempt("read the run from the registry", lambda: registry.get(run_id))
+    known: Mapping[str, Any] = run or {}
+    names = known.get("names") or hints.get("names") or {}
+    job_id = known.get("jobArn") or _hint(hints, "job").get("jobArn") or names.get("jobName")
+    serving = known.get("serving") or _hint(hints, "serving")
+
+    if job_id:
+        result.attempt("stop the customization job", lambda: _stop_job(str(job_id), bedrock, result))
+    fields: dict[str, Any] = {}
+    if serving:
+        deleted = result.attempt("delete the serving", lambda: delete_recorded_serving(serving, bedrock))
+        if deleted is not None:
+            what = f"{serving.get('kind')} serving {serving.get('arn') or serving.get('name')}"
+            result.actions.append(f"deleted {what}" if deleted else f"{what} was already gone")
+            if known.get("serving"):
+                fields = {
+                    "serving.status": DELETED,
+                    "serving.deletedAt": serving.get("deletedAt") or timestamp(),
+                }
+        schedule = serving.get("scheduleName") or names.get("scheduleName")
+        if schedule and not schedule_group:
+            result.problems.append(
+                f"SCHEDULE_GROUP is not set: the expiry schedule {schedule} was not looked for"
+            )
+        elif schedule and schedule_group:
+            removed = result.attempt(
+                "delete the expiry schedule", lambda: delete_expiry_schedule(str(schedule), schedule_group)
+            )
+            if removed:
+                result.actions.append(f"deleted the expiry schedule {schedule}")
+    if run is not None:
+        changed = result.attempt(
+            f"mark the run {result.status}",
+            lambda: registry.transition(
+                run_id,
+                result.status,
+                detail=f"{record['error']}: {record['cause']}"[:500],
+                fields=fields,
+                fields_if_absent={"error": record},  # the first error of a run is the one to keep
+                remove=("taskToken", "awaiting"),
+            ),
+        )
+        if changed is not None:
+            result.actions.append(f"marked the run {result.status}")
+    elif not result.problems:
+        result.problems.append(f"run {run_id} is not in the registry; nothing recorded")
+    return result
+
+
+def _hint(hints: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = hints.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _stop_job(job_id: str, bedrock: BedrockOps, result: CleanupResult) -> None:
+    job = bedrock.find_job(job_id)
+    if job is None:
+        return  # never created
+    if job.get("status") != _RUNNING:
+        return
+    if bedrock.stop_job(str(job["jobArn"])):
+        result.actions.append(f"stopped the customization job {job['jobArn']}")

@@ -1,0 +1,45 @@
+"""Cleanup: undo what a failed run started; never raises (docs/workflow.md).
+
+Returns ``{"status": "FAILED" | "STOPPED", "actions", "problems"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bmc import cleanup, settings
+from bmc.bedrock_ops import BedrockOps
+from bmc.handlers._task import TaskEvent
+from bmc.registry import FAILED, Registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        task = TaskEvent.parse(event)
+        logger.append_keys(runId=task.run_id)
+        error = task.optional_section("error")
+        result = cleanup.clean_up(
+            task.run_id,
+            error=error,
+            registry=Registry.from_environment(),
+            bedrock=BedrockOps(),
+            schedule_group=settings.optional_schedule_group(),
+            hints=task.state,
+        )
+    except Exception as exc:  # even a broken event must not replace the run's own error
+        logger.exception("cleanup could not run")
+        return {
+            "status": FAILED,
+            "actions": [],
+            "problems": [f"cleanup could not run: {type(exc).__name__}: {exc}"],
+        }
+    logger.info("cleanup done", extra=result.to_dict())
+    return result.to_dict()

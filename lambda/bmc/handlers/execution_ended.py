@@ -1,0 +1,70 @@
+"""execution_ended: an execution ABORTED or TIMED_OUT gets the cleanup and failure notice.
+
+Such an execution never reaches its Cleanup state; this function, triggered by the Step
+Functions "Execution Status Change" event, does the same work and notifies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bmc import aws, cleanup, notifications, settings
+from bmc.bedrock_ops import BedrockOps
+from bmc.errors import InvalidTaskInput
+from bmc.registry import Registry
+
+logger = Logger()
+tracer = Tracer()
+
+ABORTED = "ABORTED"
+TIMED_OUT = "TIMED_OUT"
+
+
+def execution_error(status: str, detail: dict[str, Any]) -> dict[str, str]:
+    """The run's error for an execution that ended without reaching its failure path."""
+    if status == ABORTED:
+        cause = detail.get("cause") or "the execution was aborted (StopExecution)"
+        return {"Error": cleanup.ABORTED_ERROR, "Cause": str(cause)}
+    cause = detail.get("cause") or "the execution exceeded its timeout"
+    return {"Error": str(detail.get("error") or "States.Timeout"), "Cause": str(cause)}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    detail = dict(event.detail)
+    status = str(detail.get("status", ""))
+    run_id = detail.get("name")
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidTaskInput("the execution status event lacks detail.name")
+    logger.append_keys(runId=run_id, executionStatus=status)
+    if status not in (ABORTED, TIMED_OUT):
+        logger.info("execution status needs no cleanup")
+        return {"runId": run_id, "result": "ignored"}
+    registry = Registry.from_environment()
+    error = execution_error(status, detail)
+    result = cleanup.clean_up(
+        run_id,
+        error=error,
+        aborted=status == ABORTED,
+        registry=registry,
+        bedrock=BedrockOps(),
+        schedule_group=settings.optional_schedule_group(),
+    )
+    notification = notifications.notify_failure(
+        run_id,
+        registry=registry,
+        execution_arn=detail.get("executionArn"),
+        error=cleanup.failure_record(error),
+        cleanup=result.to_dict(),
+        prefix=settings.prefix(),
+        region=settings.region(),
+        topic_arn=settings.topic_arn(),
+        sns_client=aws.client("sns"),
+    )
+    return {"runId": run_id, "cleanup": result.to_dict(), "notification": notification}

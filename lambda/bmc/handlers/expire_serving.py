@@ -1,0 +1,26 @@
+"""expire_serving (one-time schedule): delete a run's serving at the end of its ttlHours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bmc import serving
+from bmc.bedrock_ops import BedrockOps
+from bmc.errors import InvalidTaskInput
+from bmc.registry import Registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run_id = event.get("runId")
+    if not isinstance(run_id, str) or not run_id:
+        raise InvalidTaskInput('expire_serving expects {"runId": "..."}')
+    logger.append_keys(runId=run_id)
+    return serving.expire(run_id, registry=Registry.from_environment(), bedrock=BedrockOps())

@@ -1,0 +1,51 @@
+"""Notify / NotifyFailure: publish the run's outcome to the topic.
+
+The failure path is recognized by ``$.error``. On success a run that serves nothing becomes
+COMPLETED here (a served run stays IN_SERVICE); ``notify.onSuccess: false`` skips the
+success message. The failure message is always sent and never raises, so the execution
+still ends with the run's own error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bmc import aws, notifications, settings
+from bmc.cleanup import failure_record
+from bmc.handlers._task import TaskEvent
+from bmc.registry import Registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = TaskEvent.parse(event)
+    logger.append_keys(runId=task.run_id)
+    registry = Registry.from_environment()
+    if "error" in task.state:
+        return notifications.notify_failure(
+            task.run_id,
+            registry=registry,
+            execution_arn=task.execution_arn,
+            error=failure_record(task.optional_section("error")),
+            cleanup=task.optional_section("cleanup"),
+            prefix=settings.prefix(),
+            region=settings.region(),
+            topic_arn=settings.topic_arn(),
+            sns_client=aws.client("sns"),
+        )
+    return notifications.notify_success(
+        task.run_id,
+        registry=registry,
+        execution_arn=task.execution_arn,
+        prefix=settings.prefix(),
+        region=settings.region(),
+        topic_arn=settings.topic_arn(),
+        sns_client=aws.client("sns"),
+    )

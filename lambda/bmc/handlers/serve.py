@@ -1,0 +1,52 @@
+"""StartServing / CheckServing: ``action`` start creates the serving, check polls it once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bmc import serving, settings
+from bmc.bedrock_ops import BedrockOps
+from bmc.errors import InvalidTaskInput
+from bmc.handlers._task import TaskEvent
+from bmc.registry import Registry
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = TaskEvent.parse(event)
+    logger.append_keys(runId=task.run_id, action=task.action)
+    registry, bedrock = Registry.from_environment(), BedrockOps()
+    if task.action == "start":
+        model_arn = task.section("jobResult").get("customModelArn") or registry.require(task.run_id).get(
+            "customModelArn"
+        )
+        if not model_arn:
+            raise InvalidTaskInput("StartServing needs the custom model ARN ($.jobResult.customModelArn)")
+        return serving.start(
+            task.run_id,
+            task.spec(),
+            task.names(),
+            str(model_arn),
+            registry=registry,
+            bedrock=bedrock,
+            prefix=settings.prefix(),
+        )
+    if task.action == "check":
+        return serving.check(
+            task.run_id,
+            task.spec(),
+            task.names(),
+            task.section("serving"),
+            registry=registry,
+            bedrock=bedrock,
+            schedules=serving.ScheduleSettings.from_environment(),
+            max_polls=settings.max_serving_polls(),
+        )
+    raise InvalidTaskInput(f"serve: unknown action {task.action!r} (start or check)")

@@ -1,0 +1,56 @@
+"""ValidateDatasets: stream-validate the training and validation files before any spending.
+
+The report goes to ``reports/<runId>/validation.json`` in the artifacts bucket either way;
+invalid datasets raise DatasetInvalid listing the first errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from bmc import aws, settings
+from bmc.errors import DatasetInvalid
+from bmc.handlers._task import TaskEvent
+from bmc.registry import VALIDATING, Registry
+from bmc.runspec import describe_findings
+from bmc.validation import validate_datasets
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = TaskEvent.parse(event)
+    logger.append_keys(runId=task.run_id)
+    spec = task.spec()
+    registry = Registry.from_environment()
+    registry.transition(task.run_id, VALIDATING, detail="validating the datasets")
+    report = validate_datasets(
+        model_id=spec.base_model,
+        customization_type=spec.customization_type,
+        training=spec.training_data,
+        validation=spec.validation_data,
+        hyperparameters=spec.hyperparameters,
+        s3_client=aws.client("s3"),
+        region=settings.region(),
+    )
+    report_uri = aws.put_report(settings.artifacts_bucket(), task.run_id, "validation", report.to_dict())
+    registry.update(task.run_id, fields={"reports.validation": report_uri})
+    if not report.valid:
+        total = sum(report.error_counts.values())
+        logger.warning("datasets refused", extra={"errorCounts": report.error_counts, "report": report_uri})
+        raise DatasetInvalid(
+            describe_findings(report.errors, f"the datasets (report: {report_uri})", total=total)
+        )
+    return {
+        "valid": True,
+        "reportUri": report_uri,
+        "stats": report.stats,
+        "estimate": report.estimate,
+        "warningCount": sum(report.warning_counts.values()),
+    }

@@ -1,0 +1,221 @@
+"""Run notifications: a readable SNS message for the outcome of a run.
+
+Subscribers are people (email) as much as programs: the message is plain text with the run's
+facts and console links, and the message attributes ``status`` and ``runId`` let
+subscriptions filter (for example failures only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from bmc.registry import COMPLETED, FAILED, STOPPED, Registry
+
+logger = Logger(child=True)
+
+MAX_SUBJECT_LENGTH = 100
+SUCCEEDED = "SUCCEEDED"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    body: str
+    attributes: dict[str, str]
+
+
+def console_links(
+    region: str, *, execution_arn: str | None, serving_kind: str | None
+) -> list[tuple[str, str]]:
+    """(label, URL) of the consoles where the run can be inspected."""
+    base = f"https://{region}.console.aws.amazon.com"
+    links = []
+    if execution_arn:
+        links.append(
+            (
+                "Step Functions execution",
+                f"{base}/states/home?region={region}#/v2/executions/details/{execution_arn}",
+            )
+        )
+    links.append(("Bedrock custom models and jobs", f"{base}/bedrock/home?region={region}#/custom-models"))
+    if serving_kind == "provisioned":
+        links.append(
+            ("Bedrock provisioned throughput", f"{base}/bedrock/home?region={region}#/provisioned-throughput")
+        )
+    elif serving_kind == "on-demand":
+        links.append(
+            (
+                "Bedrock custom model deployments",
+                f"{base}/bedrock/home?region={region}#/custom-model-deployments",
+            )
+        )
+    return links
+
+
+def subject_line(prefix: str, run_id: str, status: str, error: str | None) -> str:
+    """At most 100 printable ASCII characters, as SNS requires; the run id is cut if needed."""
+    if error is None:
+        head = f"[{prefix}] Run succeeded ({status}): "
+    else:
+        head = f"[{prefix}] Run {status.lower()} ({error}): "
+    room = MAX_SUBJECT_LENGTH - len(head)
+    shown = run_id if len(run_id) <= room else run_id[: max(room - 3, 0)] + "..."
+    subject = f"{head}{shown}"
+    return "".join(c if 32 <= ord(c) < 127 else "?" for c in subject)[:MAX_SUBJECT_LENGTH]
+
+
+def _loss(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.4f}"
+
+
+def metrics_lines(summary: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"  training loss: final {_loss(summary.get('finalTrainingLoss'))}, "
+        f"min {_loss(summary.get('minTrainingLoss'))}",
+    ]
+    if summary.get("finalValidationLoss") is not None:
+        lines.append(
+            f"  validation loss: final {_loss(summary.get('finalValidationLoss'))}, "
+            f"min {_loss(summary.get('minValidationLoss'))}"
+        )
+    lines.append(f"  {summary.get('epochs', 0)} epoch(s), {summary.get('steps', 0)} step(s)")
+    lines.extend(f"  note: {note}" for note in summary.get("notes", []))
+    return lines
+
+
+def compose(
+    *,
+    prefix: str,
+    region: str,
+    run_id: str,
+    status: str,
+    run: Mapping[str, Any] | None,
+    execution_arn: str | None,
+    error: Mapping[str, str] | None = None,
+    cleanup: Mapping[str, Any] | None = None,
+) -> Message:
+    """The message for a run's outcome; ``error`` (``{error, cause}``) makes it a failure."""
+    run = run or {}
+    spec = run.get("spec") or {}
+    serving = run.get("serving") or {}
+    reports = run.get("reports") or {}
+    outcome = SUCCEEDED if error is None else status
+    lines = [f"Bedrock model customization run {run_id}: {outcome}", ""]
+
+    def fact(label: str, value: Any) -> None:
+        if value not in (None, "", [], {}):
+            lines.append(f"{label + ':':<16}{value}")
+
+    fact("Run", run_id)
+    fact("Status", status)
+    fact("Base model", spec.get("baseModel"))
+    fact("Customization", spec.get("customizationType"))
+    fact("Training data", spec.get("trainingData"))
+    fact("Job", run.get("jobArn"))
+    fact("Custom model", run.get("customModelArn"))
+    if serving:
+        state = serving.get("status") or "unknown"
+        fact("Serving", f"{serving.get('kind')} {serving.get('arn') or serving.get('name')} ({state})")
+        fact("Expires at", serving.get("expiresAt"))
+        fact("Deleted at", serving.get("deletedAt"))
+    if error is not None:
+        lines.append("")
+        fact("Error", error.get("error"))
+        fact("Cause", error.get("cause"))
+    summary = run.get("metricsSummary")
+    if isinstance(summary, Mapping):
+        lines += ["", "Metrics:", *metrics_lines(summary)]
+    if cleanup:
+        lines += ["", "Cleanup:"]
+        lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
+        lines += [f"  PROBLEM: {problem}" for problem in cleanup.get("problems", [])]
+    report_lines = [f"  {name}: {uri}" for name, uri in sorted(reports.items()) if uri]
+    if report_lines:
+        lines += ["", "Reports:", *report_lines]
+    links = console_links(region, execution_arn=execution_arn, serving_kind=serving.get("kind"))
+    lines += ["", "Consoles:", *(f"  {label}: {url}" for label, url in links)]
+    return Message(
+        subject=subject_line(prefix, run_id, status, None if error is None else error.get("error")),
+        body="\n".join(lines) + "\n",
+        attributes={"status": status, "runId": run_id},
+    )
+
+
+def publish(message: Message, *, topic_arn: str, sns_client: Any) -> str:
+    response = sns_client.publish(
+        TopicArn=topic_arn,
+        Subject=message.subject,
+        Message=message.body,
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
+        },
+    )
+    return str(response["MessageId"])
+
+
+def notify_success(
+    run_id: str,
+    *,
+    registry: Registry,
+    execution_arn: str | None,
+    prefix: str,
+    region: str,
+    topic_arn: str,
+    sns_client: Any,
+) -> dict[str, Any]:
+    """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false."""
+    run = registry.require(run_id)
+    spec = run.get("spec") or {}
+    if (spec.get("serving") or {}).get("mode", "none") == "none":
+        registry.transition(run_id, COMPLETED, detail="run completed")
+        run = registry.require(run_id)
+    status = str(run.get("status"))
+    if not (spec.get("notify") or {}).get("onSuccess", True):
+        return {"messageId": None, "status": status}
+    message = compose(
+        prefix=prefix, region=region, run_id=run_id, status=status, run=run, execution_arn=execution_arn
+    )
+    return {"messageId": publish(message, topic_arn=topic_arn, sns_client=sns_client), "status": status}
+
+
+def notify_failure(
+    run_id: str,
+    *,
+    registry: Registry,
+    execution_arn: str | None,
+    error: Mapping[str, str],
+    cleanup: Mapping[str, Any] | None,
+    prefix: str,
+    region: str,
+    topic_arn: str,
+    sns_client: Any,
+) -> dict[str, Any]:
+    """Publish a failure; never raises, so the run's own error stays the execution's error."""
+    try:
+        run = registry.get(run_id)
+    except Exception:
+        logger.exception("cannot read the run; notifying with what the execution knows")
+        run = None
+    # The recorded status, unless cleanup could not record the failure (then the run looks active).
+    recorded = (run or {}).get("status")
+    status = str(recorded if recorded in (FAILED, STOPPED) else (cleanup or {}).get("status") or FAILED)
+    message = compose(
+        prefix=prefix,
+        region=region,
+        run_id=run_id,
+        status=status,
+        run=run,
+        execution_arn=execution_arn,
+        error=error,
+        cleanup=cleanup,
+    )
+    try:
+        message_id: str | None = publish(message, topic_arn=topic_arn, sns_client=sns_client)
+    except Exception:
+        logger.exception("the failure notification could not be published")
+        message_id = None
+    return {"messageId": message_id, "status": status}

@@ -1,0 +1,416 @@
+"""The run registry: one DynamoDB item per run, keyed by ``runId`` (docs/workflow.md).
+
+Every status change appends ``{status, at, detail}`` to ``statusHistory`` and is a conditional
+write: a transition is accepted only from the statuses listed in ``ALLOWED_FROM``, so two
+resolvers of one job (an event and the reconciler, a duplicated event, a retried Lambda) can
+never both act. Repeating a transition to the status the run already has is harmless: the
+fields are written again, the history is not.
+
+DynamoDB stores numbers as Decimal; this module converts at its boundary, so callers pass and
+receive plain ``int`` and ``float``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from bmc import aws, settings
+from bmc.errors import RunNotFound, RunStateConflict
+
+RECORD_TYPE = "RUN"
+AWAITING_JOB = "JOB"
+
+PENDING = "PENDING"
+VALIDATING = "VALIDATING"
+QUEUED = "QUEUED"
+TRAINING = "TRAINING"
+TRAINED = "TRAINED"
+DEPLOYING = "DEPLOYING"
+IN_SERVICE = "IN_SERVICE"
+COMPLETED = "COMPLETED"
+FAILED = "FAILED"
+STOPPED = "STOPPED"
+DELETED = "DELETED"
+
+STATUSES = (
+    PENDING,
+    VALIDATING,
+    QUEUED,
+    TRAINING,
+    TRAINED,
+    DEPLOYING,
+    IN_SERVICE,
+    COMPLETED,
+    FAILED,
+    STOPPED,
+    DELETED,
+)
+TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, STOPPED, DELETED})
+ACTIVE_STATUSES = frozenset(STATUSES) - TERMINAL_STATUSES
+
+# The statuses a run may come from, for each status it may go to.
+ALLOWED_FROM: Mapping[str, frozenset[str]] = {
+    VALIDATING: frozenset({PENDING}),
+    QUEUED: frozenset({VALIDATING}),
+    TRAINING: frozenset({VALIDATING, QUEUED}),
+    TRAINED: frozenset({TRAINING}),
+    DEPLOYING: frozenset({TRAINED}),
+    IN_SERVICE: frozenset({DEPLOYING}),
+    COMPLETED: frozenset({TRAINED, IN_SERVICE}),
+    FAILED: ACTIVE_STATUSES,
+    STOPPED: ACTIVE_STATUSES,
+    DELETED: frozenset({TRAINED, IN_SERVICE, COMPLETED, FAILED, STOPPED}),
+}
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 UTC with milliseconds: sorts as text, which the byCreatedAt index relies on."""
+    value = (moment or utc_now()).astimezone(UTC)
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- Decimal conversion ------------------------------------------------------------------------
+
+
+def to_dynamo(value: Any) -> Any:
+    """Plain JSON-like data with every float turned into a Decimal."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"DynamoDB cannot store the number {value}")
+        return Decimal(repr(value))
+    if isinstance(value, Mapping):
+        return {str(k): to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """Data read from DynamoDB with every Decimal turned into an int or a float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _serialize(value: Any) -> Any:
+    return _serializer.serialize(to_dynamo(value))
+
+
+def _item(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: from_dynamo(_deserializer.deserialize(value)) for key, value in attributes.items()}
+
+
+def _condition_failed(exc: ClientError) -> bool:
+    return str(exc.response.get("Error", {}).get("Code")) == _CONDITION_FAILED
+
+
+class _Update:
+    """Builds an UpdateItem request: SET and REMOVE clauses with generated placeholders."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.sets: list[str] = []
+        self.removes: list[str] = []
+
+    def name(self, path: str) -> str:
+        """Placeholder path for a dotted attribute path (``serving.status``)."""
+        parts = []
+        for part in path.split("."):
+            placeholder = f"#n{len(self.names)}"
+            self.names[placeholder] = part
+            parts.append(placeholder)
+        return ".".join(parts)
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = _serialize(value)
+        return placeholder
+
+    def set(self, path: str, value: Any) -> None:
+        self.sets.append(f"{self.name(path)} = {self.value(value)}")
+
+    def set_if_absent(self, path: str, value: Any) -> None:
+        name = self.name(path)
+        self.sets.append(f"{name} = if_not_exists({name}, {self.value(value)})")
+
+    def append(self, path: str, items: Sequence[Any]) -> None:
+        name = self.name(path)
+        self.sets.append(
+            f"{name} = list_append(if_not_exists({name}, {self.value([])}), {self.value(list(items))})"
+        )
+
+    def remove(self, path: str) -> None:
+        self.removes.append(self.name(path))
+
+    def request(self, condition: str | None = None) -> dict[str, Any]:
+        clauses = []
+        if self.sets:
+            clauses.append("SET " + ", ".join(self.sets))
+        if self.removes:
+            clauses.append("REMOVE " + ", ".join(self.removes))
+        request: dict[str, Any] = {
+            "UpdateExpression": " ".join(clauses),
+            "ExpressionAttributeNames": self.names,
+        }
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        if condition:
+            request["ConditionExpression"] = condition
+        return request
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    table_name: str
+    job_arn_index: str = settings.DEFAULT_JOB_ARN_INDEX
+    awaiting_index: str = settings.DEFAULT_AWAITING_INDEX
+
+    @classmethod
+    def from_environment(cls) -> Registry:
+        return cls(settings.registry_table(), settings.job_arn_index(), settings.awaiting_index())
+
+    @property
+    def _client(self) -> Any:
+        return aws.client("dynamodb")
+
+    def _key(self, run_id: str) -> dict[str, Any]:
+        return {"runId": {"S": run_id}}
+
+    def _update(
+        self, run_id: str, update: _Update, condition: str | None, returns: str = "ALL_NEW"
+    ) -> dict[str, Any]:
+        response = self._client.update_item(
+            TableName=self.table_name,
+            Key=self._key(run_id),
+            ReturnValues=returns,
+            **update.request(condition),
+        )
+        return _item(response.get("Attributes", {}))
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self.table_name, Key=self._key(run_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return _item(item) if item else None
+
+    def require(self, run_id: str) -> dict[str, Any]:
+        item = self.get(run_id)
+        if item is None:
+            raise RunNotFound(f"run {run_id} is not in the registry")
+        return item
+
+    def find_by_job_arn(self, job_arn: str) -> str | None:
+        """The run whose customization job has this ARN (index byJobArn), if any."""
+        response = self._client.query(
+            TableName=self.table_name,
+            IndexName=self.job_arn_index,
+            KeyConditionExpression="jobArn = :arn",
+            ExpressionAttributeValues={":arn": {"S": job_arn}},
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        return str(items[0]["runId"]["S"]) if items else None
+
+    def awaiting_run_ids(self) -> Iterator[str]:
+        """Runs whose job is still awaited (the sparse index byAwaiting holds only those)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": self.awaiting_index,
+            "KeyConditionExpression": "awaiting = :job",
+            "ExpressionAttributeValues": {":job": {"S": AWAITING_JOB}},
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                yield str(item["runId"]["S"])
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    # --- writes -------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        *,
+        spec: Mapping[str, Any] | None,
+        source: Mapping[str, Any],
+        names: Mapping[str, Any] | None,
+        execution_arn: str,
+    ) -> bool:
+        """Register a run as PENDING; returns False when it was registered already.
+
+        Every attribute is written only if absent: a retried PrepareRun, or a record the API
+        wrote before starting the execution, keeps what it has.
+        """
+        now = timestamp()
+        update = _Update()
+        update.set_if_absent("recordType", RECORD_TYPE)
+        update.set_if_absent("createdAt", now)
+        update.set("updatedAt", now)
+        update.set_if_absent("status", PENDING)
+        update.set_if_absent("statusHistory", [{"status": PENDING, "at": now, "detail": "run registered"}])
+        update.set_if_absent("source", dict(source))
+        update.set_if_absent("executionArn", execution_arn)
+        update.set_if_absent("reports", {})
+        if spec is not None:
+            update.set_if_absent("spec", dict(spec))
+        if names is not None:
+            update.set_if_absent("names", dict(names))
+        old = self._update(run_id, update, None, returns="ALL_OLD")
+        return "createdAt" not in old
+
+    def record_rejected_run(
+        self, run_id: str, *, source: Mapping[str, Any], execution_arn: str, error: Mapping[str, Any]
+    ) -> None:
+        """Register a run whose spec was refused, straight to FAILED with the error kept."""
+        self.create_run(run_id, spec=None, source=source, names=None, execution_arn=execution_arn)
+        self.transition(
+            run_id,
+            FAILED,
+            detail=f"{error.get('error')}: {error.get('cause')}"[:500],
+            fields_if_absent={"error": dict(error)},
+        )
+
+    def transition(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        detail: str = "",
+        fields: Mapping[str, Any] | None = None,
+        fields_if_absent: Mapping[str, Any] | None = None,
+        remove: Sequence[str] = (),
+    ) -> bool:
+        """Move the run to ``status`` and write ``fields``; False if it already had that status.
+
+        ``fields`` keys may be dotted paths into maps (``serving.status``). ``fields_if_absent``
+        keeps a value already recorded (the first error of a run is the one that counts).
+        Raises RunNotFound, or RunStateConflict when the current status does not allow it.
+        """
+        allowed = ALLOWED_FROM.get(status)
+        if allowed is None:
+            raise ValueError(f"no transition leads to {status}")
+        now = timestamp()
+
+        def build(record_history: bool) -> _Update:
+            update = _Update()
+            update.set("status", status)
+            update.set("updatedAt", now)
+            if record_history:
+                update.append("statusHistory", [{"status": status, "at": now, "detail": detail}])
+            for path, value in (fields or {}).items():
+                update.set(path, value)
+            for path, value in (fields_if_absent or {}).items():
+                update.set_if_absent(path, value)
+            for path in remove:
+                update.remove(path)
+            return update
+
+        update = build(record_history=True)
+        statuses = ", ".join(update.value(s) for s in sorted(allowed))
+        condition = f"attribute_exists(runId) AND {update.name('status')} IN ({statuses})"
+        try:
+            self._update(run_id, update, condition)
+            return True
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+        update = build(record_history=False)
+        condition = f"attribute_exists(runId) AND {update.name('status')} = {update.value(status)}"
+        try:
+            self._update(run_id, update, condition)
+            return False
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+        current = self.require(run_id)
+        raise RunStateConflict(f"run {run_id} is {current.get('status')}: it cannot become {status}")
+
+    def update(
+        self,
+        run_id: str,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        fields_if_absent: Mapping[str, Any] | None = None,
+        remove: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Write fields without a status change; returns the updated item."""
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        for path, value in (fields or {}).items():
+            update.set(path, value)
+        for path, value in (fields_if_absent or {}).items():
+            update.set_if_absent(path, value)
+        for path in remove:
+            update.remove(path)
+        try:
+            return self._update(run_id, update, "attribute_exists(runId)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                raise RunNotFound(f"run {run_id} is not in the registry") from exc
+            raise
+
+    # --- the task token of AwaitJob -------------------------------------------------------------
+
+    def store_task_token(self, run_id: str, token: str) -> None:
+        """Record the token AwaitJob waits on; the run appears in the byAwaiting index."""
+        self.update(run_id, fields={"taskToken": token, "awaiting": AWAITING_JOB})
+
+    def claim_task_token(self, run_id: str) -> str | None:
+        """Take the token away from the run; None if another resolver took it first.
+
+        The removal is conditional on the token being there, so exactly one caller gets it.
+        """
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.remove("taskToken")
+        update.remove("awaiting")
+        try:
+            old = self._update(run_id, update, "attribute_exists(taskToken)", returns="UPDATED_OLD")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+        token = old.get("taskToken")
+        return token if isinstance(token, str) else None
+
+    def restore_task_token(self, run_id: str, token: str) -> bool:
+        """Give back a claimed token whose delivery failed, so a later resolver can retry."""
+        update = _Update()
+        update.set("taskToken", token)
+        update.set("awaiting", AWAITING_JOB)
+        update.set("updatedAt", timestamp())
+        try:
+            self._update(run_id, update, "attribute_exists(runId) AND attribute_not_exists(taskToken)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True

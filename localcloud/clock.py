@@ -1,0 +1,78 @@
+"""A simulated clock shared by the local cloud.
+
+Training jobs last hours and Step Functions waits and retry backoffs last minutes. The local
+cloud runs them on this clock instead of the wall clock: a test (or a patched Wait state)
+calls ``advance`` and everything that depends on time (job lifecycles, throughput
+provisioning) catches up at once. Listeners run after every advance, outside the clock's lock,
+so a listener may read the clock or even advance it again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+ClockListener = Callable[[datetime], None]
+
+
+class SimClock:
+    """A thread-safe clock that only moves when told to.
+
+    ``now()`` returns an aware UTC datetime. The clock starts at ``start`` (default: the real
+    current time, truncated to whole seconds so timestamps stay readable).
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        if start is None:
+            start = datetime.now(UTC).replace(microsecond=0)
+        elif start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        self._start = start.astimezone(UTC)
+        self._now = self._start
+        self._lock = threading.RLock()
+        self._listeners: list[ClockListener] = []
+
+    @property
+    def start(self) -> datetime:
+        return self._start
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def time(self) -> float:
+        """Seconds since the epoch, like ``time.time()``."""
+        return self.now().timestamp()
+
+    @property
+    def elapsed_seconds(self) -> float:
+        """Simulated seconds since the clock started."""
+        return (self.now() - self._start).total_seconds()
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock forward and notify listeners; returns the new time."""
+        if seconds < 0:
+            raise ValueError("the clock never goes backwards")
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+            now = self._now
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(now)
+        return now
+
+    def advance_to(self, when: datetime) -> datetime:
+        """Move the clock to ``when`` (no-op if ``when`` is not in the future)."""
+        delta = (when - self.now()).total_seconds()
+        return self.advance(delta) if delta > 0 else self.now()
+
+    def add_listener(self, listener: ClockListener) -> None:
+        with self._lock:
+            if listener not in self._listeners:
+                self._listeners.append(listener)
+
+    def remove_listener(self, listener: ClockListener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)

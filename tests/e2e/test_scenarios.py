@@ -1,0 +1,162 @@
+"""The synthesized workflow, end to end, in the local cloud: every scenario of the suite.
+
+Each scenario must reach its expected execution and registry status, leave nothing running
+or billing that it should not, and notify (`check_outcome`); the checks below add what is
+specific to each scenario.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from localcloud.cloud import LocalCloud
+from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
+
+pytestmark = pytest.mark.e2e
+
+
+def _statuses(result: ScenarioResult) -> list[str]:
+    return [entry["status"] for entry in result.record["statusHistory"]]
+
+
+def _job_creations(cloud: LocalCloud) -> int:
+    return len(cloud.bedrock.jobs())
+
+
+def _fine_tuning_provisioned(cloud: LocalCloud, result: ScenarioResult) -> None:
+    record = result.record
+    assert _statuses(result) == ["PENDING", "VALIDATING", "TRAINING", "TRAINED", "DEPLOYING", "IN_SERVICE"]
+    assert record["serving"]["kind"] == "provisioned" and record["serving"]["status"] == "InService"
+    (throughput,) = cloud.bedrock.throughputs()
+    assert throughput.arn == record["serving"]["arn"] and throughput.commitment_duration is None
+    assert record["metricsSummary"]["epochs"] == 3
+    assert record["metricsSummary"]["finalValidationLoss"] is not None
+    (job,) = cloud.bedrock.jobs()
+    assert job.vpc_config is not None and job.custom_model_kms_key_id is not None
+    assert job.hyper_parameters["epochCount"] == "3"
+    metrics = cloud.client("s3").get_object(
+        Bucket=cloud.deployment.artifacts_bucket, Key=f"reports/{result.run_id}/metrics.json"
+    )
+    assert json.loads(metrics["Body"].read())["summary"]["epochs"] == 3
+
+
+def _continued_pre_training(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (job,) = cloud.bedrock.jobs()
+    assert job.customization_type == "CONTINUED_PRE_TRAINING"
+    assert job.base_model_id.startswith("amazon.titan-text-express-v1")
+    assert result.record["metricsSummary"]["finalValidationLoss"] is None
+
+
+def _distillation(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (job,) = cloud.bedrock.jobs()
+    assert job.customization_type == "DISTILLATION"
+    teacher = job.customization_config["distillationConfig"]["teacherModelConfig"]  # type: ignore[index]
+    assert teacher["teacherModelIdentifier"].startswith("amazon.nova-pro")
+    assert teacher["maxResponseLengthForInference"] == 1000
+
+
+def _on_demand(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (deployment,) = cloud.bedrock.deployments()
+    assert deployment.status == "Active" and result.record["serving"]["arn"] == deployment.arn
+    assert cloud.bedrock.throughputs() == []
+
+
+def _invalid_dataset(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert _job_creations(cloud) == 0
+    assert result.record["error"]["error"] == "DatasetInvalid"
+    assert "train.jsonl:42" in result.record["error"]["cause"]
+    assert result.execution["error"] == "DatasetInvalid"
+    report = cloud.client("s3").get_object(
+        Bucket=cloud.deployment.artifacts_bucket, Key=f"reports/{result.run_id}/validation.json"
+    )
+    errors = json.loads(report["Body"].read())["errors"]
+    assert errors[0]["line"] == 42
+
+
+def _job_failed(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert result.record["error"]["error"] == "JobFailed"
+    assert "fewer records than required" in result.record["error"]["cause"]
+    assert "fewer records than required" in cloud.sent_notifications()[-1]["message"]
+
+
+def _job_stopped(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert result.record["error"]["error"] == "JobStopped"
+
+
+def _retried_submission(operation_calls: int) -> Callable[[LocalCloud, ScenarioResult], None]:
+    def check(cloud: LocalCloud, result: ScenarioResult) -> None:
+        assert _job_creations(cloud) == 1
+        assert len(cloud.bedrock.calls("CreateModelCustomizationJob")) >= operation_calls
+
+    return check
+
+
+def _quota_queued(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert "QUEUED" in _statuses(result)
+    assert _job_creations(cloud) == 1
+    assert 1800.0 in cloud.patches.waits("retry")  # retried every 30 minutes
+
+
+def _throughput_failed(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert result.record["error"]["error"] == "ServingFailed"
+    assert cloud.bedrock.throughputs() == []  # the failed throughput was deleted by cleanup
+
+
+def _event_lost(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert cloud.bedrock.lost_events
+    reconciles = cloud.patches.registry.invocations_of(cloud.deployment.functions["reconcile"])
+    assert any(i.result and i.result.get("resolved") for i in reconciles)
+
+
+def _duplicate_s3_event(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert result.executions_started == 1
+    assert _job_creations(cloud) == 1
+    starts = cloud.patches.registry.invocations_of(cloud.deployment.functions["start_run"])
+    assert len(starts) == 2
+
+
+def _abort_mid_training(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (job,) = cloud.bedrock.jobs()
+    assert job.status == "Stopped"
+    assert cloud.bedrock.throughputs() == []
+    ended = cloud.patches.registry.invocations_of(cloud.deployment.functions["execution_ended"])
+    assert len(ended) == 1 and ended[0].succeeded
+
+
+def _ttl_expiry(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert result.record["serving"]["deletedAt"]
+    assert cloud.bedrock.throughputs() == []
+    assert "IN_SERVICE" in _statuses(result)
+
+
+SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
+    "fine-tuning-provisioned": _fine_tuning_provisioned,
+    "continued-pre-training": _continued_pre_training,
+    "distillation": _distillation,
+    "on-demand": _on_demand,
+    "invalid-dataset": _invalid_dataset,
+    "job-failed": _job_failed,
+    "job-stopped": _job_stopped,
+    "throttled-submit": _retried_submission(2),
+    "quota-queued": _quota_queued,
+    "iam-propagation": _retried_submission(3),
+    "throughput-failed": _throughput_failed,
+    "event-lost": _event_lost,
+    "duplicate-s3-event": _duplicate_s3_event,
+    "abort-mid-training": _abort_mid_training,
+    "ttl-expiry": _ttl_expiry,
+}
+
+
+def test_every_scenario_has_specific_checks() -> None:
+    assert set(SPECIFIC_CHECKS) == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario(cloud: LocalCloud, name: str) -> None:
+    result = SCENARIOS[name].run(cloud)
+    assert check_outcome(cloud, result) == []
+    SPECIFIC_CHECKS[name](cloud, result)

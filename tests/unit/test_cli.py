@@ -1,0 +1,317 @@
+"""The `bmc` command: exit codes, the --json shape, human output and the catalog browser."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bmc import cli
+
+from tests.unit.fixtures_datasets import continued_pre_training, conversation, dataset
+
+NOVA = "amazon.nova-micro-v1"
+
+
+def bmc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exit_:  # argparse usage errors
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def nova_dataset(tmp_path: Path, **kwargs: Any) -> str:
+    return dataset(tmp_path, conversation, 10, **kwargs)
+
+
+def validate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    code, out, _ = bmc(capsys, "validate", "--json", *argv)
+    return code, json.loads(out)  # exactly one JSON object: json.loads rejects trailing output
+
+
+def test_valid_dataset_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = validate_json(
+        capsys, "--base-model", NOVA, "--customization-type", "FINE_TUNING", nova_dataset(tmp_path)
+    )
+    assert code == 0
+    assert set(report) == {"valid", "errors", "warnings", "stats", "estimate"}
+    assert report["valid"] is True
+    assert report["errors"] == []
+    assert [w["code"] for w in report["warnings"]] == ["FEW_RECORDS"]
+    assert report["estimate"]["epochs"] == 2
+
+
+def test_invalid_dataset_exits_1_with_located_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = nova_dataset(
+        tmp_path, replace={4: {"schemaVersion": "bedrock-conversation-2024", "messages": "hi"}}
+    )
+    code, report = validate_json(capsys, "--base-model", NOVA, "--customization-type", "FINE_TUNING", path)
+    assert code == 1
+    assert report["valid"] is False
+    assert report["errors"] == [
+        {
+            "file": path,
+            "line": 4,
+            "field": "messages",
+            "code": "WRONG_TYPE",
+            "message": "messages must be an array, got string",
+        }
+    ]
+
+
+def test_bad_hyperparameters_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = validate_json(
+        capsys,
+        "--base-model",
+        "amazon.nova-micro-v1:0:128k",
+        "--customization-type",
+        "FINE_TUNING",
+        "--hyperparameters",
+        '{"epochs": 3, "learningRate": "fast"}',
+        nova_dataset(tmp_path),
+    )
+    assert code == 1
+    assert [(e["file"], e["field"], e["code"]) for e in report["errors"]] == [
+        ("--hyperparameters", "hyperparameters.epochs", "UNKNOWN_HYPERPARAMETER"),
+        ("--hyperparameters", "hyperparameters.learningRate", "INVALID_HYPERPARAMETER_TYPE"),
+    ]
+    assert "did you mean 'epochCount'" in report["errors"][0]["message"]
+
+
+def test_hyperparameters_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "hp.json"
+    spec.write_text('{"epochCount": 9}')
+    code, report = validate_json(
+        capsys,
+        "--base-model",
+        NOVA,
+        "--customization-type",
+        "FINE_TUNING",
+        "--hyperparameters",
+        f"@{spec}",
+        nova_dataset(tmp_path),
+    )
+    assert code == 1
+    assert report["errors"][0]["file"] == str(spec)
+    assert report["errors"][0]["code"] == "HYPERPARAMETER_OUT_OF_RANGE"
+
+
+@pytest.mark.parametrize(
+    ("model", "customization_type", "code"),
+    [
+        ("amazon.nova-mikro-v1", "FINE_TUNING", "UNKNOWN_MODEL"),
+        (NOVA, "CONTINUED_PRE_TRAINING", "UNSUPPORTED_CUSTOMIZATION_TYPE"),
+    ],
+)
+def test_unknown_model_or_unsupported_type_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, customization_type: str, code: str
+) -> None:
+    exit_code, report = validate_json(
+        capsys, "--base-model", model, "--customization-type", customization_type, nova_dataset(tmp_path)
+    )
+    assert exit_code == 1
+    assert [e["code"] for e in report["errors"]] == [code]
+
+
+def test_missing_file_exits_2_and_still_prints_one_json_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = validate_json(
+        capsys, "--base-model", NOVA, "--customization-type", "FINE_TUNING", str(tmp_path / "nope.jsonl")
+    )
+    assert code == 2
+    assert [e["code"] for e in report["errors"]] == ["FILE_NOT_FOUND"]
+
+
+def test_missing_validation_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = bmc(
+        capsys,
+        "validate",
+        "--base-model",
+        NOVA,
+        "--customization-type",
+        "FINE_TUNING",
+        "--validation-file",
+        str(tmp_path / "nope.jsonl"),
+        nova_dataset(tmp_path),
+    )
+    assert code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["validate", "--base-model", NOVA, "train.jsonl"], "--customization-type"),
+        (["validate", "--base-model", NOVA, "--customization-type", "RFT", "train.jsonl"], "invalid choice"),
+        (["validate", "--customization-type", "FINE_TUNING", "train.jsonl"], "--base-model"),
+        (
+            [
+                "validate",
+                "--base-model",
+                NOVA,
+                "--customization-type",
+                "FINE_TUNING",
+                "--hyperparameters",
+                "{bad",
+                "t.jsonl",
+            ],
+            "not valid JSON",
+        ),
+        (
+            [
+                "validate",
+                "--base-model",
+                NOVA,
+                "--customization-type",
+                "FINE_TUNING",
+                "--hyperparameters",
+                "[1]",
+                "t.jsonl",
+            ],
+            "JSON object",
+        ),
+        (
+            [
+                "validate",
+                "--base-model",
+                NOVA,
+                "--customization-type",
+                "FINE_TUNING",
+                "--hyperparameters",
+                "@/nonexistent/hp.json",
+                "t.jsonl",
+            ],
+            "cannot read",
+        ),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code, out, err = bmc(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_human_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = dataset(tmp_path, continued_pre_training, 30, replace={n: {"input": ""} for n in range(5, 30)})
+    code, out, _ = bmc(
+        capsys,
+        "validate",
+        "--base-model",
+        "amazon.titan-text-lite-v1",
+        "--customization-type",
+        "CONTINUED_PRE_TRAINING",
+        path,
+    )
+    assert code == 1
+    assert out.startswith(
+        "INVALID: amazon.titan-text-lite-v1:0:4k CONTINUED_PRE_TRAINING - 25 error(s), 0 warning(s)"
+    )
+    assert f"{path}:5: input [EMPTY_VALUE] input is empty" in out
+    assert "5 more not shown (counts: EMPTY_VALUE 25" in out
+    assert "training:" in out
+    assert "Estimate:" in out
+    assert "Example prices as of" in out
+
+
+def test_progress_line_on_a_terminal() -> None:
+    stream = io.StringIO()
+    progress = cli.ProgressLine(total=200_000_000, stream=stream)
+    progress(50_000_000)
+    progress(60_000_000)  # within the redraw interval: skipped
+    progress.clear()
+    text = stream.getvalue()
+    assert "validating: 50.0 MB of 200.0 MB (25%)" in text
+    assert "60.0 MB" not in text
+    assert text.endswith("\r\033[K")
+
+
+def test_no_traceback_on_unexpected_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(**_: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli, "validate_datasets", explode)
+    code, _, err = bmc(
+        capsys,
+        "validate",
+        "--base-model",
+        NOVA,
+        "--customization-type",
+        "FINE_TUNING",
+        nova_dataset(tmp_path),
+    )
+    assert code == 2
+    assert err == "bmc: unexpected error: RuntimeError: disk on fire\n"
+
+
+def test_models_lists_the_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = bmc(capsys, "models")
+    assert code == 0
+    assert "amazon.nova-micro-v1:0:128k" in out
+    assert "Amazon Titan Text G1 - Lite (legacy)" in out
+    code, out, _ = bmc(capsys, "models", "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert len(data["models"]) == 19
+    assert {"amazon.nova-pro-v1:0", "meta.llama3-1-405b-instruct-v1:0"} <= {
+        t["model_id"] for t in data["distillation_teachers"]
+    }
+
+
+def test_models_shows_one_model(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = bmc(capsys, "models", "cohere.command-text-v14")
+    assert code == 0
+    assert "Cohere Command (cohere.command-text-v14:7:4k) - legacy" in out
+    assert "evalPercentage" in out
+    assert "(only without validation data)" in out
+    assert "provisioned throughput yes, on-demand deployment no" in out
+    code, out, _ = bmc(capsys, "models", "--json", NOVA)
+    data = json.loads(out)
+    assert data["customization_id"] == "amazon.nova-micro-v1:0:128k"
+    assert data["serving"] == {"provisioned_throughput": True, "on_demand_deployment": True}
+    assert data["training_price_per_1k_tokens"] == 0.001
+    assert [h["name"] for h in data["customizations"]["FINE_TUNING"]["hyperparameters"]] == [
+        "epochCount",
+        "learningRate",
+        "learningRateWarmupSteps",
+    ]
+
+
+def test_models_unknown_id_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = bmc(capsys, "models", "amazon.nova-mikro")
+    assert code == 1
+    assert out == ""
+    assert "did you mean amazon.nova-micro-v1:0:128k" in err
+
+
+def test_runs_as_a_program(tmp_path: Path) -> None:
+    path = nova_dataset(tmp_path, replace={2: "not json"})
+    argv = [
+        sys.executable,
+        "-m",
+        "bmc.cli",
+        "validate",
+        "--json",
+        "--base-model",
+        NOVA,
+        "--customization-type",
+        "FINE_TUNING",
+        path,
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errors"][0]["code"] == "INVALID_JSON"
+    assert result.stderr == ""

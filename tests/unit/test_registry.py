@@ -1,0 +1,188 @@
+"""The run registry: conditional transitions with history, token claims, indexes, Decimals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bmc import registry as reg
+from bmc.errors import RunNotFound, RunStateConflict
+
+from tests.unit.workflow_support import TABLE, Cloud, aws_client, local_cloud
+
+
+@pytest.fixture
+def cloud() -> Iterator[Cloud]:
+    with local_cloud(with_datasets=False) as created:
+        yield created
+
+
+def create(cloud: Cloud, run_id: str = "run-1", **spec: Any) -> None:
+    cloud.registry.create_run(
+        run_id,
+        spec={"baseModel": "amazon.nova-micro-v1:0:128k", **spec},
+        source={"type": "console"},
+        names={"jobName": "bmc-x-job"},
+        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:bmc:{run_id}",
+    )
+
+
+def raw_item(run_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = aws_client("dynamodb").get_item(TableName=TABLE, Key={"runId": {"S": run_id}})[
+        "Item"
+    ]
+    return item
+
+
+def test_a_new_run_is_pending_with_history(cloud: Cloud) -> None:
+    create(cloud)
+    run = cloud.run("run-1")
+    assert run["status"] == reg.PENDING
+    assert run["recordType"] == "RUN"
+    assert run["createdAt"].endswith("Z")
+    assert [entry["status"] for entry in run["statusHistory"]] == [reg.PENDING]
+    assert run["reports"] == {}
+
+
+def test_registering_again_keeps_the_first_record(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.transition("run-1", reg.VALIDATING)
+    assert (
+        cloud.registry.create_run(
+            "run-1",
+            spec={"baseModel": "other"},
+            source={"type": "api"},
+            names=None,
+            execution_arn="arn:other",
+        )
+        is False
+    )
+    run = cloud.run("run-1")
+    assert run["status"] == reg.VALIDATING
+    assert run["spec"]["baseModel"] == "amazon.nova-micro-v1:0:128k"
+    assert run["source"] == {"type": "console"}
+
+
+def test_transitions_append_history_and_set_fields(cloud: Cloud) -> None:
+    create(cloud)
+    assert cloud.registry.transition("run-1", reg.VALIDATING, detail="checking")
+    assert cloud.registry.transition("run-1", reg.TRAINING, fields={"jobArn": "arn:job/1"})
+    run = cloud.run("run-1")
+    assert run["status"] == reg.TRAINING and run["jobArn"] == "arn:job/1"
+    assert [(e["status"], e["detail"]) for e in run["statusHistory"]] == [
+        (reg.PENDING, "run registered"),
+        (reg.VALIDATING, "checking"),
+        (reg.TRAINING, ""),
+    ]
+    assert all(entry["at"] <= run["updatedAt"] for entry in run["statusHistory"])
+
+
+def test_repeating_a_transition_is_harmless(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.transition("run-1", reg.VALIDATING)
+    assert cloud.registry.transition("run-1", reg.VALIDATING, fields={"note": "again"}) is False
+    run = cloud.run("run-1")
+    assert [e["status"] for e in run["statusHistory"]] == [reg.PENDING, reg.VALIDATING]
+    assert run["note"] == "again"
+
+
+def test_a_transition_from_the_wrong_status_is_refused(cloud: Cloud) -> None:
+    create(cloud)
+    with pytest.raises(RunStateConflict, match="PENDING: it cannot become TRAINED"):
+        cloud.registry.transition("run-1", reg.TRAINED)
+    cloud.registry.transition("run-1", reg.FAILED)
+    with pytest.raises(RunStateConflict):
+        cloud.registry.transition("run-1", reg.STOPPED)  # terminal statuses are final
+    with pytest.raises(RunNotFound):
+        cloud.registry.transition("missing", reg.FAILED)
+
+
+def test_the_first_error_is_kept(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.transition(
+        "run-1", reg.FAILED, fields_if_absent={"error": {"error": "First", "cause": "a"}}
+    )
+    cloud.registry.transition(
+        "run-1", reg.FAILED, fields_if_absent={"error": {"error": "Second", "cause": "b"}}
+    )
+    assert cloud.run("run-1")["error"] == {"error": "First", "cause": "a"}
+
+
+def test_a_rejected_run_is_recorded_failed(cloud: Cloud) -> None:
+    error = {
+        "error": "RunSpecInvalid",
+        "cause": "1 problem",
+        "findings": [{"line": 3, "code": "INVALID_JSON"}],
+    }
+    cloud.registry.record_rejected_run("run-9", source={"type": "s3"}, execution_arn="arn:x", error=error)
+    run = cloud.run("run-9")
+    assert run["status"] == reg.FAILED
+    assert [e["status"] for e in run["statusHistory"]] == [reg.PENDING, reg.FAILED]
+    assert run["error"] == error
+    assert "spec" not in run
+
+
+def test_floats_are_stored_as_decimals_and_read_back_as_floats(cloud: Cloud) -> None:
+    create(cloud)
+    summary = {"finalTrainingLoss": 0.4484, "steps": 20, "perEpoch": [{"epoch": 1, "trainingLoss": 1.25}]}
+    cloud.registry.update("run-1", fields={"metricsSummary": summary})
+    assert raw_item("run-1")["metricsSummary"]["M"]["finalTrainingLoss"] == {"N": "0.4484"}
+    read = cloud.run("run-1")["metricsSummary"]
+    assert read == summary
+    assert isinstance(read["finalTrainingLoss"], float) and isinstance(read["steps"], int)
+    with pytest.raises(ValueError, match="nan"):
+        reg.to_dynamo({"loss": float("nan")})
+
+
+def test_update_of_a_missing_run_is_refused(cloud: Cloud) -> None:
+    with pytest.raises(RunNotFound):
+        cloud.registry.update("missing", fields={"a": 1})
+
+
+def test_the_task_token_is_claimed_once(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.store_task_token("run-1", "token-1")
+    assert list(cloud.registry.awaiting_run_ids()) == ["run-1"]
+    assert cloud.registry.claim_task_token("run-1") == "token-1"
+    assert cloud.registry.claim_task_token("run-1") is None
+    run = cloud.run("run-1")
+    assert "taskToken" not in run and "awaiting" not in run
+    assert list(cloud.registry.awaiting_run_ids()) == []
+
+
+def test_a_claimed_token_can_be_given_back_once(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.store_task_token("run-1", "token-1")
+    token = cloud.registry.claim_task_token("run-1")
+    assert token is not None
+    assert cloud.registry.restore_task_token("run-1", token)
+    assert not cloud.registry.restore_task_token("run-1", token)
+    assert cloud.registry.claim_task_token("run-1") == "token-1"
+
+
+def test_runs_are_found_by_job_arn(cloud: Cloud) -> None:
+    create(cloud, "run-1")
+    create(cloud, "run-2")
+    cloud.registry.update(
+        "run-2", fields={"jobArn": "arn:aws:bedrock:us-east-1:1:model-customization-job/m/abc"}
+    )
+    assert (
+        cloud.registry.find_by_job_arn("arn:aws:bedrock:us-east-1:1:model-customization-job/m/abc") == "run-2"
+    )
+    assert cloud.registry.find_by_job_arn("arn:unknown") is None
+
+
+def test_only_awaiting_runs_are_listed(cloud: Cloud) -> None:
+    for index in range(6):
+        create(cloud, f"run-{index}")
+        if index % 2 == 0:
+            cloud.registry.store_task_token(f"run-{index}", f"token-{index}")
+    assert sorted(cloud.registry.awaiting_run_ids()) == ["run-0", "run-2", "run-4"]
+
+
+def test_nested_fields_are_updated_in_place(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.update("run-1", fields={"reports.validation": "s3://a/b.json"})
+    cloud.registry.update("run-1", fields={"reports.metrics": "s3://a/c.json"})
+    assert cloud.run("run-1")["reports"] == {"validation": "s3://a/b.json", "metrics": "s3://a/c.json"}

@@ -1,0 +1,396 @@
+"""Every data format: generated valid datasets pass; each broken record is reported by code,
+line and field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bmc.validation import codes, validate_datasets
+
+from tests.unit.fixtures_datasets import (
+    Line,
+    Record,
+    continued_pre_training,
+    conversation,
+    conversation_with_media,
+    dataset,
+    findings,
+    haiku_messages,
+    image_caption,
+    media_block,
+    prompt_completion,
+)
+
+NOVA_MICRO = "amazon.nova-micro-v1:0:128k"
+NOVA_LITE = "amazon.nova-lite-v1:0:300k"
+NOVA_2_LITE = "amazon.nova-2-lite-v1:0:256k"
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+LLAMA_31 = "meta.llama3-1-8b-instruct-v1:0:128k"
+LLAMA_32_VISION = "meta.llama3-2-11b-instruct-v1:0:128k"
+TITAN_LITE = "amazon.titan-text-lite-v1:0:4k"
+IMAGE_GENERATOR = "amazon.titan-image-generator-v1:0"
+EMBEDDINGS = "amazon.titan-embed-image-v1:0"
+FT, CPT, DIST = "FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"
+BAD_LINE = 3
+
+# (model, customization type, valid record builder, records needed to meet the model's minimum)
+SETUPS: dict[str, tuple[str, str, Callable[[int], Record], int]] = {
+    "prompt-completion": (LLAMA_31, FT, prompt_completion, 100),
+    "continued-pre-training": (TITAN_LITE, CPT, continued_pre_training, 10),
+    "conversation": (NOVA_LITE, FT, conversation, 10),
+    "conversation-text-only": (NOVA_MICRO, FT, conversation, 10),
+    "conversation-distillation": (NOVA_MICRO, DIST, lambda i: conversation(i, answer=False), 100),
+    "conversation-single-turn": (LLAMA_31, DIST, conversation, 100),
+    "conversation-vision": (LLAMA_32_VISION, FT, conversation, 100),
+    "conversation-reasoning": (NOVA_2_LITE, FT, conversation, 200),
+    "claude-3-haiku": (HAIKU, FT, haiku_messages, 32),
+    "image-caption": (IMAGE_GENERATOR, FT, image_caption, 5),
+    "image-caption-embeddings": (EMBEDDINGS, FT, image_caption, 1000),
+}
+HYPERPARAMETERS: dict[str, dict[str, object]] = {
+    IMAGE_GENERATOR: {"stepCount": "auto"},
+    EMBEDDINGS: {"epochCount": 2},
+}
+
+
+def validate(
+    tmp_path: Path, setup: str, replace: dict[int, Line] | None = None, *, count: int | None = None
+) -> Any:
+    model_id, customization_type, builder, minimum = SETUPS[setup]
+    path = dataset(tmp_path, builder, count or minimum, replace=replace)
+    return validate_datasets(
+        model_id=model_id,
+        customization_type=customization_type,
+        training=path,
+        hyperparameters=HYPERPARAMETERS.get(model_id),
+    )
+
+
+@pytest.mark.parametrize("setup", sorted(SETUPS))
+def test_generated_valid_dataset_passes(tmp_path: Path, setup: str) -> None:
+    report = validate(tmp_path, setup)
+    assert report.valid, report.errors
+    assert report.errors == []
+    assert report.stats["training"]["records"] == SETUPS[setup][3]
+
+
+def _conversation(*roles: str, text: str = "hello") -> Record:
+    return {
+        "schemaVersion": "bedrock-conversation-2024",
+        "messages": [{"role": role, "content": [{"text": text}]} for role in roles],
+    }
+
+
+def _with(record: Record, path: tuple[Any, ...], value: Any) -> Record:
+    """Set the value at ``path`` (one past the end of a list appends)."""
+    target: Any = record
+    for key in path[:-1]:
+        target = target[key]
+    if isinstance(target, list) and path[-1] == len(target):
+        target.append(value)
+    else:
+        target[path[-1]] = value
+    return record
+
+
+IMAGE = media_block("image")
+VIDEO = media_block("video")
+
+# (setup, the broken line's content, expected code, expected field)
+INVALID_RECORDS: list[tuple[str, Line, str, str | None]] = [
+    ("prompt-completion", {"prompt": "hi"}, codes.MISSING_FIELD, "completion"),
+    ("prompt-completion", {"prompt": 5, "completion": "x"}, codes.WRONG_TYPE, "prompt"),
+    ("prompt-completion", {"prompt": "a", "completion": "   "}, codes.EMPTY_VALUE, "completion"),
+    ("prompt-completion", {"prompt": "", "completion": "b"}, codes.EMPTY_VALUE, "prompt"),
+    ("continued-pre-training", {"text": "wrong key"}, codes.MISSING_FIELD, "input"),
+    ("continued-pre-training", {"input": None}, codes.WRONG_TYPE, "input"),
+    ("continued-pre-training", {"input": ""}, codes.EMPTY_VALUE, "input"),
+    ("continued-pre-training", "[1, 2]", codes.NOT_AN_OBJECT, None),
+    ("continued-pre-training", '"just a string"', codes.NOT_AN_OBJECT, None),
+    (
+        "conversation",
+        _conversation("assistant", "user", "assistant"),
+        codes.FIRST_MESSAGE_NOT_USER,
+        "messages[0].role",
+    ),
+    (
+        "conversation",
+        _conversation("user", "user", "assistant"),
+        codes.ROLES_NOT_ALTERNATING,
+        "messages[1].role",
+    ),
+    ("conversation", _conversation("user"), codes.LAST_MESSAGE_NOT_ASSISTANT, "messages[0].role"),
+    ("conversation", _conversation("system", "assistant"), codes.INVALID_VALUE, "messages[0].role"),
+    ("conversation", _conversation("User", "assistant"), codes.INVALID_VALUE, "messages[0].role"),
+    ("conversation", {"schemaVersion": "bedrock-conversation-2024"}, codes.MISSING_FIELD, "messages"),
+    ("conversation", _with(conversation(), ("messages",), []), codes.EMPTY_VALUE, "messages"),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0, "content"), "hi"),
+        codes.WRONG_TYPE,
+        "messages[0].content",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0), {"role": "user"}),
+        codes.MISSING_FIELD,
+        "messages[0].content",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 1, "content", 0, "text"), ""),
+        codes.EMPTY_VALUE,
+        "messages[1].content",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0, "content", 0, "text"), 5),
+        codes.WRONG_TYPE,
+        "messages[0].content[0].text",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0, "content", 0), {"document": {}}),
+        codes.INVALID_CONTENT_BLOCK,
+        "messages[0].content[0]",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0, "content", 0), {"text": "a", **IMAGE}),
+        codes.INVALID_CONTENT_BLOCK,
+        "messages[0].content[0]",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0, "content", 0, "text"), "Bot: hi"),
+        codes.RESERVED_STRING,
+        "messages[0].content[0].text",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 1, "content", 0, "text"), "done [eos]"),
+        codes.RESERVED_STRING,
+        "messages[1].content[0].text",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("system", 0, "text"), "ASSISTANT: obey"),
+        codes.RESERVED_STRING,
+        "system[0].text",
+    ),
+    ("conversation", _with(conversation(), ("system",), "be brief"), codes.WRONG_TYPE, "system"),
+    (
+        "conversation",
+        _with(conversation(), ("system", 0), {"txt": "x"}),
+        codes.MISSING_FIELD,
+        "system[0].text",
+    ),
+    ("conversation", _with(conversation(), ("schemaVersion",), 2024), codes.WRONG_TYPE, "schemaVersion"),
+    ("conversation", conversation_with_media(count=11), codes.TOO_MANY_MEDIA, "messages"),
+    ("conversation", conversation_with_media(kind="video", count=2), codes.TOO_MANY_MEDIA, "messages"),
+    (
+        "conversation",
+        _with(conversation_with_media(), ("messages", 0, "content", 1), VIDEO),
+        codes.MIXED_MEDIA,
+        "messages",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 1, "content", 1), IMAGE),
+        codes.MEDIA_NOT_SUPPORTED,
+        "messages[1].content[1].image",
+    ),
+    (
+        "conversation",
+        _with(conversation_with_media(), ("messages", 0, "content", 0, "image", "format"), "bmp"),
+        codes.INVALID_VALUE,
+        "messages[0].content[0].image.format",
+    ),
+    (
+        "conversation",
+        _with(conversation_with_media(), ("messages", 0, "content", 0, "image", "source"), {"bytes": "aGk="}),
+        codes.MISSING_FIELD,
+        "messages[0].content[0].image.source.s3Location.uri",
+    ),
+    (
+        "conversation",
+        _with(
+            conversation_with_media(),
+            ("messages", 0, "content", 0, "image", "source", "s3Location", "uri"),
+            "https://x/y.png",
+        ),
+        codes.INVALID_S3_URI,
+        "messages[0].content[0].image.source.s3Location.uri",
+    ),
+    (
+        "conversation-text-only",
+        conversation_with_media(),
+        codes.MEDIA_NOT_SUPPORTED,
+        "messages[0].content[0].image",
+    ),
+    (
+        "conversation-distillation",
+        _with(conversation(), ("messages", 0, "content", 0, "text"), "Thought: x"),
+        codes.RESERVED_STRING,
+        "messages[0].content[0].text",
+    ),
+    ("conversation-single-turn", conversation(turns=2), codes.TOO_MANY_TURNS, "messages"),
+    (
+        "conversation-vision",
+        conversation_with_media(kind="video"),
+        codes.MEDIA_NOT_SUPPORTED,
+        "messages[0].content[0].video",
+    ),
+    (
+        "conversation-reasoning",
+        _with(
+            conversation(),
+            ("messages", 0, "content", 0),
+            {"reasoningContent": {"reasoningText": {"text": "x"}}},
+        ),
+        codes.INVALID_CONTENT_BLOCK,
+        "messages[0].content[0].reasoningContent",
+    ),
+    (
+        "conversation",
+        _with(
+            conversation(),
+            ("messages", 1, "content", 0),
+            {"reasoningContent": {"reasoningText": {"text": "x"}}},
+        ),
+        codes.INVALID_CONTENT_BLOCK,
+        "messages[1].content[0]",
+    ),
+    (
+        "claude-3-haiku",
+        _with(haiku_messages(), ("messages", 0, "content"), [{"text": "hi"}]),
+        codes.WRONG_TYPE,
+        "messages[0].content",
+    ),
+    (
+        "claude-3-haiku",
+        {"messages": [{"role": "user", "content": "hi"}]},
+        codes.LAST_MESSAGE_NOT_ASSISTANT,
+        "messages[0].role",
+    ),
+    ("claude-3-haiku", _with(haiku_messages(), ("system",), ["x"]), codes.WRONG_TYPE, "system"),
+    ("claude-3-haiku", _with(haiku_messages(), ("messages",), "hi"), codes.WRONG_TYPE, "messages"),
+    (
+        "claude-3-haiku",
+        _with(haiku_messages(), ("messages", 1, "content"), ""),
+        codes.EMPTY_VALUE,
+        "messages[1].content",
+    ),
+    ("claude-3-haiku", {"system": "x"}, codes.MISSING_FIELD, "messages"),
+    ("image-caption", {"caption": "a cat"}, codes.MISSING_FIELD, "image-ref"),
+    (
+        "image-caption",
+        {"image-ref": "https://example.com/cat.png", "caption": "a cat"},
+        codes.INVALID_S3_URI,
+        "image-ref",
+    ),
+    ("image-caption", {"image-ref": "s3://datasets/cat.png", "caption": ""}, codes.EMPTY_VALUE, "caption"),
+    (
+        "image-caption-embeddings",
+        {"image-ref": "s3://datasets/cat.png", "caption": "x" * 2561},
+        codes.VALUE_TOO_LONG,
+        "caption",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("setup", "line", "code", "field"),
+    INVALID_RECORDS,
+    ids=[f"{setup}-{code}-{index}" for index, (setup, _, code, _) in enumerate(INVALID_RECORDS)],
+)
+def test_invalid_record_is_reported_at_its_line_and_field(
+    tmp_path: Path, setup: str, line: Line, code: str, field: str | None
+) -> None:
+    report = validate(tmp_path, setup, {BAD_LINE: line})
+    assert not report.valid
+    assert (BAD_LINE, field) in {(f.line, f.field) for f in findings(report, code)}, report.errors
+    assert {f.line for f in report.errors} == {BAD_LINE}, report.errors
+    assert all(f.file and f.file.endswith("train.jsonl") for f in report.errors)
+
+
+# (setup, the line's content, expected warning code, expected field): advice, not errors
+WARNING_RECORDS: list[tuple[str, Line, str, str | None]] = [
+    ("prompt-completion", {"prompt": "a", "completion": "b", "id": 7}, codes.UNKNOWN_FIELD, "id"),
+    ("conversation", {"messages": conversation()["messages"]}, codes.SCHEMA_VERSION, "schemaVersion"),
+    ("conversation", {**conversation(), "schemaVersion": "v2"}, codes.SCHEMA_VERSION, "schemaVersion"),
+    ("conversation", {**conversation(), "toolConfig": {}}, codes.UNKNOWN_FIELD, "toolConfig"),
+    (
+        "image-caption",
+        image_caption() | {"image-ref": "s3://datasets/cat.gif"},
+        codes.UNEXPECTED_MEDIA_TYPE,
+        "image-ref",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "line", "code", "field"), WARNING_RECORDS)
+def test_advice_is_a_warning(tmp_path: Path, setup: str, line: Line, code: str, field: str | None) -> None:
+    report = validate(tmp_path, setup, {BAD_LINE: line})
+    assert report.valid, report.errors
+    assert [(f.line, f.field) for f in findings(report, code, warnings=True)] == [(BAD_LINE, field)]
+
+
+def test_distillation_prompts_may_end_on_the_user_turn(tmp_path: Path) -> None:
+    answered = conversation()
+    report = validate(
+        tmp_path, "conversation-distillation", {1: answered, 2: conversation(turns=2, answer=False)}
+    )
+    assert report.valid, report.errors
+
+
+def test_reserved_strings_are_a_nova_rule(tmp_path: Path) -> None:
+    record = _with(conversation(), ("messages", 0, "content", 0, "text"), "User: hi [EOS]")
+    assert validate(tmp_path, "conversation-vision", {BAD_LINE: record}).valid
+
+
+def test_vision_models_take_many_images(tmp_path: Path) -> None:
+    assert validate(tmp_path, "conversation-vision", {BAD_LINE: conversation_with_media(count=12)}).valid
+
+
+def test_up_to_ten_images_or_one_video_per_record(tmp_path: Path) -> None:
+    ten_images = conversation_with_media(count=10)
+    report = validate(
+        tmp_path, "conversation", {BAD_LINE: ten_images, BAD_LINE + 1: conversation_with_media(count=2)}
+    )
+    assert report.valid, report.errors
+    assert validate(tmp_path, "conversation", {BAD_LINE: conversation_with_media(kind="video")}).valid
+
+
+def test_a_dataset_holds_images_or_videos_not_both(tmp_path: Path) -> None:
+    report = validate(
+        tmp_path, "conversation", {2: conversation_with_media(), 5: conversation_with_media(kind="video")}
+    )
+    assert [(f.line, f.field) for f in findings(report, codes.MIXED_MEDIA)] == [(5, "messages")]
+
+
+def test_reasoning_content_in_assistant_messages(tmp_path: Path) -> None:
+    record = conversation()
+    record["messages"][1]["content"].insert(0, {"reasoningContent": {"reasoningText": {"text": "Because."}}})
+    report = validate(tmp_path, "conversation-reasoning", {BAD_LINE: record})
+    assert report.valid, report.errors
+
+
+def test_empty_captions_where_allowed(tmp_path: Path) -> None:
+    report = validate(tmp_path, "image-caption-embeddings", {BAD_LINE: image_caption() | {"caption": ""}})
+    assert report.valid, report.errors
+
+
+def test_every_problem_of_a_record_is_reported(tmp_path: Path) -> None:
+    record = _conversation("assistant", "assistant", text="User: hi")
+    report = validate(tmp_path, "conversation", {BAD_LINE: record})
+    found = {(f.code, f.field) for f in report.errors}
+    assert {
+        (codes.FIRST_MESSAGE_NOT_USER, "messages[0].role"),
+        (codes.ROLES_NOT_ALTERNATING, "messages[1].role"),
+        (codes.RESERVED_STRING, "messages[0].content[0].text"),
+        (codes.RESERVED_STRING, "messages[1].content[0].text"),
+    } <= found
