@@ -6,6 +6,9 @@ is kept (and visible) instead of dropped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -54,41 +57,32 @@ class WorkflowTriggers(Construct):
             "only move the same undelivered events again.",
         )
 
-        self.manifest_rule = events.Rule(
-            self,
+        self.manifest_rule = self._event_rule(
             "ManifestCreated",
-            description=f"{prefix}: a run manifest landed in the datasets bucket",
-            event_pattern=events.EventPattern(
-                source=["aws.s3"],
-                detail_type=["Object Created"],
-                detail={
-                    "bucket": {"name": [datasets_bucket.bucket_name]},
-                    "object": {"key": [{"wildcard": MANIFEST_PATTERN}]},
-                },
-            ),
-            targets=[self._target(start_run)],
+            f"{prefix}: a run manifest landed in the datasets bucket",
+            source="aws.s3",
+            detail_type="Object Created",
+            detail={
+                "bucket": {"name": [datasets_bucket.bucket_name]},
+                "object": {"key": [{"wildcard": MANIFEST_PATTERN}]},
+            },
+            function=start_run,
         )
-        self.job_state_rule = events.Rule(
-            self,
+        self.job_state_rule = self._event_rule(
             "JobStateChanged",
-            description=f"{prefix}: a customization job of this deployment ended",
-            event_pattern=events.EventPattern(
-                source=["aws.bedrock"],
-                detail_type=["Model Customization Job State Change"],
-                detail={"jobStatus": TERMINAL_JOB_STATUSES, "jobName": [{"prefix": f"{prefix}-"}]},
-            ),
-            targets=[self._target(job_events)],
+            f"{prefix}: a customization job of this deployment ended",
+            source="aws.bedrock",
+            detail_type="Model Customization Job State Change",
+            detail={"jobStatus": TERMINAL_JOB_STATUSES, "jobName": [{"prefix": f"{prefix}-"}]},
+            function=job_events,
         )
-        self.execution_rule = events.Rule(
-            self,
+        self.execution_rule = self._event_rule(
             "ExecutionUnfinished",
-            description=f"{prefix}: a workflow execution was aborted or timed out",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                detail={"status": UNFINISHED_EXECUTION_STATUSES, "stateMachineArn": [state_machine_arn]},
-            ),
-            targets=[self._target(execution_ended)],
+            f"{prefix}: a workflow execution was aborted or timed out",
+            source="aws.states",
+            detail_type="Step Functions Execution Status Change",
+            detail={"status": UNFINISHED_EXECUTION_STATUSES, "stateMachineArn": [state_machine_arn]},
+            function=execution_ended,
         )
         self.reconcile_rule = events.Rule(
             self,
@@ -96,6 +90,25 @@ class WorkflowTriggers(Construct):
             description=f"{prefix}: resolve runs whose job-state event was lost",
             schedule=events.Schedule.rate(Duration.minutes(reconcile_minutes)),
             targets=[self._target(reconcile)],
+        )
+
+    def _event_rule(
+        self,
+        construct_id: str,
+        description: str,
+        *,
+        source: str,
+        detail_type: str,
+        detail: Mapping[str, Any],
+        function: lambda_.IFunction,
+    ) -> events.Rule:
+        """A rule sending the events of one source and detail type that match ``detail`` to ``function``."""
+        return events.Rule(
+            self,
+            construct_id,
+            description=description,
+            event_pattern=events.EventPattern(source=[source], detail_type=[detail_type], detail=detail),
+            targets=[self._target(function)],
         )
 
     def _target(self, function: lambda_.IFunction) -> targets.LambdaFunction:

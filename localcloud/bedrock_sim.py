@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import moto.bedrock.urls as bedrock_urls
 from botocore.session import get_session
@@ -555,8 +555,44 @@ def _paginate(
     return page, (str(start + size) if start + size < len(items) else None)
 
 
-def _sort_by_creation(items: list[Any], sort_order: str | None, key: Callable[[Any], datetime]) -> list[Any]:
-    return sorted(items, key=key, reverse=sort_order != "Ascending")
+class _Listed(Protocol):
+    @property
+    def creation_time(self) -> datetime: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+_ListedT = TypeVar("_ListedT", bound=_Listed)
+
+
+def _list_page(
+    items: Iterable[_ListedT],
+    query: dict[str, Any],
+    *,
+    name: Callable[[_ListedT], str],
+    status_key: str = "statusEquals",
+    created_keys: tuple[str, str] = ("creationTimeAfter", "creationTimeBefore"),
+    filters: Sequence[tuple[str, Callable[[_ListedT, Any], bool]]] = (),
+) -> tuple[list[_ListedT], str | None]:
+    """One page of a List* call: the creation-time window, status, ``nameContains`` and each
+    ``(query key, match)`` of ``filters`` given in the query, newest first unless
+    ``sortOrder`` is Ascending."""
+    selected = list(items)
+    after, before = (_parse_time(query.get(key)) for key in created_keys)
+    if after:
+        selected = [i for i in selected if i.creation_time > after]
+    if before:
+        selected = [i for i in selected if i.creation_time < before]
+    if query.get(status_key):
+        selected = [i for i in selected if i.status == query[status_key]]
+    if query.get("nameContains"):
+        selected = [i for i in selected if query["nameContains"] in name(i)]
+    for key, match in filters:
+        if query.get(key):
+            selected = [i for i in selected if match(i, query[key])]
+    selected.sort(key=lambda i: i.creation_time, reverse=query.get("sortOrder") != "Ascending")
+    return _paginate(selected, query.get("maxResults"), query.get("nextToken"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -835,21 +871,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         return details
 
     def list_jobs(self, query: dict[str, Any]) -> tuple[list[SimJob], str | None]:
-        jobs = list(self.jobs.values())
-        after, before = (
-            _parse_time(query.get("creationTimeAfter")),
-            _parse_time(query.get("creationTimeBefore")),
-        )
-        if after:
-            jobs = [j for j in jobs if j.creation_time > after]
-        if before:
-            jobs = [j for j in jobs if j.creation_time < before]
-        if query.get("statusEquals"):
-            jobs = [j for j in jobs if j.status == query["statusEquals"]]
-        if query.get("nameContains"):
-            jobs = [j for j in jobs if query["nameContains"] in j.job_name]
-        jobs = _sort_by_creation(jobs, query.get("sortOrder"), lambda j: j.creation_time)
-        return _paginate(jobs, query.get("maxResults"), query.get("nextToken"))
+        return _list_page(self.jobs.values(), query, name=lambda j: j.job_name)
 
     # -- custom models ------------------------------------------------------------------------
 
@@ -908,30 +930,21 @@ class SimulatedBedrockBackend(BedrockBackend):
         )
 
     def list_models(self, query: dict[str, Any]) -> tuple[list[SimCustomModel], str | None]:
-        models = list(self.models.values())
-        after, before = (
-            _parse_time(query.get("creationTimeAfter")),
-            _parse_time(query.get("creationTimeBefore")),
+        return _list_page(
+            self.models.values(),
+            query,
+            name=lambda m: m.model_name,
+            status_key="modelStatus",
+            filters=[
+                ("baseModelArnEquals", lambda m, arn: m.job.base_model_arn == arn),
+                (
+                    "foundationModelArnEquals",
+                    lambda m, arn: (
+                        m.job.base_model_arn == arn or m.job.base_model_arn.endswith(f"/{arn.split('/')[-1]}")
+                    ),
+                ),
+            ],
         )
-        if after:
-            models = [m for m in models if m.creation_time > after]
-        if before:
-            models = [m for m in models if m.creation_time < before]
-        if query.get("nameContains"):
-            models = [m for m in models if query["nameContains"] in m.model_name]
-        if query.get("baseModelArnEquals"):
-            models = [m for m in models if m.job.base_model_arn == query["baseModelArnEquals"]]
-        if query.get("foundationModelArnEquals"):
-            models = [
-                m
-                for m in models
-                if m.job.base_model_arn == query["foundationModelArnEquals"]
-                or m.job.base_model_arn.endswith(f"/{query['foundationModelArnEquals'].split('/')[-1]}")
-            ]
-        if query.get("modelStatus"):
-            models = [m for m in models if m.status == query["modelStatus"]]
-        models = _sort_by_creation(models, query.get("sortOrder"), lambda m: m.creation_time)
-        return _paginate(models, query.get("maxResults"), query.get("nextToken"))
 
     # -- provisioned throughput ---------------------------------------------------------------
 
@@ -1027,23 +1040,12 @@ class SimulatedBedrockBackend(BedrockBackend):
         return _compact({**self.throughput_summary(throughput), "failureMessage": throughput.failure_message})
 
     def list_throughputs(self, query: dict[str, Any]) -> tuple[list[SimThroughput], str | None]:
-        items = list(self.throughputs.values())
-        after, before = (
-            _parse_time(query.get("creationTimeAfter")),
-            _parse_time(query.get("creationTimeBefore")),
+        return _list_page(
+            self.throughputs.values(),
+            query,
+            name=lambda t: t.name,
+            filters=[("modelArnEquals", lambda t, arn: t.model_arn == arn)],
         )
-        if after:
-            items = [t for t in items if t.creation_time > after]
-        if before:
-            items = [t for t in items if t.creation_time < before]
-        if query.get("statusEquals"):
-            items = [t for t in items if t.status == query["statusEquals"]]
-        if query.get("modelArnEquals"):
-            items = [t for t in items if t.model_arn == query["modelArnEquals"]]
-        if query.get("nameContains"):
-            items = [t for t in items if query["nameContains"] in t.name]
-        items = _sort_by_creation(items, query.get("sortOrder"), lambda t: t.creation_time)
-        return _paginate(items, query.get("maxResults"), query.get("nextToken"))
 
     # -- custom model deployments -------------------------------------------------------------
 
@@ -1123,20 +1125,13 @@ class SimulatedBedrockBackend(BedrockBackend):
         )
 
     def list_deployments(self, query: dict[str, Any]) -> tuple[list[SimDeployment], str | None]:
-        items = list(self.deployments.values())
-        after, before = _parse_time(query.get("createdAfter")), _parse_time(query.get("createdBefore"))
-        if after:
-            items = [d for d in items if d.creation_time > after]
-        if before:
-            items = [d for d in items if d.creation_time < before]
-        if query.get("statusEquals"):
-            items = [d for d in items if d.status == query["statusEquals"]]
-        if query.get("modelArnEquals"):
-            items = [d for d in items if d.model_arn == query["modelArnEquals"]]
-        if query.get("nameContains"):
-            items = [d for d in items if query["nameContains"] in d.name]
-        items = _sort_by_creation(items, query.get("sortOrder"), lambda d: d.creation_time)
-        return _paginate(items, query.get("maxResults"), query.get("nextToken"))
+        return _list_page(
+            self.deployments.values(),
+            query,
+            name=lambda d: d.name,
+            created_keys=("createdAfter", "createdBefore"),
+            filters=[("modelArnEquals", lambda d, arn: d.model_arn == arn)],
+        )
 
     # -- foundation models --------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from localcloud import samples
 from localcloud.bedrock_sim import (
     JobScript,
     ProvisioningScript,
+    ScriptedError,
     quota_exceeded,
     role_not_assumable,
     throttling,
@@ -149,6 +150,26 @@ SUPPORT_DATASETS = (
     Dataset("datasets/support/validation.jsonl", "conversation", 24),
 )
 PROVISIONED = {"mode": "provisioned", "modelUnits": 1}
+_COMPLETES = ("SUCCEEDED", "COMPLETED")  # (execution status, the run's final status)
+_FAILS = ("FAILED", "FAILED")
+
+
+def _scripted_fine_tuning(
+    name: str,
+    summary: str,
+    script: Callable[[LocalCloud], None],
+    *,
+    serving: dict[str, Any] | None = None,
+    outcome: tuple[str, str] = _COMPLETES,
+) -> Scenario:
+    """Fine-tuning on the support datasets while ``script`` makes the simulated Bedrock misbehave."""
+    return Scenario(name, summary, _fine_tuning(serving), SUPPORT_DATASETS, *outcome, script=script)
+
+
+def _failing_submit(error: ScriptedError, count: int) -> Callable[[LocalCloud], None]:
+    """The first ``count`` CreateModelCustomizationJob calls fail with ``error``."""
+    return lambda cloud: cloud.bedrock.fail_next("CreateModelCustomizationJob", error, count=count)
+
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
@@ -210,76 +231,47 @@ SCENARIOS: dict[str, Scenario] = {
             "FAILED",
             "FAILED",
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "job-failed",
             "Bedrock fails the training job: the run fails with Bedrock's message",
-            _fine_tuning(PROVISIONED),
-            SUPPORT_DATASETS,
-            "FAILED",
-            "FAILED",
-            script=lambda cloud: cloud.bedrock.script_job(
+            lambda cloud: cloud.bedrock.script_job(
                 JobScript(outcome="Failed", failure_message="Training data has fewer records than required.")
             ),
+            serving=PROVISIONED,
+            outcome=_FAILS,
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "job-stopped",
             "Someone stops the job in the Bedrock console: the run ends STOPPED",
-            _fine_tuning(),
-            SUPPORT_DATASETS,
-            "FAILED",
-            "STOPPED",
-            script=lambda cloud: cloud.bedrock.script_job(JobScript(outcome="Stopped")),
+            lambda cloud: cloud.bedrock.script_job(JobScript(outcome="Stopped")),
+            outcome=("FAILED", "STOPPED"),
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "throttled-submit",
             "CreateModelCustomizationJob is throttled, then succeeds",
-            _fine_tuning(),
-            SUPPORT_DATASETS,
-            "SUCCEEDED",
-            "COMPLETED",
-            script=lambda cloud: cloud.bedrock.fail_next(
-                "CreateModelCustomizationJob", throttling(), count=6
-            ),
+            _failing_submit(throttling(), count=6),
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "quota-queued",
             "The account's training quota is full: the run queues, then trains",
-            _fine_tuning(),
-            SUPPORT_DATASETS,
-            "SUCCEEDED",
-            "COMPLETED",
-            script=lambda cloud: cloud.bedrock.fail_next(
-                "CreateModelCustomizationJob", quota_exceeded(), count=2
-            ),
+            _failing_submit(quota_exceeded(), count=2),
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "iam-propagation",
             "Bedrock cannot assume the new service role yet, then can",
-            _fine_tuning(),
-            SUPPORT_DATASETS,
-            "SUCCEEDED",
-            "COMPLETED",
-            script=lambda cloud: cloud.bedrock.fail_next(
-                "CreateModelCustomizationJob", role_not_assumable(), count=2
-            ),
+            _failing_submit(role_not_assumable(), count=2),
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "throughput-failed",
             "Provisioned throughput fails to come up: cleanup deletes it",
-            _fine_tuning(PROVISIONED),
-            SUPPORT_DATASETS,
-            "FAILED",
-            "FAILED",
-            script=lambda cloud: cloud.bedrock.script_throughput(ProvisioningScript(fail=True)),
+            lambda cloud: cloud.bedrock.script_throughput(ProvisioningScript(fail=True)),
+            serving=PROVISIONED,
+            outcome=_FAILS,
         ),
-        Scenario(
+        _scripted_fine_tuning(
             "event-lost",
             "The job-state event is lost: the reconciler completes the run",
-            _fine_tuning(),
-            SUPPORT_DATASETS,
-            "SUCCEEDED",
-            "COMPLETED",
-            script=lambda cloud: cloud.bedrock.script_job(JobScript(lose_event=True)),
+            lambda cloud: cloud.bedrock.script_job(JobScript(lose_event=True)),
         ),
         Scenario(
             "duplicate-s3-event",

@@ -187,6 +187,18 @@ class SpecCheck:
 # --- entry points ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _SpecOptions:
+    """The keyword options of the entry points, built once and passed along as one value."""
+
+    source: str = EXECUTION_INPUT
+    default_run_name: str | None = None
+    default_serving: Mapping[str, Any] | None = None
+    allowed_base_models: Sequence[str] = ()
+    region: str | None = None
+    datasets_bucket: str | None = None
+
+
 def load_spec(
     data: Any,
     *,
@@ -198,16 +210,10 @@ def load_spec(
     datasets_bucket: str | None = None,
 ) -> RunSpec:
     """Validate a spec given as data; raise RunSpecInvalid listing every problem."""
-    check = validate_spec(
-        data,
-        source=source,
-        default_run_name=default_run_name,
-        default_serving=default_serving,
-        allowed_base_models=allowed_base_models,
-        region=region,
-        datasets_bucket=datasets_bucket,
+    options = _SpecOptions(
+        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
     )
-    return _checked(check, source)
+    return _checked(_validate(data, options), source)
 
 
 def load_spec_text(
@@ -221,16 +227,10 @@ def load_spec_text(
     datasets_bucket: str | None = None,
 ) -> RunSpec:
     """Parse and validate a manifest's text; errors carry line numbers."""
-    check = parse_spec_text(
-        text,
-        source=source,
-        default_run_name=default_run_name,
-        default_serving=default_serving,
-        allowed_base_models=allowed_base_models,
-        region=region,
-        datasets_bucket=datasets_bucket,
+    options = _SpecOptions(
+        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
     )
-    return _checked(check, source)
+    return _checked(_parse_text(text, options), source)
 
 
 def _checked(check: SpecCheck, source: str) -> RunSpec:
@@ -270,6 +270,14 @@ def parse_spec_text(
     datasets_bucket: str | None = None,
 ) -> SpecCheck:
     """Parse JSON text (syntax errors give their line) and validate the spec it holds."""
+    options = _SpecOptions(
+        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
+    )
+    return _parse_text(text, options)
+
+
+def _parse_text(text: str | bytes, options: _SpecOptions) -> SpecCheck:
+    source = options.source
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
@@ -287,16 +295,7 @@ def parse_spec_text(
             None, [Finding(source, None, None, codes.INVALID_JSON, "not valid JSON: nested too deeply")]
         )
     lines, duplicates = locate_fields(text)
-    check = validate_spec(
-        data,
-        source=source,
-        lines=lines,
-        default_run_name=default_run_name,
-        default_serving=default_serving,
-        allowed_base_models=allowed_base_models,
-        region=region,
-        datasets_bucket=datasets_bucket,
-    )
+    check = _validate(data, options, lines)
     duplicate_errors = [
         Finding(
             source,
@@ -324,19 +323,26 @@ def validate_spec(
     datasets_bucket: str | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
-    check = _Checker(source, lines or {})
+    options = _SpecOptions(
+        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
+    )
+    return _validate(data, options, lines)
+
+
+def _validate(data: Any, options: _SpecOptions, lines: Mapping[str, int] | None = None) -> SpecCheck:
+    check = _Checker(options.source, lines or {})
     if not isinstance(data, Mapping):
         check.error(None, codes.NOT_AN_OBJECT, f"a run spec must be a JSON object, got {_json_type(data)}")
         return SpecCheck(None, check.errors)
-    defaults = serving_defaults(default_serving)
+    defaults = serving_defaults(options.default_serving)
     check.unknown_fields(data, FIELDS, "")
-    run_name = _run_name(check, data, default_run_name)
-    model = _base_model(check, data, allowed_base_models, region)
+    run_name = _run_name(check, data, options.default_run_name)
+    model = _base_model(check, data, options.allowed_base_models, options.region)
     customization_type = _customization_type(check, data)
     training = _s3_object(check, data.get("trainingData"), "trainingData", required=True)
     validation = _validation_data(check, data.get("validationData"))
-    if datasets_bucket:
-        _in_datasets_bucket(check, training, validation, datasets_bucket)
+    if options.datasets_bucket:
+        _in_datasets_bucket(check, training, validation, options.datasets_bucket)
     hyperparameters: dict[str, str] = {}
     if model is not None and customization_type is not None:
         if not model.supports(customization_type):
@@ -354,7 +360,7 @@ def validate_spec(
                     f"{model.customization_id} {customization_type} does not take validation data",
                 )
             hyperparameters = _hyperparameters(check, data, model, customization_type, bool(validation))
-    distillation = _distillation(check, data, model, customization_type, region)
+    distillation = _distillation(check, data, model, customization_type, options.region)
     serving = _serving(check, data.get("serving"), defaults, model, path="serving")
     tags = _tags(check, data.get("tags"))
     notify_on_success = _notify(check, data.get("notify"))
@@ -933,17 +939,17 @@ def load_run_spec(
     datasets_bucket: str | None = None,
 ) -> RunSpec:
     """The validated spec of a run, read from S3 when it came as a manifest."""
-    options: dict[str, Any] = {
-        "source": run_input.location,
-        "default_run_name": run_input.default_run_name,
-        "default_serving": default_serving,
-        "allowed_base_models": allowed_base_models,
-        "region": region,
-        "datasets_bucket": datasets_bucket,
-    }
+    options = _SpecOptions(
+        run_input.location,
+        run_input.default_run_name,
+        default_serving,
+        allowed_base_models,
+        region,
+        datasets_bucket,
+    )
     if run_input.manifest is None:
-        return load_spec(run_input.data, **options)
-    return load_spec_text(read_manifest(run_input.manifest), **options)
+        return _checked(_validate(run_input.data, options), options.source)
+    return _checked(_parse_text(read_manifest(run_input.manifest), options), options.source)
 
 
 def read_manifest_from_s3(ref: ManifestRef, s3_client: Any) -> bytes:

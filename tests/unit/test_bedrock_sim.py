@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -34,23 +33,12 @@ from localcloud.bedrock_sim import (
 )
 from localcloud.clock import SimClock
 from localcloud.moto_patches import MOTO_CONFIG, install_patches, wait_for_execution
+from tests.unit.moto_support import ACCOUNT, SESSION, aws_credentials  # noqa: F401 (autouse fixture)
 
-ACCOUNT = "123456789012"
-# One session for all tests: a fresh default session per mock reloads botocore's endpoint data.
-SESSION = boto3.session.Session(
-    aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-)
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization"
 BASE_MODEL = "amazon.nova-micro-v1:0:128k"
 # botocore would retry throttling by itself; these tests look at single calls.
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
-
-
-@pytest.fixture(autouse=True)
-def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @dataclass
@@ -92,6 +80,30 @@ def job_request(**overrides: Any) -> dict[str, Any]:
     }
     request.update(overrides)
     return {k: v for k, v in request.items() if v is not None}
+
+
+def create_job_task(parameters: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A createModelCustomizationJob task state (optimized integration) on the test training data."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::bedrock:createModelCustomizationJob",
+        "Parameters": {
+            "RoleArn": ROLE,
+            "BaseModelIdentifier": BASE_MODEL,
+            "TrainingDataConfig": {"S3Uri": "s3://datasets/train/data.jsonl"},
+            **parameters,
+        },
+        **fields,
+    }
+
+
+def start_machine(sfn: Any, name: str, definition: dict[str, Any], payload: str = "{}") -> str:
+    """Create a state machine and start one execution of it; returns the execution ARN."""
+    machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    execution_arn: str = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=payload)[
+        "executionArn"
+    ]
+    return execution_arn
 
 
 def error_code(info: pytest.ExceptionInfo[ClientError]) -> str:
@@ -637,22 +649,17 @@ def test_state_machine_drives_bedrock_through_sdk_and_optimized_integrations(env
     definition = {
         "StartAt": "Create",
         "States": {
-            "Create": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::bedrock:createModelCustomizationJob",
-                "Parameters": {
+            "Create": create_job_task(
+                {
                     "JobName.$": "$.job",
                     "CustomModelName.$": "$.model",
-                    "RoleArn": ROLE,
-                    "BaseModelIdentifier": BASE_MODEL,
-                    "TrainingDataConfig": {"S3Uri": "s3://datasets/train/data.jsonl"},
                     "OutputDataConfig": {"S3Uri": "s3://artifacts/outputs/sfn/"},
                     "HyperParameters": {"epochCount": "2"},
                     "ClientRequestToken.$": "$.token",
                 },
-                "ResultPath": "$.created",
-                "Next": "Describe",
-            },
+                ResultPath="$.created",
+                Next="Describe",
+            ),
             "Describe": {
                 "Type": "Task",
                 "Resource": "arn:aws:states:::aws-sdk:bedrock:getModelCustomizationJob",
@@ -686,12 +693,13 @@ def test_state_machine_drives_bedrock_through_sdk_and_optimized_integrations(env
     }
     with install_patches(env.clock):
         sfn = SESSION.client("stepfunctions")
-        machine = sfn.create_state_machine(name="bedrock", definition=json.dumps(definition), roleArn=ROLE)
-        execution = sfn.start_execution(
-            stateMachineArn=machine["stateMachineArn"],
-            input=json.dumps({"job": "sfn-job", "model": "sfn-model", "token": "sfn-token"}),
+        execution_arn = start_machine(
+            sfn,
+            "bedrock",
+            definition,
+            json.dumps({"job": "sfn-job", "model": "sfn-model", "token": "sfn-token"}),
         )
-        result = wait_for_execution(sfn, execution["executionArn"])
+        result = wait_for_execution(sfn, execution_arn)
 
     assert result["status"] == "SUCCEEDED", result
     output = json.loads(result["output"])
@@ -762,10 +770,7 @@ def test_job_events_resume_a_waiting_execution_through_a_lambda_target(env: Env)
             FunctionName="on-event", Payload=json.dumps(event)
         )
         sfn = SESSION.client("stepfunctions")
-        machine = sfn.create_state_machine(name="await", definition=json.dumps(definition), roleArn=ROLE)
-        execution_arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")[
-            "executionArn"
-        ]
+        execution_arn = start_machine(sfn, "await", definition)
 
         deadline = time.monotonic() + 5
         while not tokens and time.monotonic() < deadline:
@@ -785,19 +790,14 @@ def test_wait_states_drive_the_simulated_job_to_completion(env: Env) -> None:
     definition = {
         "StartAt": "Create",
         "States": {
-            "Create": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::bedrock:createModelCustomizationJob",
-                "Parameters": {
+            "Create": create_job_task(
+                {
                     "JobName": "polled",
                     "CustomModelName": "polled-model",
-                    "RoleArn": ROLE,
-                    "BaseModelIdentifier": BASE_MODEL,
-                    "TrainingDataConfig": {"S3Uri": "s3://datasets/train/data.jsonl"},
                     "OutputDataConfig": {"S3Uri": "s3://artifacts/outputs/polled/"},
                 },
-                "Next": "Pause",
-            },
+                Next="Pause",
+            ),
             "Pause": {"Type": "Wait", "Seconds": 900, "Next": "Check"},
             "Check": {
                 "Type": "Task",
@@ -816,10 +816,7 @@ def test_wait_states_drive_the_simulated_job_to_completion(env: Env) -> None:
     }
     with install_patches(env.clock) as patches:
         sfn = SESSION.client("stepfunctions")
-        machine = sfn.create_state_machine(name="poll", definition=json.dumps(definition), roleArn=ROLE)
-        execution_arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")[
-            "executionArn"
-        ]
+        execution_arn = start_machine(sfn, "poll", definition)
         result = wait_for_execution(sfn, execution_arn)
 
     assert result["status"] == "SUCCEEDED"

@@ -15,6 +15,7 @@ from bmc import cli
 from tests.unit.fixtures_datasets import continued_pre_training, conversation, dataset
 
 NOVA = "amazon.nova-micro-v1"
+NOVA_FINE_TUNING = ("--base-model", NOVA, "--customization-type", "FINE_TUNING")
 
 
 def bmc(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -36,9 +37,7 @@ def validate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, 
 
 
 def test_valid_dataset_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = validate_json(
-        capsys, "--base-model", NOVA, "--customization-type", "FINE_TUNING", nova_dataset(tmp_path)
-    )
+    code, report = validate_json(capsys, *NOVA_FINE_TUNING, nova_dataset(tmp_path))
     assert code == 0
     assert set(report) == {"valid", "errors", "warnings", "stats", "estimate"}
     assert report["valid"] is True
@@ -53,7 +52,7 @@ def test_invalid_dataset_exits_1_with_located_errors(
     path = nova_dataset(
         tmp_path, replace={4: {"schemaVersion": "bedrock-conversation-2024", "messages": "hi"}}
     )
-    code, report = validate_json(capsys, "--base-model", NOVA, "--customization-type", "FINE_TUNING", path)
+    code, report = validate_json(capsys, *NOVA_FINE_TUNING, path)
     assert code == 1
     assert report["valid"] is False
     assert report["errors"] == [
@@ -91,10 +90,7 @@ def test_hyperparameters_from_a_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     spec.write_text('{"epochCount": 9}')
     code, report = validate_json(
         capsys,
-        "--base-model",
-        NOVA,
-        "--customization-type",
-        "FINE_TUNING",
+        *NOVA_FINE_TUNING,
         "--hyperparameters",
         f"@{spec}",
         nova_dataset(tmp_path),
@@ -124,9 +120,7 @@ def test_unknown_model_or_unsupported_type_exit_1(
 def test_missing_file_exits_2_and_still_prints_one_json_object(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, report = validate_json(
-        capsys, "--base-model", NOVA, "--customization-type", "FINE_TUNING", str(tmp_path / "nope.jsonl")
-    )
+    code, report = validate_json(capsys, *NOVA_FINE_TUNING, str(tmp_path / "nope.jsonl"))
     assert code == 2
     assert [e["code"] for e in report["errors"]] == ["FILE_NOT_FOUND"]
 
@@ -135,10 +129,7 @@ def test_missing_validation_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
     code, _, _ = bmc(
         capsys,
         "validate",
-        "--base-model",
-        NOVA,
-        "--customization-type",
-        "FINE_TUNING",
+        *NOVA_FINE_TUNING,
         "--validation-file",
         str(tmp_path / "nope.jsonl"),
         nova_dataset(tmp_path),
@@ -155,10 +146,7 @@ def test_missing_validation_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
         (
             [
                 "validate",
-                "--base-model",
-                NOVA,
-                "--customization-type",
-                "FINE_TUNING",
+                *NOVA_FINE_TUNING,
                 "--hyperparameters",
                 "{bad",
                 "t.jsonl",
@@ -168,10 +156,7 @@ def test_missing_validation_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
         (
             [
                 "validate",
-                "--base-model",
-                NOVA,
-                "--customization-type",
-                "FINE_TUNING",
+                *NOVA_FINE_TUNING,
                 "--hyperparameters",
                 "[1]",
                 "t.jsonl",
@@ -181,10 +166,7 @@ def test_missing_validation_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
         (
             [
                 "validate",
-                "--base-model",
-                NOVA,
-                "--customization-type",
-                "FINE_TUNING",
+                *NOVA_FINE_TUNING,
                 "--hyperparameters",
                 "@/nonexistent/hp.json",
                 "t.jsonl",
@@ -247,10 +229,7 @@ def test_no_traceback_on_unexpected_errors(
     code, _, err = bmc(
         capsys,
         "validate",
-        "--base-model",
-        NOVA,
-        "--customization-type",
-        "FINE_TUNING",
+        *NOVA_FINE_TUNING,
         nova_dataset(tmp_path),
     )
     assert code == 2
@@ -305,10 +284,7 @@ def test_runs_as_a_program(tmp_path: Path) -> None:
         "bmc.cli",
         "validate",
         "--json",
-        "--base-model",
-        NOVA,
-        "--customization-type",
-        "FINE_TUNING",
+        *NOVA_FINE_TUNING,
         path,
     ]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)

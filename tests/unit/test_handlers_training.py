@@ -48,6 +48,18 @@ def cloud() -> Iterator[Cloud]:
         yield created
 
 
+def distillation_on_prompts(cloud: Cloud, **config: Any) -> dict[str, Any]:
+    """Spec fields of a distillation run on 100 uploaded prompts (no validation data)."""
+    cloud.put_jsonl("data/prompts.jsonl", [CONVERSATION_RECORD] * 100)
+    return {
+        "customizationType": "DISTILLATION",
+        "trainingData": f"s3://{DATASETS_BUCKET}/data/prompts.jsonl",
+        "validationData": None,
+        "hyperparameters": None,
+        "distillation": config,
+    }
+
+
 def validated(run_id: str, **overrides: Any) -> dict[str, Any]:
     state = prepared(run_id, **overrides)
     return dict(step(run_id, validate_datasets.handler, state, "validation"))
@@ -99,15 +111,7 @@ def test_preflight_reports_the_lifecycle(cloud: Cloud) -> None:
 
 
 def test_preflight_checks_the_teacher_too(cloud: Cloud) -> None:
-    cloud.put_jsonl("data/prompts.jsonl", [CONVERSATION_RECORD] * 100)
-    state = prepared(
-        "run-1",
-        customizationType="DISTILLATION",
-        trainingData=f"s3://{DATASETS_BUCKET}/data/prompts.jsonl",
-        validationData=None,
-        hyperparameters=None,
-        distillation={"teacherModel": "amazon.nova-pro-v1:0"},
-    )
+    state = prepared("run-1", **distillation_on_prompts(cloud, teacherModel="amazon.nova-pro-v1:0"))
     result = step("run-1", preflight.handler, state, None)
     assert result["teacherModelStatus"] == "ACTIVE"
 
@@ -182,14 +186,9 @@ def test_the_job_request_carries_everything(cloud: Cloud) -> None:
 
 
 def test_a_distillation_job_names_its_teacher(cloud: Cloud) -> None:
-    cloud.put_jsonl("data/prompts.jsonl", [CONVERSATION_RECORD] * 100)
     state = submitted(
         "run-1",
-        customizationType="DISTILLATION",
-        trainingData=f"s3://{DATASETS_BUCKET}/data/prompts.jsonl",
-        validationData=None,
-        hyperparameters=None,
-        distillation={"teacherModel": "amazon.nova-pro-v1:0", "maxResponseLength": 1000},
+        **distillation_on_prompts(cloud, teacherModel="amazon.nova-pro-v1:0", maxResponseLength=1000),
     )
     job = cloud.sim.job(state["job"]["jobArn"])
     assert job.customization_config == {

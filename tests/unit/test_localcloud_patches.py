@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
@@ -27,12 +26,8 @@ from localcloud.moto_patches import (
     to_sfn_result,
     wait_for_execution,
 )
+from tests.unit.moto_support import ACCOUNT, SESSION, aws_credentials  # noqa: F401 (autouse fixture)
 
-ACCOUNT = "123456789012"
-# One session for all tests: a fresh default session per mock reloads botocore's endpoint data.
-SESSION = boto3.session.Session(
-    aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-)
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/states"
 
 
@@ -47,13 +42,6 @@ class BrokenError(Exception):
 def echo_handler(event: Any, context: Any) -> dict[str, Any]:
     """Importable by dotted name: used for functions that are not registered."""
     return {"echo": event, "table": os.environ.get("TABLE_NAME")}
-
-
-@pytest.fixture(autouse=True)
-def _aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
 
 
 @dataclass

@@ -1,13 +1,24 @@
-"""The payload every workflow task sends its function (docs/workflow.md, "Lambda payloads")."""
+"""The payload every workflow task sends its function (docs/workflow.md, "Lambda payloads"),
+and the decorators that turn a task function into the Lambda ``handler(event, context)``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc.errors import InvalidTaskInput
 from bmc.runspec import RunNames, RunSpec
+
+R = TypeVar("R")
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], R]
+TaskFunction = Callable[["TaskEvent", LambdaContext], R]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +65,33 @@ class TaskEvent:
 
     def names(self) -> RunNames:
         return RunNames.from_dict(self.section("names"))
+
+
+def parse_task(event: Mapping[str, Any], logger: Logger) -> TaskEvent:
+    """The task payload; every later log line of the invocation carries its ``runId``."""
+    task = TaskEvent.parse(event)
+    logger.append_keys(runId=task.run_id)
+    return task
+
+
+def traced_handler(logger: Logger, tracer: Tracer) -> Callable[[LambdaHandler[R]], LambdaHandler[R]]:
+    """Fresh log keys and the Lambda context on every invocation, and an X-Ray subsegment."""
+
+    def decorate(fn: LambdaHandler[R]) -> LambdaHandler[R]:
+        traced = cast("LambdaHandler[R]", tracer.capture_lambda_handler(fn))
+        return logger.inject_lambda_context(clear_state=True)(traced)
+
+    return decorate
+
+
+def task_handler(logger: Logger, tracer: Tracer) -> Callable[[TaskFunction[R]], LambdaHandler[R]]:
+    """``handler(event, context)`` that runs ``fn(task, context)`` under :func:`traced_handler`."""
+
+    def decorate(fn: TaskFunction[R]) -> LambdaHandler[R]:
+        @functools.wraps(fn)
+        def handler(event: dict[str, Any], context: LambdaContext) -> R:
+            return fn(parse_task(event, logger), context)
+
+        return traced_handler(logger, tracer)(handler)
+
+    return decorate

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc.bedrock_ops import BedrockOps
 from bmc.errors import BedrockError, InvalidTaskInput
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.job_tracking import JobTracker
 from bmc.registry import Registry
 
@@ -24,11 +24,8 @@ tracer = Tracer()
 UNCHECKED = "unchecked"
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     if not task.task_token:
         raise InvalidTaskInput("AwaitJob must send taskToken ($$.Task.Token)")
     job_arn = str(task.section("job")["jobArn"])

@@ -12,19 +12,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import cleanup, settings
 from bmc.bedrock_ops import BedrockOps
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import parse_task, traced_handler
 from bmc.registry import FAILED, Registry
 
 logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@traced_handler(logger, tracer)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        task = TaskEvent.parse(event)
-        logger.append_keys(runId=task.run_id)
+        task = parse_task(event, logger)
         error = task.optional_section("error")
         result = cleanup.clean_up(
             task.run_id,

@@ -9,18 +9,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import metrics, settings
 from bmc.bedrock_ops import BedrockOps
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.registry import TRAINED, Registry, utc_now
 
 logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     job, spec = task.section("job"), task.spec()
     job_arn = str(job["jobArn"])
     model_arn = task.optional_section("jobResult").get("customModelArn")

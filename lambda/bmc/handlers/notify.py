@@ -15,18 +15,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import aws, notifications, settings
 from bmc.cleanup import failure_record
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.registry import Registry
 
 logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     registry = Registry.from_environment()
     if "error" in task.state:
         return notifications.notify_failure(

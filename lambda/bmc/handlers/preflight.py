@@ -9,17 +9,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import settings
 from bmc.bedrock_ops import BedrockOps, preflight
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 
 logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     result = preflight(
         task.spec(),
         region=settings.region(),

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bmc import aws, runspec, settings
 from bmc.errors import RunSpecInvalid
 from bmc.findings import Finding
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.registry import Registry
 
 logger = Logger()
@@ -28,11 +28,8 @@ def _read_manifest(ref: runspec.ManifestRef) -> bytes:
     return runspec.read_manifest_from_s3(ref, aws.client("s3"))
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     registry = Registry.from_environment()
     run_input = runspec.classify_input(task.state, task.run_id)
     try:

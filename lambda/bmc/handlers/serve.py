@@ -10,18 +10,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bmc import serving, settings
 from bmc.bedrock_ops import BedrockOps
 from bmc.errors import InvalidTaskInput
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.registry import Registry
 
 logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id, action=task.action)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(action=task.action)
     registry, bedrock = Registry.from_environment(), BedrockOps()
     if task.action == "start":
         model_arn = task.section("jobResult").get("customModelArn") or registry.require(task.run_id).get(

@@ -13,18 +13,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc.bedrock_ops import BedrockOps, JobSettings, job_request
 from bmc.errors import BedrockQuotaExceeded
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.registry import QUEUED, TRAINING, Registry
 
 logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     spec, names = task.spec(), task.names()
     registry = Registry.from_environment()
     request = job_request(task.run_id, spec, names, JobSettings.from_environment())

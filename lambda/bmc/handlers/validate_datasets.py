@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import aws, settings
 from bmc.errors import DatasetInvalid
-from bmc.handlers._task import TaskEvent
+from bmc.handlers._task import TaskEvent, task_handler
 from bmc.registry import VALIDATING, Registry
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
@@ -22,11 +22,8 @@ logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = TaskEvent.parse(event)
-    logger.append_keys(runId=task.run_id)
+@task_handler(logger, tracer)
+def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     spec = task.spec()
     registry = Registry.from_environment()
     registry.transition(task.run_id, VALIDATING, detail="validating the datasets")
