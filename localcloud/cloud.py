@@ -15,6 +15,7 @@ import io
 import json
 import re
 import time
+import uuid
 import zipfile
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -218,6 +219,30 @@ class LocalCloud:
         record = {key: deserializer.deserialize(value) for key, value in item.items()}
         return dict(json.loads(json.dumps(record, default=_plain_number)))
 
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Call the /custom-models API as API Gateway would after SigV4 authorization.
+
+        Builds the REST proxy event (with the caller's IAM identity in the request context) and
+        invokes the API function through Lambda, so it runs with the template's environment.
+        Returns the status code and the JSON body.
+        """
+        event = rest_proxy_event(method, path, body=body, query=query, headers=headers)
+        response = self.client("lambda").invoke(
+            FunctionName=self.deployment.functions["api"], Payload=json.dumps(event).encode()
+        )
+        result = json.loads(response["Payload"].read())
+        if "statusCode" not in result:
+            raise RuntimeError(f"the API function failed: {result}")
+        return int(result["statusCode"]), dict(json.loads(result.get("body") or "{}"))
+
     def sent_notifications(self) -> list[dict[str, Any]]:
         """Messages published to the run topic (read from moto's SNS backend)."""
         from moto.sns.models import sns_backends
@@ -306,18 +331,27 @@ class LocalCloud:
     def _deploy(self) -> None:
         foundation = self._templates[f"{self.prefix}-foundation"]
         workflow = self._templates[f"{self.prefix}-workflow"]
-        for template in (foundation, workflow):
+        # The API stack is optional: its function and idempotency table; API Gateway has no
+        # local counterpart (`api()` builds the proxy event the gateway would send).
+        api = self._templates.get(f"{self.prefix}-api")
+        templates = [foundation, workflow] + ([api] if api else [])
+        for template in templates:
             self._name_resources(template)
         self._create_keys(foundation)
         self._create_buckets(foundation)
-        self._create_tables(foundation)
+        for template in templates:
+            self._create_tables(template)
         self._collect_exports(foundation)
+        self._collect_exports(workflow)
         self._create_roles(workflow)
         self._create_topics(workflow)
         self._create_schedule_groups(workflow)
         self._create_functions(workflow)
         self._create_state_machine(workflow)
         self._create_rules(workflow)
+        if api:
+            self._create_roles(api)
+            self._create_functions(api)
 
     def _name_resources(self, template: Template) -> None:
         """Deterministic physical names and ARNs, as CloudFormation would generate them."""
@@ -416,14 +450,16 @@ class LocalCloud:
         for logical_id, resource in template.of_type("AWS::DynamoDB::Table").items():
             properties = resource["Properties"]
             name = self._physical[logical_id]["Ref"]
+            indexes = properties.get("GlobalSecondaryIndexes")
             dynamodb.create_table(
                 TableName=name,
                 KeySchema=properties["KeySchema"],
                 AttributeDefinitions=properties["AttributeDefinitions"],
                 BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
-                GlobalSecondaryIndexes=properties.get("GlobalSecondaryIndexes", []),
+                **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
             )
-            self.deployment.registry_table = name
+            if logical_id.startswith("Registry"):
+                self.deployment.registry_table = name
 
     def _collect_exports(self, template: Template) -> None:
         for output in template.body.get("Outputs", {}).values():
@@ -506,6 +542,53 @@ class LocalCloud:
             name = self._physical[logical_id]["Ref"]
             events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), State="ENABLED")
             events.put_targets(Rule=name, Targets=targets)
+
+
+def rest_proxy_event(
+    method: str,
+    path: str,
+    *,
+    body: Mapping[str, Any] | None = None,
+    query: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The event API Gateway's REST proxy integration sends after an AWS_IAM-authorized request."""
+    request_headers = {"Content-Type": "application/json", **(headers or {})}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": request_headers,
+        "multiValueHeaders": {name: [value] for name, value in request_headers.items()},
+        "queryStringParameters": dict(query) if query else None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "localapi",
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "protocol": "HTTP/1.1",
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "domainName": f"localapi.execute-api.{REGION}.amazonaws.com",
+            # IAM authorization puts the signer's identity here.
+            "identity": {
+                "accountId": ACCOUNT,
+                "caller": "AIDALOCALCLOUDCALLER",
+                "user": "AIDALOCALCLOUDCALLER",
+                "userArn": f"arn:{PARTITION}:iam::{ACCOUNT}:user/local-operator",
+                "accessKey": "AKIALOCALCLOUDCALLER",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "localcloud",
+            },
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
 
 
 def _plain_number(value: Any) -> Any:

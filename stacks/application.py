@@ -12,6 +12,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from constructs_lib.compliance import acknowledge_cdk_handlers
+from stacks.api_stack import ApiStack
 from stacks.config import AppConfig, load_config
 from stacks.foundation_stack import FoundationStack
 from stacks.workflow_stack import WorkflowStack
@@ -56,7 +57,16 @@ def build_app(
         env=env,
         description="Bedrock model customization: workflow, functions, triggers, notifications",
     )
-    for stack in (foundation, workflow):
+    api = ApiStack(
+        app,
+        f"{config.prefix}-api",
+        config=config,
+        foundation=foundation,
+        workflow=workflow,
+        env=env,
+        description="Bedrock model customization: the /custom-models REST API",
+    )
+    for stack in (foundation, workflow, api):
         acknowledge_cdk_handlers(stack)
     cdk.Tags.of(app).add("project", "bedrock-model-customization")
     cdk.Tags.of(app).add("deployment", config.prefix)

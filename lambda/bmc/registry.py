@@ -26,6 +26,12 @@ from bmc import aws, settings
 from bmc.errors import RunNotFound, RunStateConflict
 
 RECORD_TYPE = "RUN"
+CREATED_INDEX = "byCreatedAt"
+# The attributes of a byCreatedAt page boundary (LastEvaluatedKey): table key plus index keys.
+LISTING_KEY_ATTRIBUTES = frozenset({"runId", "recordType", "createdAt"})
+# A listing reads at most this many pages per call: a selective status filter cannot make one
+# request scan the whole registry; the caller gets a next-page key instead.
+MAX_LISTING_PAGES = 10
 AWAITING_JOB = "JOB"
 
 PENDING = "PENDING"
@@ -187,6 +193,7 @@ class Registry:
     table_name: str
     job_arn_index: str = settings.DEFAULT_JOB_ARN_INDEX
     awaiting_index: str = settings.DEFAULT_AWAITING_INDEX
+    created_index: str = CREATED_INDEX
 
     @classmethod
     def from_environment(cls) -> Registry:
@@ -252,6 +259,41 @@ class Registry:
             if "LastEvaluatedKey" not in response:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_runs(
+        self, *, limit: int, start_key: Mapping[str, str] | None = None, statuses: Sequence[str] = ()
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """Runs newest first (index byCreatedAt), optionally only those with one of ``statuses``.
+
+        Returns at most ``limit`` runs and the key to continue from (None after the last run).
+        DynamoDB applies ``Limit`` before the filter, so a page is read with the room left.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": self.created_index,
+            "KeyConditionExpression": "recordType = :run",
+            "ExpressionAttributeValues": {":run": {"S": RECORD_TYPE}},
+            "ScanIndexForward": False,
+        }
+        if statuses:
+            placeholders = [f":s{index}" for index in range(len(statuses))]
+            request["FilterExpression"] = f"#status IN ({', '.join(placeholders)})"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            for placeholder, status in zip(placeholders, statuses, strict=True):
+                request["ExpressionAttributeValues"][placeholder] = {"S": status}
+        if start_key:
+            request["ExclusiveStartKey"] = {name: {"S": value} for name, value in start_key.items()}
+        runs: list[dict[str, Any]] = []
+        last_key: dict[str, str] | None = None
+        for _ in range(MAX_LISTING_PAGES):
+            response = self._client.query(**request, Limit=limit - len(runs))
+            runs += [_item(item) for item in response.get("Items", [])]
+            evaluated = response.get("LastEvaluatedKey")
+            last_key = {name: str(value["S"]) for name, value in evaluated.items()} if evaluated else None
+            if last_key is None or len(runs) >= limit:
+                break
+            request["ExclusiveStartKey"] = evaluated
+        return runs, last_key
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -376,6 +418,36 @@ class Registry:
             if _condition_failed(exc):
                 raise RunNotFound(f"run {run_id} is not in the registry") from exc
             raise
+
+    def claim_serving(
+        self,
+        run_id: str,
+        serving: Mapping[str, Any],
+        *,
+        from_statuses: Sequence[str],
+        replaceable: Sequence[str],
+    ) -> bool:
+        """Record ``serving`` if the run has one of ``from_statuses`` and no serving (or one whose
+        status is in ``replaceable``); False otherwise. The condition makes two concurrent
+        requests for a throughput create at most one."""
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.set("serving", dict(serving))
+        status = update.name("status")
+        allowed = ", ".join(update.value(s) for s in from_statuses)
+        serving_status = f"{update.name('serving')}.{update.name('status')}"
+        free = ", ".join(update.value(s) for s in replaceable)
+        condition = (
+            f"attribute_exists(runId) AND {status} IN ({allowed}) AND "
+            f"(attribute_not_exists({update.name('serving')}) OR {serving_status} IN ({free}))"
+        )
+        try:
+            self._update(run_id, update, condition)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
 
     # --- the task token of AwaitJob -------------------------------------------------------------
 

@@ -1,0 +1,181 @@
+"""Requests and responses of the ``/custom-models`` API, and how registry statuses map onto it.
+
+The same pydantic models validate requests in the handler, describe the API in its OpenAPI
+document (docs/openapi.json) and, converted to JSON Schema draft 4, validate request bodies at
+API Gateway (constructs_lib/api.py), so the three cannot disagree.
+"""
+
+# Field names are the API's (PascalCase, as in the product brief), not Python's.
+# ruff: noqa: N815
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bmc import registry
+from bmc.runspec import MAX_MODEL_UNITS
+
+CustomizationType = Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"]
+ApiStatus = Literal["Pending", "InProgress", "Complete", "Failed", "Stopped", "Deleted"]
+DownloadType = Literal["metrics", "validation", "training"]
+
+# docs/api.md, "Status": the workflow's statuses as the API reports them.
+STATUS_MAP: Mapping[str, ApiStatus] = {
+    registry.PENDING: "Pending",
+    registry.VALIDATING: "Pending",
+    registry.QUEUED: "Pending",
+    registry.TRAINING: "InProgress",
+    registry.TRAINED: "InProgress",
+    registry.DEPLOYING: "InProgress",
+    registry.COMPLETED: "Complete",
+    registry.IN_SERVICE: "Complete",
+    registry.FAILED: "Failed",
+    registry.STOPPED: "Stopped",
+    registry.DELETED: "Deleted",
+}
+
+
+def api_status(workflow_status: str) -> ApiStatus:
+    return STATUS_MAP.get(workflow_status, "Pending")
+
+
+def workflow_statuses(status: ApiStatus) -> list[str]:
+    """The registry statuses an API status stands for (the list filter)."""
+    return sorted(workflow for workflow, mapped in STATUS_MAP.items() if mapped == status)
+
+
+S3_URI = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
+MODEL_NAME = r"^[A-Za-z0-9 ._-]{1,64}$"  # the run spec's runName
+IDEMPOTENCY_KEY = r"^[!-~]{1,128}$"  # printable ASCII without spaces (UUIDs, ULIDs, hashes)
+MAX_HYPERPARAMETERS = 20
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateCustomModelRequest(_Request):
+    """``POST /custom-models``: maps onto the run spec (docs/api.md, "Request and run spec")."""
+
+    ModelName: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=MODEL_NAME, description="Name of the custom model")
+    ]
+    ModelType: Annotated[CustomizationType, Field(description="The customization to run")]
+    BaseModelId: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="Catalog customization id, plain model id or foundation model ARN",
+        ),
+    ]
+    Description: Annotated[str | None, Field(max_length=1024, description="Kept on the record")] = None
+    TrainingDataLocation: Annotated[
+        str, Field(max_length=1024, pattern=S3_URI, description="s3:// URI of the JSONL training data")
+    ]
+    ValidationDataLocation: Annotated[
+        str | None,
+        Field(max_length=1024, pattern=S3_URI, description="s3:// URI of the JSONL validation data"),
+    ] = None
+    HyperParameters: Annotated[
+        dict[str, Annotated[str, Field(max_length=64)]] | None,
+        Field(max_length=MAX_HYPERPARAMETERS, description="Name to value, as strings"),
+    ] = None
+    TeacherModelId: Annotated[
+        str | None,
+        Field(
+            min_length=1, max_length=256, description="The teacher model: DISTILLATION only, required there"
+        ),
+    ] = None
+
+
+class ThroughputRequest(_Request):
+    """``PUT /custom-models/{id}/throughput``: a no-commitment provisioned throughput."""
+
+    ModelUnits: Annotated[int, Field(ge=1, le=MAX_MODEL_UNITS, description="Model units to provision")]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    message: str
+    errors: list[FieldError] | None = None
+    requestId: str | None = None
+
+
+class CreateCustomModelResponse(BaseModel):
+    Id: str
+    Status: ApiStatus
+
+
+class ThroughputView(BaseModel):
+    Kind: str
+    Arn: str | None = None
+    Name: str | None = None
+    Status: str | None = None
+    ModelUnits: int | None = None
+    FailureMessage: str | None = None
+    DeletedAt: str | None = None
+
+
+class RunErrorView(BaseModel):
+    Error: str
+    Cause: str
+
+
+class CustomModel(BaseModel):
+    """``GET /custom-models/{id}``: the model's record."""
+
+    Id: str
+    Status: ApiStatus
+    WorkflowStatus: str
+    ModelName: str | None = None
+    ModelType: str | None = None
+    BaseModelId: str | None = None
+    Description: str | None = None
+    Source: str | None = None
+    Request: dict[str, Any] = Field(default_factory=dict)
+    JobArn: str | None = None
+    CustomModelArn: str | None = None
+    MetricsSummary: dict[str, Any] | None = None
+    Throughput: ThroughputView | None = None
+    Error: RunErrorView | None = None
+    CreatedAt: str | None = None
+    UpdatedAt: str | None = None
+
+
+class CustomModelSummary(BaseModel):
+    Id: str
+    Status: ApiStatus
+    ModelName: str | None = None
+    ModelType: str | None = None
+    BaseModelId: str | None = None
+    CreatedAt: str | None = None
+    UpdatedAt: str | None = None
+
+
+class CustomModelList(BaseModel):
+    Items: list[CustomModelSummary]
+    NextToken: str | None = None
+
+
+class DownloadFile(BaseModel):
+    location: str
+    url: str
+    expiresAt: str
+
+
+class Download(BaseModel):
+    """``GET /custom-models/{id}/download``: presigned URLs; ``url`` is the first file's."""
+
+    id: str
+    type: DownloadType
+    url: str
+    expiresAt: str
+    files: list[DownloadFile]

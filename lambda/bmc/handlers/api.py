@@ -1,0 +1,381 @@
+"""The ``/custom-models`` REST API (API Gateway proxy integration, Powertools REST resolver).
+
+docs/api.md is the reference; docs/openapi.json is generated from this module
+(scripts/export_openapi.py) and a test fails when the two drift. Every error is JSON:
+``{"message", "errors": [{"field", "message"}]}`` for 400, ``{"message"}`` for 404 and 409,
+and for anything unexpected only ``{"message", "requestId"}``: internals stay in the logs.
+"""
+
+# No `from __future__ import annotations`: the resolver reads the routes' annotations at run time.
+import json
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from bmc import aws
+from bmc.api.models import (
+    IDEMPOTENCY_KEY,
+    ApiStatus,
+    CreateCustomModelRequest,
+    CreateCustomModelResponse,
+    CustomModel,
+    CustomModelList,
+    Download,
+    DownloadType,
+    ErrorResponse,
+    FieldError,
+    ThroughputRequest,
+)
+from bmc.api.service import ApiError, ApiSettings, CustomModels, idempotency_table
+from bmc.bedrock_ops import BedrockOps
+from bmc.registry import Registry
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True)
+
+API_TITLE = "Bedrock custom models"
+API_VERSION = "1.0.0"
+IDEMPOTENCY_HOURS = 24
+MAX_PAGE = 100
+DEFAULT_PAGE = 25
+
+# No length or pattern here: an id that cannot exist is a 404 like any unknown id.
+ModelId = Annotated[str, Path(description="The custom model's Id (its run id)")]
+
+
+def _json_response(description: str, model: type[BaseModel]) -> OpenAPIResponse:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+def _error(description: str) -> OpenAPIResponse:
+    return _json_response(description, ErrorResponse)
+
+
+BAD_REQUEST: dict[int, OpenAPIResponse] = {400: _error("The request is invalid: `errors` names each field")}
+NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("No custom model has this Id")}
+CONFLICT: dict[int, OpenAPIResponse] = {409: _error("The model's state does not allow this now")}
+NOT_JSON: dict[int, OpenAPIResponse] = {415: _error("The body is not application/json")}
+# Answered by API Gateway itself: the request is unsigned, or the signer may not call this method.
+FORBIDDEN: dict[int, OpenAPIResponse] = {
+    403: _error("Not signed with SigV4, or the caller's IAM policy does not allow it")
+}
+
+
+def _service() -> CustomModels:
+    return CustomModels(
+        ApiSettings.from_environment(), registry=Registry.from_environment(), bedrock=BedrockOps()
+    )
+
+
+def _request_id() -> str:
+    context = app.current_event.request_context
+    return str(context.request_id or app.lambda_context.aws_request_id)
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+
+@app.post(
+    "/custom-models",
+    status_code=202,
+    summary="Create a custom model: start a customization run",
+    responses={
+        202: _json_response("The run is registered and started", CreateCustomModelResponse),
+        **FORBIDDEN,
+        **BAD_REQUEST,
+        **CONFLICT,
+        **NOT_JSON,
+    },
+    tags=["custom models"],
+)
+@tracer.capture_method
+def create_custom_model(
+    request: Annotated[CreateCustomModelRequest, Body()],
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=IDEMPOTENCY_KEY,
+            description="The same key and body return the same model; a different body is a 409",
+        ),
+    ] = None,
+) -> CreateCustomModelResponse:
+    if idempotency_key is None:
+        return _service().create(request, request_id=_request_id(), idempotency_key=None)
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_HOURS * 3600,
+    )
+    config.register_lambda_context(app.lambda_context)
+    # Built per request: the table name is read from the environment when asked for.
+    store = DynamoDBPersistenceLayer(table_name=idempotency_table(), boto3_client=aws.client("dynamodb"))
+    create = idempotent_function(data_keyword_argument="payload", persistence_store=store, config=config)(
+        _create_once
+    )
+    body = request.model_dump(mode="json", exclude_none=True)
+    result = create(payload={"key": idempotency_key, "body": body})
+    return CreateCustomModelResponse.model_validate(result)
+
+
+def _create_once(payload: dict[str, Any]) -> dict[str, Any]:
+    """The creation an idempotency key stands for; its result is stored and replayed."""
+    request = CreateCustomModelRequest.model_validate(payload["body"])
+    created = _service().create(request, request_id=_request_id(), idempotency_key=str(payload["key"]))
+    return created.model_dump(mode="json")
+
+
+@app.get(
+    "/custom-models",
+    summary="List custom models, newest first",
+    responses={200: _json_response("One page of custom models", CustomModelList), **FORBIDDEN, **BAD_REQUEST},
+    tags=["custom models"],
+)
+@tracer.capture_method
+def list_custom_models(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Models per page")] = DEFAULT_PAGE,
+    next_token: Annotated[
+        str | None, Query(alias="nextToken", max_length=1024, description="NextToken of the previous page")
+    ] = None,
+    status: Annotated[ApiStatus | None, Query(description="Only models with this status")] = None,
+) -> CustomModelList:
+    return _service().list(limit=limit, next_token=next_token, status=status)
+
+
+@app.get(
+    "/custom-models/<id>",
+    summary="A custom model: request, status, job, model, metrics, throughput, error",
+    responses={200: _json_response("The custom model", CustomModel), **FORBIDDEN, **NOT_FOUND},
+    tags=["custom models"],
+)
+@tracer.capture_method
+def get_custom_model(id: ModelId) -> CustomModel:
+    return _service().get(id)
+
+
+@app.get(
+    "/custom-models/<id>/download",
+    summary="Short-lived presigned URLs of the model's metrics, training or validation data",
+    responses={200: _json_response("Presigned URLs", Download), **FORBIDDEN, **BAD_REQUEST, **NOT_FOUND},
+    tags=["custom models"],
+)
+@tracer.capture_method
+def download_custom_model_data(
+    id: ModelId,
+    download_type: Annotated[DownloadType, Query(alias="type", description="What to download")],
+) -> Download:
+    return _service().download(id, download_type)
+
+
+@app.delete(
+    "/custom-models/<id>",
+    summary="Stop the model's run if it still runs, delete the custom model; the record stays, Deleted",
+    responses={
+        200: _json_response("The model, Deleted", CustomModel),
+        **FORBIDDEN,
+        **BAD_REQUEST,
+        **NOT_FOUND,
+        **CONFLICT,
+    },
+    tags=["custom models"],
+)
+@tracer.capture_method
+def delete_custom_model(
+    id: ModelId,
+    force: Annotated[bool, Query(description="Delete the model's throughput first")] = False,
+) -> CustomModel:
+    return _service().delete(id, force=force)
+
+
+@app.put(
+    "/custom-models/<id>/throughput",
+    status_code=202,
+    summary="Provision a no-commitment throughput for a Complete model",
+    responses={
+        202: _json_response("The throughput is being created", CustomModel),
+        **FORBIDDEN,
+        **BAD_REQUEST,
+        **NOT_FOUND,
+        **CONFLICT,
+        **NOT_JSON,
+    },
+    tags=["throughput"],
+)
+@tracer.capture_method
+def create_throughput(id: ModelId, request: Annotated[ThroughputRequest, Body()]) -> CustomModel:
+    return _service().create_throughput(id, request.ModelUnits)
+
+
+@app.delete(
+    "/custom-models/<id>/throughput",
+    summary="Delete the model's throughput",
+    responses={
+        200: _json_response("The model, its throughput Deleted", CustomModel),
+        **FORBIDDEN,
+        **NOT_FOUND,
+        **CONFLICT,
+    },
+    tags=["throughput"],
+)
+@tracer.capture_method
+def delete_throughput(id: ModelId) -> CustomModel:
+    return _service().delete_throughput(id)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def _json(status: int, body: ErrorResponse) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body.model_dump(mode="json", exclude_none=True)),
+    )
+
+
+# Headers arrive lowercased; errors name them as the documentation does.
+HEADER_NAMES = {"idempotency-key": "Idempotency-Key"}
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    """``("body", "HyperParameters", "epochCount")`` -> ``HyperParameters.epochCount``."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] == "header" and len(parts) > 1:
+        parts[1] = HEADER_NAMES.get(parts[1].lower(), parts[1])
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] or [parts[0]]
+    return ".".join(parts)
+
+
+def _invalid_request(exc: RequestValidationError) -> Response[str]:
+    errors = [
+        FieldError(field=_field(tuple(e.get("loc", ()))), message=str(e.get("msg"))) for e in exc.errors()
+    ]
+    return _json(HTTPStatus.BAD_REQUEST, ErrorResponse(message="Invalid request", errors=errors))
+
+
+NOT_JSON_MESSAGE = "the body must be JSON: send Content-Type: application/json"
+
+
+def _not_json(exc: RequestUnsupportedContentType) -> Response[str]:
+    return _json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, ErrorResponse(message=NOT_JSON_MESSAGE))
+
+
+def _api_error(exc: ApiError) -> Response[str]:
+    return _json(exc.status_code, ErrorResponse(message=exc.message, errors=exc.errors or None))
+
+
+def _idempotency_key_reused(exc: IdempotencyValidationError) -> Response[str]:
+    message = "this Idempotency-Key was used with a different request body; use a new key for a new model"
+    return _json(HTTPStatus.CONFLICT, ErrorResponse(message=message))
+
+
+def _idempotency_in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
+    message = "a request with this Idempotency-Key is in progress; retry in a few seconds"
+    return _json(HTTPStatus.CONFLICT, ErrorResponse(message=message))
+
+
+def _unexpected(exc: Exception) -> Response[str]:
+    logger.exception("request failed")
+    return _json(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        ErrorResponse(message="Internal server error", requestId=_request_id()),
+    )
+
+
+# Registered by call: the decorator form is untyped.
+app.exception_handler(RequestValidationError)(_invalid_request)
+app.exception_handler(RequestUnsupportedContentType)(_not_json)
+app.exception_handler(ApiError)(_api_error)
+app.exception_handler(IdempotencyValidationError)(_idempotency_key_reused)
+app.exception_handler(IdempotencyAlreadyInProgressError)(_idempotency_in_progress)
+app.exception_handler(Exception)(_unexpected)
+
+
+@app.not_found
+def _no_route(exc: Exception) -> Response[str]:
+    return _json(HTTPStatus.NOT_FOUND, ErrorResponse(message="Not found"))
+
+
+# --- entry point and OpenAPI document -------------------------------------------------------------
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refusal = _refuse_non_json_body(event)
+    if refusal is not None:
+        return refusal
+    return app.resolve(event, context)
+
+
+def _refuse_non_json_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """415 for a body of another media type, before the resolver parses it (its parser fails
+    on some, e.g. multipart without a boundary, and the request is not for this API anyway)."""
+    headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not event.get("body") or media_type == "application/json":
+        return None
+    body = ErrorResponse(message=NOT_JSON_MESSAGE).model_dump(mode="json", exclude_none=True)
+    return {
+        "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE.value,
+        "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+SIGV4_SCHEME = {
+    "type": "apiKey",
+    "name": "Authorization",
+    "in": "header",
+    "description": "AWS Signature Version 4 (IAM authorization): sign requests for the service execute-api",
+    "x-amazon-apigateway-authtype": "awsSigv4",
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, as committed in docs/openapi.json.
+
+    Generated from the resolver. The 422 responses Powertools adds for validation are removed:
+    this API answers invalid requests with 400 (declared on each route). The SigV4 security
+    scheme says how every request is authorized.
+    """
+    document: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title=API_TITLE,
+            version=API_VERSION,
+            description="Amazon Bedrock model customization as a service. Reference: docs/api.md.",
+        )
+    )
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    document["components"]["securitySchemes"] = {"sigv4": SIGV4_SCHEME}
+    document["security"] = [{"sigv4": []}]
+    return document

@@ -1,0 +1,167 @@
+"""The API stack: IAM auth, validation, throttling, logs, tracing, and one least-privilege role."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+
+from constructs_lib.api import THROTTLE_BURST, THROTTLE_RATE_PER_SECOND, gateway_schema
+from localcloud.template import Template
+from tests.infra.conftest import Synthesized
+
+pytestmark = pytest.mark.infra
+
+LOGS_AND_TRACES = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+EXPECTED_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+    "states:StartExecution",
+    "states:StopExecution",
+    "bedrock:GetModelCustomizationJob",
+    "bedrock:StopModelCustomizationJob",
+    "bedrock:DeleteCustomModel",
+    "bedrock:CreateProvisionedModelThroughput",
+    "bedrock:TagResource",
+    "bedrock:GetProvisionedModelThroughput",
+    "bedrock:DeleteProvisionedModelThroughput",
+    "bedrock:DeleteCustomModelDeployment",
+    "s3:GetObject",
+    "scheduler:DeleteSchedule",
+}
+ROUTES = {
+    ("/custom-models", "POST"),
+    ("/custom-models", "GET"),
+    ("/custom-models/{id}", "GET"),
+    ("/custom-models/{id}", "DELETE"),
+    ("/custom-models/{id}/download", "GET"),
+    ("/custom-models/{id}/throughput", "PUT"),
+    ("/custom-models/{id}/throughput", "DELETE"),
+}
+
+
+@pytest.fixture(scope="module")
+def api(app_default: Synthesized) -> Template:
+    return Template(stack_name="bmc-api", body=app_default.templates["bmc-api"])
+
+
+def _paths(api: Template) -> dict[str, str]:
+    """Logical id of each API Gateway resource -> its full path."""
+    resources = api.of_type("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            properties = resources[logical_id]["Properties"]
+            parent = properties["ParentId"]
+            prefix = path_of(parent["Ref"]) if "Ref" in parent else ""
+            paths[logical_id] = f"{prefix}/{properties['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in resources:
+        path_of(logical_id)
+    return paths
+
+
+def _methods(api: Template) -> dict[tuple[str, str], dict[str, Any]]:
+    paths = _paths(api)
+    return {
+        (paths[m["Properties"]["ResourceId"]["Ref"]], m["Properties"]["HttpMethod"]): m["Properties"]
+        for m in api.of_type("AWS::ApiGateway::Method").values()
+    }
+
+
+def test_every_method_uses_iam_auth_validation_and_the_lambda_proxy(api: Template) -> None:
+    methods = _methods(api)
+    assert set(methods) == ROUTES
+    (validator_id,) = api.of_type("AWS::ApiGateway::RequestValidator")
+    validator = api.resources[validator_id]["Properties"]
+    assert validator["ValidateRequestBody"] and validator["ValidateRequestParameters"]
+    for route, method in methods.items():
+        assert method["AuthorizationType"] == "AWS_IAM", route
+        assert method["RequestValidatorId"] == {"Ref": validator_id}, route
+        assert method["Integration"]["Type"] == "AWS_PROXY", route
+    assert methods[("/custom-models/{id}/download", "GET")]["RequestParameters"] == {
+        "method.request.querystring.type": True
+    }
+
+
+def test_request_bodies_are_validated_with_the_handlers_models(api: Template) -> None:
+    models = {
+        m["Properties"]["Name"]: m["Properties"] for m in api.of_type("AWS::ApiGateway::Model").values()
+    }
+    assert models["CreateCustomModelRequest"]["Schema"] == gateway_schema(CreateCustomModelRequest)
+    assert models["ThroughputRequest"]["Schema"] == gateway_schema(ThroughputRequest)
+    methods = _methods(api)
+    assert "application/json" in methods[("/custom-models", "POST")]["RequestModels"]
+    assert "application/json" in methods[("/custom-models/{id}/throughput", "PUT")]["RequestModels"]
+    responses = {
+        r["Properties"]["ResponseType"] for r in api.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert responses == {"BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS"}
+
+
+def test_the_stage_is_throttled_traced_and_access_logged_to_an_encrypted_group(api: Template) -> None:
+    _, stage = api.one_of_type("AWS::ApiGateway::Stage")
+    properties = stage["Properties"]
+    assert properties["TracingEnabled"] is True
+    (settings,) = properties["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == THROTTLE_RATE_PER_SECOND
+    assert settings["ThrottlingBurstLimit"] == THROTTLE_BURST
+    assert "DataTraceEnabled" not in settings or settings["DataTraceEnabled"] is False
+    log_group = properties["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert "KmsKeyId" in api.resources[log_group]["Properties"]
+    assert "requestId" in properties["AccessLogSetting"]["Format"]
+
+
+def test_the_function_and_its_only_role(api: Template) -> None:
+    (function,) = api.of_type("AWS::Lambda::Function").values()
+    properties = function["Properties"]
+    assert properties["Handler"] == "bmc.handlers.api.handler"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert properties["Timeout"] < 29  # API Gateway's integration timeout
+    variables = properties["Environment"]["Variables"]
+    for name in (
+        "STATE_MACHINE_ARN",
+        "DATASETS_BUCKET",
+        "ARTIFACTS_BUCKET",
+        "IDEMPOTENCY_TABLE",
+        "REGISTRY_TABLE",
+    ):
+        assert name in variables
+    assert "stateMachine:bmc-customization" in json.dumps(variables["STATE_MACHINE_ARN"])
+    role = properties["Role"]["Fn::GetAtt"][0]
+    actions: set[str] = set()
+    for policy in api.of_type("AWS::IAM::Policy").values():
+        assert [r["Ref"] for r in policy["Properties"]["Roles"]] == [role]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            found = statement["Action"]
+            actions.update(found if isinstance(found, list) else [found])
+            assert "iam:PassRole" not in actions
+    assert actions - LOGS_AND_TRACES == EXPECTED_ACTIONS
+    assert len(api.of_type("AWS::IAM::Role")) == 1
+
+
+def test_the_idempotency_table_is_encrypted_with_the_data_key_and_expires_records(api: Template) -> None:
+    _, table = api.one_of_type("AWS::DynamoDB::Table")
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert "Fn::ImportValue" in json.dumps(properties["SSESpecification"]["KMSMasterKeyId"])

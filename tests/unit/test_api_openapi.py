@@ -1,0 +1,90 @@
+"""docs/openapi.json is the resolver's document, and the gateway validates what the handler does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]  # no stubs; a test-only dependency
+import pytest
+from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+from bmc.handlers.api import openapi_document
+
+from constructs_lib.api import gateway_schema
+from scripts.export_openapi import DOCUMENT, render
+from tests.unit.api_support import create_request
+
+ENDPOINTS = {
+    ("/custom-models", "post"),
+    ("/custom-models", "get"),
+    ("/custom-models/{id}", "get"),
+    ("/custom-models/{id}", "delete"),
+    ("/custom-models/{id}/download", "get"),
+    ("/custom-models/{id}/throughput", "put"),
+    ("/custom-models/{id}/throughput", "delete"),
+}
+
+
+def test_the_committed_document_matches_the_code() -> None:
+    assert DOCUMENT.read_text() == render(), "docs/openapi.json drifted: run scripts/export_openapi.py"
+
+
+def test_the_document_describes_every_endpoint_with_sigv4_and_400_not_422() -> None:
+    document = openapi_document()
+    found = {(path, verb) for path, operations in document["paths"].items() for verb in operations}
+    assert found == ENDPOINTS
+    assert document["security"] == [{"sigv4": []}]
+    assert document["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    for path, verb in ENDPOINTS:
+        responses = document["paths"][path][verb]["responses"]
+        assert "422" not in responses
+    assert set(document["paths"]["/custom-models"]["post"]["responses"]) == {
+        "202",
+        "400",
+        "403",
+        "409",
+        "415",
+    }
+    assert "202" in document["paths"]["/custom-models/{id}/throughput"]["put"]["responses"]
+
+
+def _draft4(model: Any) -> jsonschema.Draft4Validator:
+    schema = gateway_schema(model)
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(schema)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        create_request(),
+        create_request(Description=None, ValidationDataLocation=None, HyperParameters=None),
+        create_request(ModelName=None),
+        create_request(ModelType="RFT"),
+        create_request(TrainingDataLocation="https://example.com/train.jsonl"),
+        create_request(HyperParameters={"epochCount": 2}),
+        create_request(Extra="field"),
+        create_request(ModelName="x" * 65),
+    ],
+)
+def test_the_gateway_model_accepts_exactly_what_the_handler_accepts(body: dict[str, Any]) -> None:
+    gateway_ok = _draft4(CreateCustomModelRequest).is_valid(body)
+    try:
+        CreateCustomModelRequest.model_validate(body)
+        handler_ok = True
+    except ValueError:
+        handler_ok = False
+    assert gateway_ok == handler_ok, json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    "body", [{"ModelUnits": 1}, {"ModelUnits": 0}, {"ModelUnits": 101}, {}, {"ModelUnits": 1, "x": 1}]
+)
+def test_the_throughput_model_matches_too(body: dict[str, Any]) -> None:
+    gateway_ok = _draft4(ThroughputRequest).is_valid(body)
+    try:
+        ThroughputRequest.model_validate(body)
+        handler_ok = True
+    except ValueError:
+        handler_ok = False
+    assert gateway_ok == handler_ok
