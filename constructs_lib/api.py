@@ -4,7 +4,6 @@ POST idempotent. docs/api.md is the reference."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +36,11 @@ JSON_SCHEMA_DRAFT_4 = "http://json-schema.org/draft-04/schema#"
 
 # The handler names each field; at the gateway, API Gateway's own validation message is all
 # there is. Both answer 400 with the same shape.
-_VALIDATION_TEMPLATE = json.dumps(
-    {
-        "message": "Invalid request",
-        "errors": [
-            {"field": "request", "message": "$util.escapeJavaScript($context.error.validationErrorString)"}
-        ],
-    }
+# VTL runs before the text is JSON: escapeJavaScript escapes quotes for JSON except the single
+# quote, which it writes as \' (not valid JSON); replaceAll undoes that one.
+_VALIDATION_TEMPLATE = (
+    '{"message": "Invalid request", "errors": [{"field": "request", "message": '
+    r""""$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\'","'")"}]}"""
 )
 
 

@@ -165,3 +165,24 @@ def test_the_idempotency_table_is_encrypted_with_the_data_key_and_expires_record
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert properties["SSESpecification"]["SSEEnabled"] is True
     assert "Fn::ImportValue" in json.dumps(properties["SSESpecification"]["KMSMasterKeyId"])
+
+
+def _render_validation_template(template: str, message: str) -> str:
+    """What API Gateway's VTL makes of the 400 template: escapeJavaScript, then the replaceAll."""
+    escaped = message.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
+    expression = '$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\\\\'","\'")'
+    assert expression in template
+    return template.replace(expression, escaped.replace("\\'", "'"))
+
+
+def test_gateway_validation_errors_are_json_even_with_quotes(api: Template) -> None:
+    responses = [
+        r["Properties"]
+        for r in api.of_type("AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == "BAD_REQUEST_BODY"
+    ]
+    assert len(responses) == 1
+    template = responses[0]["ResponseTemplates"]["application/json"]
+    message = """[instance value ('FAST') not found in enum (possible values: ["FINE_TUNING"])]"""
+    body = json.loads(_render_validation_template(template, message))
+    assert body == {"message": "Invalid request", "errors": [{"field": "request", "message": message}]}
