@@ -88,6 +88,7 @@ class LocalCloud:
         self.bedrock: BedrockSimulator
         self.session: boto3.Session
         self._log_level = log_level
+        self._clients: dict[str, Any] = {}
         # (wall time, simulated time) at each advance: maps history timestamps to simulated time.
         self._clock_samples: list[tuple[datetime, datetime]] = [(datetime.now(UTC), self.clock.now())]
 
@@ -112,7 +113,10 @@ class LocalCloud:
         self._stack.close()
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=REGION)
+        """One client per service: creating one reads config and credentials each time."""
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, region_name=REGION)
+        return self._clients[service]
 
     # -- running the workflow -------------------------------------------------------------------
 

@@ -219,6 +219,17 @@ class Registry:
 
     # --- reads --------------------------------------------------------------------------------
 
+    def _update_if(
+        self, run_id: str, update: _Update, condition: str, returns: str = "ALL_NEW"
+    ) -> dict[str, Any] | None:
+        """The conditional update's result, or None when the condition does not hold."""
+        try:
+            return self._update(run_id, update, condition, returns)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+
     def get(self, run_id: str) -> dict[str, Any] | None:
         response = self._client.get_item(
             TableName=self.table_name, Key=self._key(run_id), ConsistentRead=True
@@ -378,20 +389,12 @@ class Registry:
         update = build(record_history=True)
         statuses = ", ".join(update.value(s) for s in sorted(allowed))
         condition = f"attribute_exists(runId) AND {update.name('status')} IN ({statuses})"
-        try:
-            self._update(run_id, update, condition)
+        if self._update_if(run_id, update, condition) is not None:
             return True
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
         update = build(record_history=False)
         condition = f"attribute_exists(runId) AND {update.name('status')} = {update.value(status)}"
-        try:
-            self._update(run_id, update, condition)
+        if self._update_if(run_id, update, condition) is not None:
             return False
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
         current = self.require(run_id)
         raise RunStateConflict(f"run {run_id} is {current.get('status')}: it cannot become {status}")
 
@@ -412,12 +415,10 @@ class Registry:
             update.set_if_absent(path, value)
         for path in remove:
             update.remove(path)
-        try:
-            return self._update(run_id, update, "attribute_exists(runId)")
-        except ClientError as exc:
-            if _condition_failed(exc):
-                raise RunNotFound(f"run {run_id} is not in the registry") from exc
-            raise
+        updated = self._update_if(run_id, update, "attribute_exists(runId)")
+        if updated is None:
+            raise RunNotFound(f"run {run_id} is not in the registry")
+        return updated
 
     def claim_serving(
         self,
@@ -441,13 +442,7 @@ class Registry:
             f"attribute_exists(runId) AND {status} IN ({allowed}) AND "
             f"(attribute_not_exists({update.name('serving')}) OR {serving_status} IN ({free}))"
         )
-        try:
-            self._update(run_id, update, condition)
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        return self._update_if(run_id, update, condition) is not None
 
     # --- the task token of AwaitJob -------------------------------------------------------------
 
@@ -464,13 +459,8 @@ class Registry:
         update.set("updatedAt", timestamp())
         update.remove("taskToken")
         update.remove("awaiting")
-        try:
-            old = self._update(run_id, update, "attribute_exists(taskToken)", returns="UPDATED_OLD")
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return None
-            raise
-        token = old.get("taskToken")
+        old = self._update_if(run_id, update, "attribute_exists(taskToken)", returns="UPDATED_OLD")
+        token = (old or {}).get("taskToken")
         return token if isinstance(token, str) else None
 
     def restore_task_token(self, run_id: str, token: str) -> bool:
@@ -479,10 +469,5 @@ class Registry:
         update.set("taskToken", token)
         update.set("awaiting", AWAITING_JOB)
         update.set("updatedAt", timestamp())
-        try:
-            self._update(run_id, update, "attribute_exists(runId) AND attribute_not_exists(taskToken)")
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        condition = "attribute_exists(runId) AND attribute_not_exists(taskToken)"
+        return self._update_if(run_id, update, condition) is not None
