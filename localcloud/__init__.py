@@ -3,10 +3,10 @@
 - ``clock.SimClock``: simulated time shared by everything below.
 - ``moto_patches``: in-process Lambda handlers, SDK integrations mapped like AWS, instant but
   recorded waits (``install_patches``).
-- ``bedrock_sim.BedrockSimulator``: a scripted Bedrock control plane for model customization.
+- ``bedrock.BedrockSimulator``: a scripted Bedrock control plane for model customization.
 """
 
-from localcloud.bedrock_sim import (
+from localcloud.bedrock import (
     BedrockEvent,
     BedrockSimulator,
     FoundationModel,

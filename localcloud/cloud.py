@@ -29,7 +29,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
-from localcloud.bedrock_sim import BedrockEvent, BedrockSimulator
+from localcloud.bedrock import BedrockEvent, BedrockSimulator
 from localcloud.clock import SimClock
 from localcloud.moto_patches import MOTO_CONFIG, LocalCloudPatches, install_patches
 from localcloud.template import Template, resolve

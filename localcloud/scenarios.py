@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud import samples
-from localcloud.bedrock_sim import (
+from localcloud.bedrock import (
     JobScript,
     ProvisioningScript,
     ScriptedError,

@@ -26,7 +26,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from localcloud.bedrock_sim import JobScript  # noqa: E402
+from localcloud.bedrock import JobScript  # noqa: E402
 from localcloud.cloud import LocalCloud, synthesize_templates  # noqa: E402
 from localcloud.scenarios import SCENARIOS  # noqa: E402
 

@@ -158,7 +158,7 @@ def _email(key: str, value: Any) -> str:
 
 
 def _base_model(key: str, value: Any) -> str:
-    from bmc.catalog import UnknownModelError, resolve_model
+    from bmc.catalog.models import UnknownModelError, resolve_model
 
     if not isinstance(value, str):
         raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: a base model id")

@@ -8,7 +8,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from bmc.registry import Registry
+from bmc.aws.registry import Registry
 
 from tests.unit.api_support import api_cloud, call, complete, create_model, create_request, submitted
 from tests.unit.workflow_support import ARTIFACTS_BUCKET, DATASETS_BUCKET, Cloud

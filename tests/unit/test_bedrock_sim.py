@@ -18,9 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from localcloud.bedrock_sim import (
-    EVENT_DETAIL_TYPE,
-    EVENT_SOURCE,
+from localcloud.bedrock import (
     BedrockEvent,
     BedrockSimulator,
     FoundationModel,
@@ -29,8 +27,8 @@ from localcloud.bedrock_sim import (
     quota_exceeded,
     role_not_assumable,
     throttling,
-    training_curves,
 )
+from localcloud.bedrock.resources import EVENT_DETAIL_TYPE, EVENT_SOURCE, training_curves
 from localcloud.clock import SimClock
 from localcloud.moto_patches import MOTO_CONFIG, install_patches, wait_for_execution
 from tests.unit.moto_support import ACCOUNT, SESSION, aws_credentials  # noqa: F401 (autouse fixture)

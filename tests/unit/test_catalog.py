@@ -9,8 +9,9 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from bmc import catalog
-from bmc.catalog import (
+from bmc.catalog import models as catalog
+from bmc.catalog.estimate import default_prices
+from bmc.catalog.models import (
     CUSTOMIZATION_TYPES,
     CatalogDataError,
     UnknownModelError,
@@ -21,7 +22,6 @@ from bmc.catalog import (
     resolve_model,
     resolve_teacher,
 )
-from bmc.estimate import default_prices
 
 FT, CPT, DIST = CUSTOMIZATION_TYPES
 

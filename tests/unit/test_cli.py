@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bmc import cli
+from bmc.cli import main as cli
+from bmc.cli import validate as validate_command
+from bmc.cli.validate import ProgressLine
 
 from tests.unit.fixtures_datasets import continued_pre_training, conversation, dataset
 
@@ -209,7 +211,7 @@ def test_human_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_progress_line_on_a_terminal() -> None:
     stream = io.StringIO()
-    progress = cli.ProgressLine(total=200_000_000, stream=stream)
+    progress = ProgressLine(total=200_000_000, stream=stream)
     progress(50_000_000)
     progress(60_000_000)  # within the redraw interval: skipped
     progress.clear()
@@ -225,7 +227,7 @@ def test_no_traceback_on_unexpected_errors(
     def explode(**_: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cli, "validate_datasets", explode)
+    monkeypatch.setattr(validate_command, "validate_datasets", explode)
     code, _, err = bmc(
         capsys,
         "validate",

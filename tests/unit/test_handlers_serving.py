@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from bmc import metrics
 from bmc.errors import ServingFailed, ServingTimedOut
 from bmc.handlers import collect_metrics, expire_serving, serve
+from bmc.workflow import metrics
 
-from localcloud.bedrock_sim import ProvisioningScript
+from localcloud.bedrock import ProvisioningScript
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
     EXPIRY_FUNCTION_ARN,

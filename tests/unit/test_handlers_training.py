@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bmc import aws
-from bmc.bedrock_ops import BedrockOps, classify
+from bmc.aws import clients
+from bmc.aws.bedrock_ops import BedrockOps, classify
 from bmc.errors import (
     BedrockQuotaExceeded,
     BedrockRoleNotReady,
@@ -23,7 +23,7 @@ from bmc.errors import (
 from bmc.handlers import await_job, job_events, preflight, reconcile, submit_job, validate_datasets
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from localcloud.bedrock_sim import DEFAULT_FOUNDATION_MODELS, quota_exceeded, role_not_assumable, throttling
+from localcloud.bedrock import DEFAULT_FOUNDATION_MODELS, quota_exceeded, role_not_assumable, throttling
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
     CONVERSATION_RECORD,
@@ -221,7 +221,7 @@ def test_a_conflict_on_our_own_job_counts_as_success(cloud: Cloud) -> None:
 
 def test_a_conflict_with_a_job_of_someone_else_is_rejected(cloud: Cloud) -> None:
     state = validated("run-1")
-    aws.bedrock().create_model_customization_job(
+    clients.bedrock().create_model_customization_job(
         jobName=state["names"]["jobName"],
         customModelName="foreign-model",
         clientRequestToken="someone-else",
@@ -300,7 +300,9 @@ def awaiting(cloud: Cloud, run_id: str = "run-1", **overrides: Any) -> tuple[dic
 
 def job_event(job_arn: str, status: str, **detail: Any) -> dict[str, Any]:
     return event_bridge(
-        "aws.bedrock", JOB_EVENT, {"jobArn": job_arn, "jobName": "bmc-x-job", "jobStatus": status, **detail}
+        "clients.bedrock",
+        JOB_EVENT,
+        {"jobArn": job_arn, "jobName": "bmc-x-job", "jobStatus": status, **detail},
     )
 
 

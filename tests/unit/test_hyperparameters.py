@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bmc.catalog import resolve_model
-from bmc.hyperparameters import (
+from bmc.catalog.hyperparameters import (
     HYPERPARAMETER_NOT_ALLOWED,
     HYPERPARAMETER_OUT_OF_RANGE,
     INVALID_HYPERPARAMETER_TYPE,
@@ -15,6 +14,7 @@ from bmc.hyperparameters import (
     HyperparameterCheck,
     check_hyperparameters,
 )
+from bmc.catalog.models import resolve_model
 
 NOVA = "amazon.nova-micro-v1:0:128k"
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bmc import registry as reg
+from bmc.aws import registry as reg
 from bmc.errors import RunNotFound, RunStateConflict
 
 from tests.unit.workflow_support import TABLE, Cloud, aws_client, local_cloud

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from bmc.catalog import resolve_model
-from bmc.estimate import PRICES_ENV, default_prices, estimate_cost, load_prices
+from bmc.catalog.estimate import PRICES_ENV, default_prices, estimate_cost, load_prices
+from bmc.catalog.models import resolve_model
 
 NOVA_MICRO = resolve_model("amazon.nova-micro-v1")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from bmc.s3io import (
+from bmc.aws.s3io import (
     SourceAccessError,
     bedrock_s3_uri_problem,
     check_bedrock_s3_uri,

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bmc import catalog, hyperparameters
+from bmc.catalog import hyperparameters
+from bmc.catalog import models as catalog
+from bmc.catalog.hyperparameters import HYPERPARAMETER_OUT_OF_RANGE, UNSUPPORTED_CUSTOMIZATION_TYPE
 from bmc.findings import DEFAULT_LISTED_PER_CODE
-from bmc.hyperparameters import HYPERPARAMETER_OUT_OF_RANGE, UNSUPPORTED_CUSTOMIZATION_TYPE
 from bmc.validation import ValidationReport, codes, validate_datasets
 from bmc.validation import validator as validator_module
 from bmc.validation.lines import MAX_LINE_BYTES

@@ -19,12 +19,12 @@ from typing import Any
 from unittest import mock
 
 import boto3
-from bmc import aws
-from bmc.registry import Registry
+from bmc.aws import clients
+from bmc.aws.registry import Registry
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from localcloud.bedrock_sim import BedrockSimulator
+from localcloud.bedrock import BedrockSimulator
 from localcloud.clock import SimClock
 from localcloud.moto_patches import MOTO_CONFIG, LambdaContext, LocalCloudPatches, wait_for_execution
 
@@ -288,7 +288,7 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
         LocalCloudPatches(clock),
         BedrockSimulator(clock, **simulator_options) as sim,
     ):
-        aws.reset()
+        clients.reset()
         s3, sqs, sns, sfn, scheduler = (
             aws_client(name) for name in ("s3", "sqs", "sns", "stepfunctions", "scheduler")
         )
@@ -335,7 +335,7 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
                 for token in cloud.tokens:
                     with suppress(ClientError):
                         sfn.send_task_failure(taskToken=token, error="TestFinished")
-                aws.reset()
+                clients.reset()
 
 
 Handler = Callable[[Any, Any], Any]

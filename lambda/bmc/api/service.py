@@ -25,7 +25,7 @@ from aws_lambda_powertools import Logger
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bmc import aws, cleanup, runspec, settings
+from bmc import runspec, settings
 from bmc.api.models import (
     ApiStatus,
     CreateCustomModelRequest,
@@ -42,18 +42,9 @@ from bmc.api.models import (
     api_status,
     workflow_statuses,
 )
-from bmc.bedrock_ops import PROVISIONED, BedrockOps, resource_tags
-from bmc.errors import (
-    BedrockError,
-    BedrockQuotaExceeded,
-    BedrockRequestFailed,
-    BedrockThrottled,
-    BedrockUnavailable,
-    ConfigurationError,
-    RunStateConflict,
-)
-from bmc.findings import Finding
-from bmc.registry import (
+from bmc.aws import clients
+from bmc.aws.bedrock_ops import PROVISIONED, BedrockOps, resource_tags
+from bmc.aws.registry import (
     ACTIVE_STATUSES,
     COMPLETED,
     DELETED,
@@ -65,8 +56,19 @@ from bmc.registry import (
     timestamp,
     utc_now,
 )
+from bmc.errors import (
+    BedrockError,
+    BedrockQuotaExceeded,
+    BedrockRequestFailed,
+    BedrockThrottled,
+    BedrockUnavailable,
+    ConfigurationError,
+    RunStateConflict,
+)
+from bmc.findings import Finding
 from bmc.runspec import RunNames, RunSpec
-from bmc.serving import CREATING, delete_expiry_schedule, delete_recorded_serving
+from bmc.workflow import cleanup
+from bmc.workflow.serving import CREATING, delete_expiry_schedule, delete_recorded_serving
 
 logger = Logger(child=True)
 
@@ -341,7 +343,7 @@ def active_serving(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 class CustomModels:
-    """One instance per request: the clients behind it are shared per process (bmc.aws)."""
+    """One instance per request: the clients behind it are shared per process (bmc.aws.clients)."""
 
     def __init__(self, config: ApiSettings, *, registry: Registry, bedrock: BedrockOps) -> None:
         self.config = config
@@ -385,7 +387,7 @@ class CustomModels:
 
     def _start_execution(self, run_id: str, spec: Mapping[str, Any], source: Mapping[str, Any]) -> None:
         try:
-            aws.client("stepfunctions").start_execution(
+            clients.client("stepfunctions").start_execution(
                 stateMachineArn=self.config.state_machine_arn,
                 name=run_id,
                 input=json.dumps({"spec": spec, "source": source}),
@@ -530,7 +532,7 @@ class CustomModels:
         arn = record.get("executionArn")
         if arn:
             try:
-                aws.client("stepfunctions").stop_execution(
+                clients.client("stepfunctions").stop_execution(
                     executionArn=str(arn),
                     error=DELETED_ERROR,
                     cause="the custom model was deleted through the API",

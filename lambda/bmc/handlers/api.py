@@ -32,7 +32,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from bmc import aws
 from bmc.api.models import (
     IDEMPOTENCY_KEY,
     ApiStatus,
@@ -47,8 +46,9 @@ from bmc.api.models import (
     ThroughputRequest,
 )
 from bmc.api.service import ApiError, ApiSettings, CustomModels, idempotency_table
-from bmc.bedrock_ops import BedrockOps
-from bmc.registry import Registry
+from bmc.aws import clients
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import Registry
 
 logger = Logger()
 tracer = Tracer()
@@ -131,7 +131,7 @@ def create_custom_model(
     )
     config.register_lambda_context(app.lambda_context)
     # Built per request: the table name is read from the environment when asked for.
-    store = DynamoDBPersistenceLayer(table_name=idempotency_table(), boto3_client=aws.client("dynamodb"))
+    store = DynamoDBPersistenceLayer(table_name=idempotency_table(), boto3_client=clients.client("dynamodb"))
     create = idempotent_function(data_keyword_argument="payload", persistence_store=store, config=config)(
         _create_once
     )

@@ -10,10 +10,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import cleanup, settings
-from bmc.bedrock_ops import BedrockOps
+from bmc import settings
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import FAILED, Registry
 from bmc.handlers._task import parse_task, traced_handler
-from bmc.registry import FAILED, Registry
+from bmc.workflow import cleanup
 
 logger = Logger()
 tracer = Tracer()

@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import metrics, settings
-from bmc.bedrock_ops import BedrockOps
+from bmc import settings
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import TRAINED, Registry, utc_now
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.registry import TRAINED, Registry, utc_now
+from bmc.workflow import metrics
 
 logger = Logger()
 tracer = Tracer()

@@ -12,10 +12,12 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import aws, cleanup, notifications, settings
-from bmc.bedrock_ops import BedrockOps
+from bmc import settings
+from bmc.aws import clients
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import Registry
 from bmc.errors import InvalidTaskInput
-from bmc.registry import Registry
+from bmc.workflow import cleanup, notifications
 
 logger = Logger()
 tracer = Tracer()
@@ -65,6 +67,6 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         prefix=settings.prefix(),
         region=settings.region(),
         topic_arn=settings.topic_arn(),
-        sns_client=aws.client("sns"),
+        sns_client=clients.client("sns"),
     )
     return {"runId": run_id, "cleanup": result.to_dict(), "notification": notification}

@@ -7,10 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import serving
-from bmc.bedrock_ops import BedrockOps
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import Registry
 from bmc.errors import InvalidTaskInput
-from bmc.registry import Registry
+from bmc.workflow import serving
 
 logger = Logger()
 tracer = Tracer()

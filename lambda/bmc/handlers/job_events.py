@@ -12,9 +12,9 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc.bedrock_ops import BedrockOps
-from bmc.job_tracking import JobOutcome, JobTracker
-from bmc.registry import Registry
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import Registry
+from bmc.workflow.job_tracking import JobOutcome, JobTracker
 
 logger = Logger()
 tracer = Tracer()

@@ -13,10 +13,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import aws, notifications, settings
-from bmc.cleanup import failure_record
+from bmc import settings
+from bmc.aws import clients
+from bmc.aws.registry import Registry
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.registry import Registry
+from bmc.workflow import notifications
+from bmc.workflow.cleanup import failure_record
 
 logger = Logger()
 tracer = Tracer()
@@ -35,7 +37,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             prefix=settings.prefix(),
             region=settings.region(),
             topic_arn=settings.topic_arn(),
-            sns_client=aws.client("sns"),
+            sns_client=clients.client("sns"),
         )
     return notifications.notify_success(
         task.run_id,
@@ -44,5 +46,5 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         prefix=settings.prefix(),
         region=settings.region(),
         topic_arn=settings.topic_arn(),
-        sns_client=aws.client("sns"),
+        sns_client=clients.client("sns"),
     )

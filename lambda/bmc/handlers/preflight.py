@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import settings
-from bmc.bedrock_ops import BedrockOps, preflight
+from bmc.aws.bedrock_ops import BedrockOps, preflight
 from bmc.handlers._task import TaskEvent, task_handler
 
 logger = Logger()

@@ -12,11 +12,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import aws, runspec, settings
+from bmc import runspec, settings
+from bmc.aws import clients
+from bmc.aws.registry import Registry
 from bmc.errors import RunSpecInvalid
 from bmc.findings import Finding
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.registry import Registry
 
 logger = Logger()
 tracer = Tracer()
@@ -25,7 +26,7 @@ MAX_RECORDED_FINDINGS = 20
 
 
 def _read_manifest(ref: runspec.ManifestRef) -> bytes:
-    return runspec.read_manifest_from_s3(ref, aws.client("s3"))
+    return runspec.read_manifest_from_s3(ref, clients.client("s3"))
 
 
 @task_handler(logger, tracer)

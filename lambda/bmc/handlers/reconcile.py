@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc.bedrock_ops import BedrockOps
-from bmc.job_tracking import JobTracker
-from bmc.registry import Registry
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import Registry
+from bmc.workflow.job_tracking import JobTracker
 
 logger = Logger()
 tracer = Tracer()

@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificati
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from bmc import aws, settings
+from bmc import settings
+from bmc.aws import clients
 from bmc.runspec import ManifestRef, manifest_run_id
 
 logger = Logger()
@@ -39,7 +40,7 @@ def handler(event: S3EventBridgeNotificationEvent, context: LambdaContext) -> di
     run_id = manifest_run_id(bucket, key, ref.version_id)
     logger.append_keys(runId=run_id)
     try:
-        response = aws.client("stepfunctions").start_execution(
+        response = clients.client("stepfunctions").start_execution(
             stateMachineArn=settings.state_machine_arn(),
             name=run_id,
             input=json.dumps({"manifest": ref.to_dict()}),

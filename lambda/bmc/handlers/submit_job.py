@@ -11,10 +11,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc.bedrock_ops import BedrockOps, JobSettings, job_request
+from bmc.aws.bedrock_ops import BedrockOps, JobSettings, job_request
+from bmc.aws.registry import QUEUED, TRAINING, Registry
 from bmc.errors import BedrockQuotaExceeded
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.registry import QUEUED, TRAINING, Registry
 
 logger = Logger()
 tracer = Tracer()

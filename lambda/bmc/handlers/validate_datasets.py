@@ -11,10 +11,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from bmc import aws, settings
+from bmc import settings
+from bmc.aws import clients
+from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.registry import VALIDATING, Registry
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
 
@@ -33,10 +34,10 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         training=spec.training_data,
         validation=spec.validation_data,
         hyperparameters=spec.hyperparameters,
-        s3_client=aws.client("s3"),
+        s3_client=clients.client("s3"),
         region=settings.region(),
     )
-    report_uri = aws.put_report(settings.artifacts_bucket(), task.run_id, "validation", report.to_dict())
+    report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", report.to_dict())
     registry.update(task.run_id, fields={"reports.validation": report_uri})
     if not report.valid:
         total = sum(report.error_counts.values())

@@ -1,7 +1,7 @@
 """Finding codes of the dataset validator (docs/validation.md describes each one).
 
 Codes are a stable interface: reports, the workflow and users' scripts match on them.
-Hyperparameter codes live in ``bmc.hyperparameters``.
+Hyperparameter codes live in ``bmc.catalog.hyperparameters``.
 """
 
 # Request level

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bmc.catalog import (
+from bmc.aws.s3io import parse_s3_uri
+from bmc.catalog.models import (
     CLAUDE_3_HAIKU_MESSAGES,
     CONTINUED_PRE_TRAINING_FORMAT,
     CONVERSATION,
@@ -22,7 +23,6 @@ from bmc.catalog import (
     FormatRules,
     Limits,
 )
-from bmc.s3io import parse_s3_uri
 from bmc.validation import codes
 from bmc.validation.tokens import estimate_tokens, guide_tokens, utf8_length
 

@@ -17,19 +17,7 @@ from typing import Any
 
 import orjson
 
-from bmc.catalog import (
-    Customization,
-    FormatRules,
-    Limits,
-    RecordRange,
-    UnknownModelError,
-    UnsupportedCustomizationError,
-    resolve_model,
-)
-from bmc.estimate import estimate_cost
-from bmc.findings import DEFAULT_LISTED_PER_CODE, Finding, FindingLog
-from bmc.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE, check_hyperparameters
-from bmc.s3io import (
+from bmc.aws.s3io import (
     SourceAccessError,
     SourceNotFoundError,
     SourceReadError,
@@ -38,6 +26,18 @@ from bmc.s3io import (
     open_source,
     parse_s3_uri,
 )
+from bmc.catalog.estimate import estimate_cost
+from bmc.catalog.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE, check_hyperparameters
+from bmc.catalog.models import (
+    Customization,
+    FormatRules,
+    Limits,
+    RecordRange,
+    UnknownModelError,
+    UnsupportedCustomizationError,
+    resolve_model,
+)
+from bmc.findings import DEFAULT_LISTED_PER_CODE, Finding, FindingLog
 from bmc.validation import codes
 from bmc.validation.formats import Issue, RecordChecker, add, json_type, make_checker, token_problem
 from bmc.validation.lines import MAX_LINE_BYTES, iter_lines

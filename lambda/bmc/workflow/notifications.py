@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from bmc.registry import COMPLETED, FAILED, STOPPED, Registry
+from bmc.aws.registry import COMPLETED, FAILED, STOPPED, Registry
 
 logger = Logger(child=True)
 

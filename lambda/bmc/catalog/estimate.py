@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bmc.catalog import Model
+from bmc.catalog.models import Model
 
 PRICES_ENV = "BMC_PRICES_FILE"
 TOKEN_NOTE = "Token counts are conservative estimates (an upper bound), not the tokenizer's exact count."

@@ -18,10 +18,18 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from bmc import aws, settings
-from bmc.bedrock_ops import ON_DEMAND, PROVISIONED, SERVING_FAILED, SERVING_READY, BedrockOps, resource_tags
+from bmc import settings
+from bmc.aws import clients
+from bmc.aws.bedrock_ops import (
+    ON_DEMAND,
+    PROVISIONED,
+    SERVING_FAILED,
+    SERVING_READY,
+    BedrockOps,
+    resource_tags,
+)
+from bmc.aws.registry import COMPLETED, DEPLOYING, IN_SERVICE, TERMINAL_STATUSES, Registry, timestamp, utc_now
 from bmc.errors import InvalidTaskInput, ServingFailed, ServingTimedOut
-from bmc.registry import COMPLETED, DEPLOYING, IN_SERVICE, TERMINAL_STATUSES, Registry, timestamp, utc_now
 from bmc.runspec import RunNames, RunSpec
 
 logger = Logger(child=True)
@@ -150,7 +158,7 @@ def schedule_expression(expires_at: str) -> str:
 def create_expiry_schedule(run_id: str, name: str, expires_at: str, schedules: ScheduleSettings) -> None:
     """A one-time schedule that invokes expire_serving with ``{"runId": ...}``; idempotent."""
     try:
-        aws.client("scheduler").create_schedule(
+        clients.client("scheduler").create_schedule(
             Name=name,
             GroupName=schedules.group,
             ScheduleExpression=schedule_expression(expires_at),
@@ -174,7 +182,7 @@ def create_expiry_schedule(run_id: str, name: str, expires_at: str, schedules: S
 def delete_expiry_schedule(name: str, group: str) -> bool:
     """Delete a TTL schedule; False when it does not exist (never created, or already run)."""
     try:
-        aws.client("scheduler").delete_schedule(Name=name, GroupName=group)
+        clients.client("scheduler").delete_schedule(Name=name, GroupName=group)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return False

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bmc import aws
-from bmc.s3io import parse_s3_uri
+from bmc.aws import clients
+from bmc.aws.s3io import parse_s3_uri
 
 TRAINING_FILE = "step_wise_training_metrics.csv"
 VALIDATION_FILE = "validation_metrics.csv"
@@ -235,10 +235,10 @@ def collect(
 
     Returns the summary and the report's URI.
     """
-    metrics = read_job_metrics(output_s3_uri, job_arn, aws.client("s3"), with_validation=with_validation)
+    metrics = read_job_metrics(output_s3_uri, job_arn, clients.client("s3"), with_validation=with_validation)
     summary = metrics.summary()
     report = {"runId": run_id, "jobArn": job_arn, "customModelArn": custom_model_arn, **metrics.report()}
-    uri = aws.put_report(artifacts_bucket, run_id, "metrics", report)
+    uri = clients.put_report(artifacts_bucket, run_id, "metrics", report)
     data = metric_data(summary, run_id=run_id, base_model=base_model, at=at)
-    publish(data, namespace=namespace, cloudwatch_client=aws.client("cloudwatch"))
+    publish(data, namespace=namespace, cloudwatch_client=clients.client("cloudwatch"))
     return summary, uri

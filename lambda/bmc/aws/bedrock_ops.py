@@ -15,8 +15,9 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from bmc import aws, settings
-from bmc.catalog import resolve_teacher
+from bmc import settings
+from bmc.aws import clients
+from bmc.catalog.models import resolve_teacher
 from bmc.errors import (
     BedrockError,
     BedrockQuotaExceeded,
@@ -151,7 +152,7 @@ class BedrockOps:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = aws.bedrock()
+            self._client = clients.bedrock()
         return self._client
 
     def call(

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
-from bmc.bedrock_ops import BedrockOps
-from bmc.registry import FAILED, STOPPED, Registry, timestamp
-from bmc.serving import DELETED, delete_expiry_schedule, delete_recorded_serving
+from bmc.aws.bedrock_ops import BedrockOps
+from bmc.aws.registry import FAILED, STOPPED, Registry, timestamp
+from bmc.workflow.serving import DELETED, delete_expiry_schedule, delete_recorded_serving
 
 logger = Logger(child=True)
 

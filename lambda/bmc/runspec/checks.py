@@ -1,194 +1,68 @@
-"""The run spec (manifest): schema, validation with located errors, and derived names.
+"""Checking a run spec given as data: every problem a ``Finding`` with its field path.
 
-A run spec says what to customize and how to serve it (docs/run-spec.md is the reference,
-docs/run-spec.schema.json the JSON Schema). It arrives as a manifest object in S3, as the
-console's execution input or inside the API's envelope. Validation never stops at the first
-problem: every error is a ``Finding`` naming the source, the line (when the spec was parsed
-from text), the field as a JSON path and a stable code.
-
-A valid spec is normalized: the base model becomes its customization id, hyperparameters
-become the string map Bedrock takes (defaults filled), serving gets the deployment's defaults.
-The normalized form (``RunSpec.to_dict``) is what the state machine and the registry carry;
-it validates again unchanged.
-
-Names of everything a run creates derive from the run id (docs/workflow.md), so a retried
-Lambda reuses them and Bedrock's idempotency and name uniqueness work for us.
+Validation never stops at the first problem: every error names the source, the line (when
+the spec was parsed from text), the field as a JSON path and a stable code.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
-import math
 import re
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from bmc.catalog import CUSTOMIZATION_TYPES, Model, UnknownModelError, resolve_model, resolve_teacher
-from bmc.errors import ConfigurationError, InvalidTaskInput, RunSpecInvalid
+from bmc.aws.s3io import bedrock_s3_uri_problem, parse_s3_uri
+from bmc.catalog.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE, check_hyperparameters
+from bmc.catalog.models import CUSTOMIZATION_TYPES, Model, UnknownModelError, resolve_model, resolve_teacher
+from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
-from bmc.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE, check_hyperparameters
-from bmc.s3io import bedrock_s3_uri_problem, parse_s3_uri
+from bmc.runspec.model import (
+    COMMITMENT_WITH_TTL,
+    COMMITMENTS,
+    DATA_OUTSIDE_DATASETS_BUCKET,
+    DEFAULT_SERVING_SOURCE,
+    DISTILLATION_FIELDS,
+    EXECUTION_INPUT,
+    FIELDS,
+    INVALID_TAG,
+    MAX_MODEL_UNITS,
+    MAX_RESPONSE_LENGTH,
+    MAX_TAG_KEY_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    MAX_TTL_HOURS,
+    MAX_USER_TAGS,
+    MODEL_NOT_ALLOWED,
+    NOTIFY_FIELDS,
+    RESERVED_TAG,
+    RESERVED_TAG_PREFIXES,
+    SERVING_FIELDS,
+    SERVING_MODES,
+    SERVING_NOT_SUPPORTED,
+    TEACHER_NOT_SUPPORTED,
+    TOO_MANY_TAGS,
+    UNKNOWN_TEACHER,
+    WORKFLOW_TAG_KEYS,
+    Distillation,
+    RunSpec,
+    Serving,
+    SpecCheck,
+)
+from bmc.runspec.names import MAX_NAME_LENGTH, slug
 from bmc.validation import codes
 from bmc.validation.validator import MAX_VALIDATION_FILES
 
-EXECUTION_INPUT = "execution input"
-DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
-
-SERVING_MODES = ("none", "provisioned", "on-demand")
-COMMITMENTS = ("none", "OneMonth", "SixMonths")
-MAX_MODEL_UNITS = 100
-MAX_TTL_HOURS = 24 * 365
-MAX_RESPONSE_LENGTH = 32_768
-MAX_MANIFEST_BYTES = 64 * 1024  # the spec travels in the state, which Step Functions caps at 256 KB
-# Bedrock accepts 50 tags per resource; the workflow adds these two to every job and model.
-WORKFLOW_TAG_KEYS = ("bmc:runId", "bmc:prefix")
-MAX_USER_TAGS = 50 - len(WORKFLOW_TAG_KEYS)
-MAX_TAG_KEY_LENGTH = 128
-MAX_TAG_VALUE_LENGTH = 256
-RESERVED_TAG_PREFIXES = ("aws:", "bmc:")
-
-# Finding codes of the run spec (docs/run-spec.md lists them). Codes shared with the dataset
-# validator come from bmc.validation.codes.
-DUPLICATE_KEY = "DUPLICATE_KEY"
-MODEL_NOT_ALLOWED = "MODEL_NOT_ALLOWED"
-UNKNOWN_TEACHER = "UNKNOWN_TEACHER"
-TEACHER_NOT_SUPPORTED = "TEACHER_NOT_SUPPORTED"
-SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
-COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
-TOO_MANY_TAGS = "TOO_MANY_TAGS"
-INVALID_TAG = "INVALID_TAG"
-RESERVED_TAG = "RESERVED_TAG"
-INVALID_RUN_ID = "INVALID_RUN_ID"
-MANIFEST_UNREADABLE = "MANIFEST_UNREADABLE"
-MANIFEST_TOO_LARGE = "MANIFEST_TOO_LARGE"
-DATA_OUTSIDE_DATASETS_BUCKET = "DATA_OUTSIDE_DATASETS_BUCKET"
-
-FIELDS = (
-    "$schema",
-    "runName",
-    "baseModel",
-    "customizationType",
-    "trainingData",
-    "validationData",
-    "hyperparameters",
-    "distillation",
-    "serving",
-    "tags",
-    "notify",
-)
-DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
-SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
-NOTIFY_FIELDS = ("onSuccess",)
-
-# Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
-# values and resource names, whose patterns are stricter.
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _RUN_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
 _TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")  # Bedrock's TagKey/TagValue pattern
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _LAST_SEGMENT = re.compile(r"(\.[^.\[]+|\[[^\]]*\])$")
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-
-# Name lengths: Bedrock names are at most 63 characters; the longest suffix is 6.
-MAX_NAME_LENGTH = 63
-_LONGEST_SUFFIX = len("-model")
-_RUN_SLUG_LENGTH = 30
-_RUN_HASH_LENGTH = 10
-MANIFEST_SLUG_LENGTH = 30
-MANIFEST_HASH_LENGTH = 16
-
-
-# --- the normalized spec -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Distillation:
-    teacher_model: str
-    max_response_length: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"teacherModel": self.teacher_model}
-        if self.max_response_length is not None:
-            data["maxResponseLength"] = self.max_response_length
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class Serving:
-    mode: str = "none"
-    model_units: int = 1
-    commitment: str = "none"
-    ttl_hours: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "modelUnits": self.model_units,
-            "commitment": self.commitment,
-            "ttlHours": self.ttl_hours,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class RunSpec:
-    run_name: str
-    base_model: str  # the customization id
-    customization_type: str
-    training_data: str
-    validation_data: tuple[str, ...] = ()
-    hyperparameters: Mapping[str, str] = field(default_factory=dict)  # rendered, defaults filled
-    distillation: Distillation | None = None
-    serving: Serving = Serving()
-    tags: Mapping[str, str] = field(default_factory=dict)
-    notify_on_success: bool = True
-
-    @property
-    def model(self) -> Model:
-        return resolve_model(self.base_model)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "runName": self.run_name,
-            "baseModel": self.base_model,
-            "customizationType": self.customization_type,
-            "trainingData": self.training_data,
-            "validationData": list(self.validation_data),
-            "hyperparameters": dict(self.hyperparameters),
-            "serving": self.serving.to_dict(),
-            "tags": dict(self.tags),
-            "notify": {"onSuccess": self.notify_on_success},
-        }
-        if self.distillation is not None:
-            data["distillation"] = self.distillation.to_dict()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
-        """Read a normalized spec back (from the state or the registry)."""
-        return load_spec(data)
-
-
-@dataclass(frozen=True, slots=True)
-class SpecCheck:
-    spec: RunSpec | None
-    errors: list[Finding]
-
-    @property
-    def ok(self) -> bool:
-        return self.spec is not None and not self.errors
-
 
 # --- entry points ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _SpecOptions:
+class SpecOptions:
     """The keyword options of the entry points, built once and passed along as one value."""
 
     source: str = EXECUTION_INPUT
@@ -210,30 +84,13 @@ def load_spec(
     datasets_bucket: str | None = None,
 ) -> RunSpec:
     """Validate a spec given as data; raise RunSpecInvalid listing every problem."""
-    options = _SpecOptions(
+    options = SpecOptions(
         source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
     )
-    return _checked(_validate(data, options), source)
+    return checked(check_spec(data, options), source)
 
 
-def load_spec_text(
-    text: str | bytes,
-    *,
-    source: str,
-    default_run_name: str | None = None,
-    default_serving: Mapping[str, Any] | None = None,
-    allowed_base_models: Sequence[str] = (),
-    region: str | None = None,
-    datasets_bucket: str | None = None,
-) -> RunSpec:
-    """Parse and validate a manifest's text; errors carry line numbers."""
-    options = _SpecOptions(
-        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
-    )
-    return _checked(_parse_text(text, options), source)
-
-
-def _checked(check: SpecCheck, source: str) -> RunSpec:
+def checked(check: SpecCheck, source: str) -> RunSpec:
     if check.spec is None or check.errors:
         raise RunSpecInvalid(describe_findings(check.errors, source), check.errors)
     return check.spec
@@ -259,58 +116,6 @@ def _describe(finding: Finding, source: str) -> str:
     return f"{where}{field_path}{finding.code}: {finding.message}"
 
 
-def parse_spec_text(
-    text: str | bytes,
-    *,
-    source: str,
-    default_run_name: str | None = None,
-    default_serving: Mapping[str, Any] | None = None,
-    allowed_base_models: Sequence[str] = (),
-    region: str | None = None,
-    datasets_bucket: str | None = None,
-) -> SpecCheck:
-    """Parse JSON text (syntax errors give their line) and validate the spec it holds."""
-    options = _SpecOptions(
-        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
-    )
-    return _parse_text(text, options)
-
-
-def _parse_text(text: str | bytes, options: _SpecOptions) -> SpecCheck:
-    source = options.source
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            message = f"not valid UTF-8 at byte {exc.start + 1}: save the manifest as UTF-8"
-            return SpecCheck(None, [Finding(source, None, None, codes.INVALID_UTF8, message)])
-    text = text.removeprefix("\ufeff")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        return SpecCheck(None, [Finding(source, exc.lineno, None, codes.INVALID_JSON, message)])
-    except RecursionError:
-        return SpecCheck(
-            None, [Finding(source, None, None, codes.INVALID_JSON, "not valid JSON: nested too deeply")]
-        )
-    lines, duplicates = locate_fields(text)
-    check = _validate(data, options, lines)
-    duplicate_errors = [
-        Finding(
-            source,
-            line,
-            path,
-            DUPLICATE_KEY,
-            f"{path} is given more than once; only the last value would count",
-        )
-        for path, line in duplicates
-    ]
-    # Reported in the order of the text; file-level findings (no line) last.
-    errors = sorted(duplicate_errors + check.errors, key=lambda f: f.line if f.line is not None else math.inf)
-    return SpecCheck(None if errors else check.spec, errors)
-
-
 def validate_spec(
     data: Any,
     *,
@@ -323,13 +128,13 @@ def validate_spec(
     datasets_bucket: str | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
-    options = _SpecOptions(
+    options = SpecOptions(
         source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
     )
-    return _validate(data, options, lines)
+    return check_spec(data, options, lines)
 
 
-def _validate(data: Any, options: _SpecOptions, lines: Mapping[str, int] | None = None) -> SpecCheck:
+def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None = None) -> SpecCheck:
     check = _Checker(options.source, lines or {})
     if not isinstance(data, Mapping):
         check.error(None, codes.NOT_AN_OBJECT, f"a run spec must be a JSON object, got {_json_type(data)}")
@@ -799,279 +604,6 @@ def join_path(path: str, key: str) -> str:
     if _IDENTIFIER.match(key):
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key)}]"
-
-
-def locate_fields(text: str) -> tuple[dict[str, int], list[tuple[str, int]]]:
-    """The line of every field path in a valid JSON document, and the duplicated keys.
-
-    Object members map to the line of their key, array items to the line where they start.
-    """
-    newlines = [index for index, char in enumerate(text) if char == "\n"]
-    lines: dict[str, int] = {}
-    duplicates: list[tuple[str, int]] = []
-    decoder = json.JSONDecoder()
-
-    def line_at(position: int) -> int:
-        return bisect_right(newlines, position) + 1
-
-    def skip(position: int) -> int:
-        match = _WHITESPACE.match(text, position)
-        return match.end() if match else position
-
-    def value(position: int, path: str) -> int:
-        position = skip(position)
-        char = text[position]
-        if char == "{":
-            return members(position, path)
-        if char == "[":
-            return items(position, path)
-        _, end = decoder.raw_decode(text, position)
-        return int(end)
-
-    def members(position: int, path: str) -> int:
-        seen: set[str] = set()
-        position = skip(position + 1)
-        if text[position] == "}":
-            return position + 1
-        while True:
-            key_position = skip(position)
-            key, position = decoder.raw_decode(text, key_position)
-            child = join_path(path, key)
-            if key in seen:
-                duplicates.append((child, line_at(key_position)))
-            seen.add(key)
-            lines[child] = line_at(key_position)  # the last occurrence is the value that counts
-            position = skip(value(skip(position) + 1, child))
-            if text[position] != ",":
-                return position + 1
-            position += 1
-
-    def items(position: int, path: str) -> int:
-        position = skip(position + 1)
-        if text[position] == "]":
-            return position + 1
-        index = 0
-        while True:
-            start = skip(position)
-            child = f"{path}[{index}]"
-            lines[child] = line_at(start)
-            position = skip(value(start, child))
-            index += 1
-            if text[position] != ",":
-                return position + 1
-            position += 1
-
-    try:
-        value(0, "")
-    except RecursionError:
-        return {}, []
-    return lines, duplicates
-
-
-# --- where a spec comes from --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestRef:
-    """The manifest object an S3-triggered run reads (``{"manifest": {...}}`` input)."""
-
-    bucket: str
-    key: str
-    version_id: str | None = None
-    etag: str | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"bucket": self.bucket, "key": self.key, "versionId": self.version_id, "etag": self.etag}
-
-
-@dataclass(frozen=True, slots=True)
-class RunInput:
-    """An execution input sorted by source: the console's spec, an S3 manifest or the API's envelope."""
-
-    source: dict[str, Any]  # recorded on the run: {"type": "console" | "s3" | "api", ...}
-    location: str  # names the spec in findings: the manifest URI or "execution input"
-    default_run_name: str
-    data: Any = None  # the spec itself (console, API)
-    manifest: ManifestRef | None = None
-
-
-def classify_input(state: Any, run_id: str) -> RunInput:
-    """Tell the three execution inputs apart (docs/workflow.md, "Execution input")."""
-    if isinstance(state, Mapping) and isinstance(state.get("manifest"), Mapping):
-        raw = state["manifest"]
-        bucket, key = raw.get("bucket"), raw.get("key")
-        if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
-            raise InvalidTaskInput("manifest input needs a bucket and a key")
-        version, etag = raw.get("versionId"), raw.get("etag")
-        ref = ManifestRef(
-            bucket,
-            key,
-            version if isinstance(version, str) else None,
-            etag if isinstance(etag, str) else None,
-        )
-        return RunInput(
-            source={"type": "s3", "uri": ref.uri, **ref.to_dict()},
-            location=ref.uri,
-            default_run_name=slug(manifest_stem(key), MAX_NAME_LENGTH) or run_id,
-            manifest=ref,
-        )
-    if isinstance(state, Mapping) and "spec" in state and isinstance(state.get("source"), Mapping):
-        return RunInput(
-            source={"type": "api", **state["source"]},
-            location=EXECUTION_INPUT,
-            default_run_name=run_id,
-            data=state["spec"],
-        )
-    return RunInput(source={"type": "console"}, location=EXECUTION_INPUT, default_run_name=run_id, data=state)
-
-
-def load_run_spec(
-    run_input: RunInput,
-    *,
-    read_manifest: Callable[[ManifestRef], bytes],
-    default_serving: Mapping[str, Any] | None = None,
-    allowed_base_models: Sequence[str] = (),
-    region: str | None = None,
-    datasets_bucket: str | None = None,
-) -> RunSpec:
-    """The validated spec of a run, read from S3 when it came as a manifest."""
-    options = _SpecOptions(
-        run_input.location,
-        run_input.default_run_name,
-        default_serving,
-        allowed_base_models,
-        region,
-        datasets_bucket,
-    )
-    if run_input.manifest is None:
-        return _checked(_validate(run_input.data, options), options.source)
-    return _checked(_parse_text(read_manifest(run_input.manifest), options), options.source)
-
-
-def read_manifest_from_s3(ref: ManifestRef, s3_client: Any) -> bytes:
-    """The manifest's bytes; a missing, unreadable or oversized manifest is a RunSpecInvalid."""
-
-    def invalid(code: str, message: str) -> RunSpecInvalid:
-        finding = Finding(ref.uri, None, None, code, message)
-        return RunSpecInvalid(describe_findings([finding], ref.uri), [finding])
-
-    request: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
-    if ref.version_id:
-        request["VersionId"] = ref.version_id
-    elif ref.etag:
-        request["IfMatch"] = ref.etag  # unversioned bucket: refuse a manifest replaced since the event
-    try:
-        response = s3_client.get_object(**request)
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        raise invalid(MANIFEST_UNREADABLE, f"cannot read the manifest: {code}: {exc}") from exc
-    size = response.get("ContentLength")
-    body = response["Body"]
-    try:
-        content: bytes = body.read(MAX_MANIFEST_BYTES + 1)
-    finally:
-        body.close()
-    if (size is not None and size > MAX_MANIFEST_BYTES) or len(content) > MAX_MANIFEST_BYTES:
-        raise invalid(
-            MANIFEST_TOO_LARGE,
-            f"the manifest is larger than {MAX_MANIFEST_BYTES:,} bytes; a run spec is a few hundred bytes",
-        )
-    return content
-
-
-# --- run ids and names -------------------------------------------------------------------------
-
-
-def run_id_problem(run_id: str) -> str | None:
-    """Why ``run_id`` cannot name a run (it appears in S3 keys, tags and resource names), or None."""
-    if RUN_ID_PATTERN.match(run_id):
-        return None
-    return (
-        f"the run id (execution name) {run_id!r} must be 1-80 characters: letters, digits, '.', '_' or '-', "
-        "starting with a letter or digit"
-    )
-
-
-def slug(text: str, max_length: int) -> str:
-    """Lowercase letters and digits joined by single hyphens, cut to ``max_length``."""
-    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return words[:max_length].rstrip("-")
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def manifest_stem(key: str) -> str:
-    """The manifest's file name without ``.json``: the default run name of an S3 run."""
-    name = key.rsplit("/", 1)[-1]
-    return name[: -len(".json")] if name.lower().endswith(".json") else name
-
-
-def manifest_run_id(bucket: str, key: str, version_id: str | None) -> str:
-    """``m-<slug of the file name>-<16 hex of sha256(bucket/key#versionId)>`` (docs/workflow.md)."""
-    digest = _sha256(f"{bucket}/{key}#{version_id or ''}")[:MANIFEST_HASH_LENGTH]
-    return f"m-{slug(manifest_stem(key), MANIFEST_SLUG_LENGTH) or 'manifest'}-{digest}"
-
-
-@dataclass(frozen=True, slots=True)
-class RunNames:
-    """Names of everything a run creates; deterministic, so retries reuse them."""
-
-    stem: str
-
-    @property
-    def job_name(self) -> str:
-        return f"{self.stem}-job"
-
-    @property
-    def custom_model_name(self) -> str:
-        return f"{self.stem}-model"
-
-    @property
-    def client_request_token(self) -> str:
-        return self.stem
-
-    @property
-    def provisioned_model_name(self) -> str:
-        return f"{self.stem}-pt"
-
-    @property
-    def deployment_name(self) -> str:
-        return f"{self.stem}-serve"
-
-    @property
-    def schedule_name(self) -> str:
-        return f"{self.stem}-ttl"
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "jobName": self.job_name,
-            "customModelName": self.custom_model_name,
-            "clientRequestToken": self.client_request_token,
-            "provisionedModelName": self.provisioned_model_name,
-            "deploymentName": self.deployment_name,
-            "scheduleName": self.schedule_name,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunNames:
-        return cls(str(data["clientRequestToken"]))
-
-
-def derive_names(prefix: str, run_id: str, run_name: str) -> RunNames:
-    """``<prefix>-<slug(runName)>-<10 hex of sha256(runId)>``, the stem of every name.
-
-    The slug takes up to 30 characters, fewer when a long prefix would push the longest name
-    (``<stem>-model``) past Bedrock's 63.
-    """
-    room = MAX_NAME_LENGTH - _LONGEST_SUFFIX - len(prefix) - 2 - _RUN_HASH_LENGTH
-    run_slug = slug(run_name, max(1, min(_RUN_SLUG_LENGTH, room))) or "run"
-    return RunNames(f"{prefix}-{run_slug}-{_sha256(run_id)[:_RUN_HASH_LENGTH]}")
 
 
 # --- helpers -----------------------------------------------------------------------------------

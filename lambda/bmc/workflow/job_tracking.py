@@ -16,10 +16,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from bmc import aws
-from bmc.bedrock_ops import JOB_TERMINAL_STATUSES, BedrockOps
+from bmc.aws import clients
+from bmc.aws.bedrock_ops import JOB_TERMINAL_STATUSES, BedrockOps
+from bmc.aws.registry import Registry
 from bmc.errors import JobFailed, JobStopped, WorkflowError
-from bmc.registry import Registry
 
 logger = Logger(child=True)
 
@@ -74,7 +74,7 @@ class JobTracker:
     @property
     def sfn(self) -> Any:
         if self._sfn is None:
-            self._sfn = aws.client("stepfunctions")
+            self._sfn = clients.client("stepfunctions")
         return self._sfn
 
     def check(self, run_id: str, job_arn: str) -> str:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bmc.catalog import HyperparameterSpec, Model, UnsupportedCustomizationError
+from bmc.catalog.models import HyperparameterSpec, Model, UnsupportedCustomizationError
 from bmc.findings import Finding
 
 UNKNOWN_HYPERPARAMETER = "UNKNOWN_HYPERPARAMETER"

@@ -22,7 +22,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from bmc import aws, settings
+from bmc import settings
+from bmc.aws import clients
 from bmc.errors import RunNotFound, RunStateConflict
 
 RECORD_TYPE = "RUN"
@@ -201,7 +202,7 @@ class Registry:
 
     @property
     def _client(self) -> Any:
-        return aws.client("dynamodb")
+        return clients.client("dynamodb")
 
     def _key(self, run_id: str) -> dict[str, Any]:
         return {"runId": {"S": run_id}}

@@ -1,0 +1,218 @@
+"""``bmc validate``: check a dataset and hyperparameters for a customization job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bmc.aws.s3io import is_s3_uri
+from bmc.catalog.models import CUSTOMIZATION_TYPES
+from bmc.cli.common import EXIT_INVALID, EXIT_USAGE, EXIT_VALID, UsageError, human_size, output_to_stdout
+from bmc.findings import Finding
+from bmc.validation import ValidationReport, codes, validate_datasets
+
+# The input could not be read: the check did not happen, which is a usage problem, not bad data.
+UNREADABLE_INPUT_CODES = frozenset((codes.FILE_NOT_FOUND, codes.FILE_ACCESS_DENIED, codes.FILE_READ_ERROR))
+HUMAN_ERRORS_SHOWN = 20
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+PROGRESS_INTERVAL_SECONDS = 0.2
+
+
+def add_parser(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check a dataset (and hyperparameters) for a customization job",
+        description="Stream the training (and validation) JSONL and check every record against the model's "
+        "format and limits, the hyperparameters against its schema, and estimate the training cost.",
+        epilog="Exit codes: 0 valid, 1 invalid, 2 usage error (bad flags, input not found or unreadable).",
+    )
+    validate.add_argument(
+        "--base-model",
+        required=True,
+        metavar="ID",
+        help="e.g. amazon.nova-micro-v1:0:128k or amazon.nova-micro-v1",
+    )
+    validate.add_argument(
+        "--customization-type",
+        required=True,
+        choices=CUSTOMIZATION_TYPES,
+        metavar="TYPE",
+        help=", ".join(CUSTOMIZATION_TYPES),
+    )
+    validate.add_argument(
+        "--validation-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="validation JSONL (local path or s3:// URI); repeatable",
+    )
+    validate.add_argument("--hyperparameters", metavar="JSON", help="a JSON object, or @FILE holding one")
+    validate.add_argument("--region", help="also check that the model can be customized in this region")
+    validate.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    validate.add_argument(
+        "training", metavar="TRAINING_PATH", help="training JSONL (local path or s3:// URI)"
+    )
+    validate.set_defaults(handler=run_validate, parser=validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    hyperparameters, hyperparameters_source = parse_hyperparameters(args.hyperparameters)
+    locations = [args.training, *args.validation_file]
+    progress = None
+    if not args.json and sys.stdout.isatty() and sys.stderr.isatty():
+        total = local_size(locations)
+        if total is None or total >= PROGRESS_MIN_BYTES:
+            progress = ProgressLine(total, sys.stderr)
+    try:
+        report = validate_datasets(
+            model_id=args.base_model,
+            customization_type=args.customization_type,
+            training=args.training,
+            validation=args.validation_file,
+            hyperparameters=hyperparameters,
+            progress=progress,
+            region=args.region,
+            hyperparameters_source=hyperparameters_source,
+        )
+    finally:
+        if progress is not None:
+            progress.clear()
+    with output_to_stdout() as out:
+        if args.json:
+            out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        else:
+            print_report(report, out)
+    if UNREADABLE_INPUT_CODES & report.error_counts.keys():
+        return EXIT_USAGE
+    return EXIT_VALID if report.valid else EXIT_INVALID
+
+
+def parse_hyperparameters(value: str | None) -> tuple[dict[str, object] | None, str]:
+    """The --hyperparameters object and the name findings should give as their file."""
+    if value is None:
+        return None, "--hyperparameters"
+    source = "the value"
+    if value.startswith("@"):
+        source = value[1:]
+        try:
+            value = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--hyperparameters: cannot read {source}: {exc.strerror or exc}") from exc
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--hyperparameters: {source} is not valid JSON: {exc.msg} "
+            f"at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    if not isinstance(parsed, dict):
+        raise UsageError(
+            '--hyperparameters: expected a JSON object such as {"epochCount": 2}, '
+            f"got {type(parsed).__name__}"
+        )
+    return parsed, "--hyperparameters" if source == "the value" else source
+
+
+def local_size(locations: Sequence[str]) -> int | None:
+    """Total size of local files, or None when one is an S3 object (size unknown up front)."""
+    total = 0
+    for location in locations:
+        if is_s3_uri(location):
+            return None
+        try:
+            total += Path(location).stat().st_size
+        except OSError:
+            continue  # reported as FILE_NOT_FOUND by the validator
+    return total
+
+
+class ProgressLine:
+    """A self-overwriting progress line on a terminal, redrawn at most every 0.2 s."""
+
+    def __init__(self, total: int | None, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self.last = now
+        text = f"validating: {human_size(done)}"
+        if self.total:
+            text += f" of {human_size(self.total)} ({min(100, 100 * done // self.total)}%)"
+        self.stream.write(f"\r{text}\033[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def print_report(report: ValidationReport, out: TextIO) -> None:
+    stats = report.stats
+    verdict = "VALID" if report.valid else "INVALID"
+    errors = sum(report.error_counts.values())
+    warnings = sum(report.warning_counts.values())
+    out.write(
+        f"{verdict}: {report.model_id} {report.customization_type} - "
+        f"{errors:,} error(s), {warnings:,} warning(s)\n"
+    )
+    for role in ("training", "validation"):
+        data = stats.get(role)
+        if data:
+            out.write(f"  {role + ':':12}{describe_dataset(data)}\n")
+    print_findings("Errors", report.errors, report.error_counts, out)
+    print_findings("Warnings", report.warnings, report.warning_counts, out)
+    if report.estimate is not None:
+        out.write(f"\nEstimate: {describe_estimate(report.estimate)}\n")
+        for note in report.estimate["notes"]:
+            out.write(f"  {note}\n")
+
+
+def describe_dataset(data: dict[str, Any]) -> str:
+    tokens = data["estimated_tokens"]
+    return (
+        f"{data['records']:,} records, {human_size(data['bytes'])}, {data['characters']:,} characters; "
+        f"estimated tokens {tokens['total']:,} "
+        f"(max {tokens['max']:,}, p50 {tokens['p50']:,}, p95 {tokens['p95']:,})"
+    )
+
+
+def print_findings(title: str, listed: list[Finding], counts: dict[str, int], out: TextIO) -> None:
+    total = sum(counts.values())
+    if not total:
+        return
+    out.write(f"\n{title} ({total:,}):\n")
+    for finding in listed[:HUMAN_ERRORS_SHOWN]:
+        where = finding.location()
+        field = f" {finding.field}" if finding.field else ""
+        out.write(f"  {where}:{field} [{finding.code}] {finding.message}\n")
+    hidden = total - min(len(listed), HUMAN_ERRORS_SHOWN)
+    if hidden:
+        by_code = ", ".join(f"{code} {count:,}" for code, count in sorted(counts.items()))
+        out.write(f"  ... {hidden:,} more not shown (counts: {by_code}; --json lists more)\n")
+
+
+def describe_estimate(estimate: dict[str, Any]) -> str:
+    tokens = f"{estimate['training_tokens']:,} training tokens"
+    if estimate["epochs"] is None:
+        return f"{tokens}; epochs chosen by Bedrock, cost unknown"
+    billed = f"{tokens} x {estimate['epochs']} epoch(s) = {estimate['billed_tokens']:,} tokens"
+    currency = estimate["currency"]
+    if estimate["training_cost"] is None:
+        return f"{billed}; no price in the table"
+    return (
+        f"{billed} x {estimate['price_per_1k_tokens']} {currency} per 1K = "
+        f"{estimate['training_cost']:,.2f} {currency} "
+        f"training, plus {estimate['storage_per_month']:,.2f} {currency} per month to store the custom model"
+    )

@@ -1,0 +1,150 @@
+"""The run spec's normalized form and the constants its checks share.
+
+A valid spec is normalized: the base model becomes its customization id, hyperparameters
+become the string map Bedrock takes (defaults filled), serving gets the deployment's defaults.
+The normalized form (``RunSpec.to_dict``) is what the state machine and the registry carry;
+it validates again unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bmc.catalog.models import Model, resolve_model
+from bmc.findings import Finding
+
+EXECUTION_INPUT = "execution input"
+DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
+
+SERVING_MODES = ("none", "provisioned", "on-demand")
+COMMITMENTS = ("none", "OneMonth", "SixMonths")
+MAX_MODEL_UNITS = 100
+MAX_TTL_HOURS = 24 * 365
+MAX_RESPONSE_LENGTH = 32_768
+MAX_MANIFEST_BYTES = 64 * 1024  # the spec travels in the state, which Step Functions caps at 256 KB
+# Bedrock accepts 50 tags per resource; the workflow adds these two to every job and model.
+WORKFLOW_TAG_KEYS = ("bmc:runId", "bmc:prefix")
+MAX_USER_TAGS = 50 - len(WORKFLOW_TAG_KEYS)
+MAX_TAG_KEY_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 256
+RESERVED_TAG_PREFIXES = ("aws:", "bmc:")
+
+# Finding codes of the run spec (docs/run-spec.md lists them). Codes shared with the dataset
+# validator come from bmc.validation.codes.
+DUPLICATE_KEY = "DUPLICATE_KEY"
+MODEL_NOT_ALLOWED = "MODEL_NOT_ALLOWED"
+UNKNOWN_TEACHER = "UNKNOWN_TEACHER"
+TEACHER_NOT_SUPPORTED = "TEACHER_NOT_SUPPORTED"
+SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
+COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
+TOO_MANY_TAGS = "TOO_MANY_TAGS"
+INVALID_TAG = "INVALID_TAG"
+RESERVED_TAG = "RESERVED_TAG"
+INVALID_RUN_ID = "INVALID_RUN_ID"
+MANIFEST_UNREADABLE = "MANIFEST_UNREADABLE"
+MANIFEST_TOO_LARGE = "MANIFEST_TOO_LARGE"
+DATA_OUTSIDE_DATASETS_BUCKET = "DATA_OUTSIDE_DATASETS_BUCKET"
+
+FIELDS = (
+    "$schema",
+    "runName",
+    "baseModel",
+    "customizationType",
+    "trainingData",
+    "validationData",
+    "hyperparameters",
+    "distillation",
+    "serving",
+    "tags",
+    "notify",
+)
+DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
+SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
+NOTIFY_FIELDS = ("onSuccess",)
+
+# Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
+# values and resource names, whose patterns are stricter.
+
+
+# --- the normalized spec -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Distillation:
+    teacher_model: str
+    max_response_length: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"teacherModel": self.teacher_model}
+        if self.max_response_length is not None:
+            data["maxResponseLength"] = self.max_response_length
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    mode: str = "none"
+    model_units: int = 1
+    commitment: str = "none"
+    ttl_hours: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "modelUnits": self.model_units,
+            "commitment": self.commitment,
+            "ttlHours": self.ttl_hours,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    run_name: str
+    base_model: str  # the customization id
+    customization_type: str
+    training_data: str
+    validation_data: tuple[str, ...] = ()
+    hyperparameters: Mapping[str, str] = field(default_factory=dict)  # rendered, defaults filled
+    distillation: Distillation | None = None
+    serving: Serving = Serving()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    notify_on_success: bool = True
+
+    @property
+    def model(self) -> Model:
+        return resolve_model(self.base_model)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "runName": self.run_name,
+            "baseModel": self.base_model,
+            "customizationType": self.customization_type,
+            "trainingData": self.training_data,
+            "validationData": list(self.validation_data),
+            "hyperparameters": dict(self.hyperparameters),
+            "serving": self.serving.to_dict(),
+            "tags": dict(self.tags),
+            "notify": {"onSuccess": self.notify_on_success},
+        }
+        if self.distillation is not None:
+            data["distillation"] = self.distillation.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        """Read a normalized spec back (from the state or the registry)."""
+        from bmc.runspec.checks import load_spec  # the checks build specs: imported when used
+
+        return load_spec(data)
+
+
+@dataclass(frozen=True, slots=True)
+class SpecCheck:
+    spec: RunSpec | None
+    errors: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None and not self.errors

@@ -1,0 +1,208 @@
+"""The HTTP layer: moto routes every bedrock request here while a simulator is installed."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from moto.bedrock.responses import BedrockResponse
+
+from localcloud.bedrock.control import SimulatedBedrockBackend
+from localcloud.bedrock.errors import BedrockError, not_found
+from localcloud.bedrock.resources import dumps
+
+if TYPE_CHECKING:
+    from localcloud.bedrock.simulator import BedrockSimulator
+
+
+class SimulatedBedrockResponse(BedrockResponse):
+    """Serves every bedrock request while a simulator is installed."""
+
+    @property
+    def sim(self) -> BedrockSimulator:
+        from localcloud.bedrock.simulator import BedrockSimulator  # the simulator installs this layer
+
+        simulator = BedrockSimulator.active()
+        if simulator is None:
+            raise RuntimeError("no BedrockSimulator is installed")
+        return simulator
+
+    @property
+    def bedrock_backend(self) -> SimulatedBedrockBackend:
+        # moto's own handlers (tags, logging configuration) use this property too.
+        return self.sim.backend(self.current_account, self.region)
+
+    def call_action(self) -> Any:
+        sim = self.sim
+        operation = str(self._get_action())
+        with sim.lock:
+            sim._calls.append(operation)
+            scripted = sim._take_scripted_error(operation)
+            if scripted is None:
+                sim._process_all()
+        try:
+            if scripted is not None:
+                raise BedrockError(scripted.code, scripted.message)
+            with sim.lock:
+                return super().call_action()
+        finally:
+            sim._deliver_events()
+
+    # -- request helpers ----------------------------------------------------------------------
+
+    def _body(self) -> dict[str, Any]:
+        return dict(json.loads(self.body or "{}"))
+
+    def _path_param(self, name: str) -> str:
+        return str(self.uri_match[name])
+
+    def _query(self, *names: str) -> dict[str, Any]:
+        query: dict[str, Any] = {name: self.querystring.get(name, [None])[0] for name in names}
+        if query.get("maxResults") is not None:
+            query["maxResults"] = int(query["maxResults"])
+        return query
+
+    # -- customization jobs -------------------------------------------------------------------
+
+    def create_model_customization_job(self) -> str:
+        arn = self.bedrock_backend.create_job(self._body())
+        return dumps({"jobArn": arn})
+
+    def get_model_customization_job(self) -> str:
+        backend = self.bedrock_backend
+        return dumps(backend.job_description(backend.find_job(self._path_param("jobIdentifier"))))
+
+    def stop_model_customization_job(self) -> str:
+        self.bedrock_backend.stop_job(self._path_param("jobIdentifier"))
+        return "{}"
+
+    def list_model_customization_jobs(self) -> str:
+        backend = self.bedrock_backend
+        jobs, token = backend.list_jobs(
+            self._query(
+                "creationTimeAfter",
+                "creationTimeBefore",
+                "statusEquals",
+                "nameContains",
+                "maxResults",
+                "nextToken",
+                "sortBy",
+                "sortOrder",
+            )
+        )
+        return dumps(
+            {"modelCustomizationJobSummaries": [backend.job_summary(j) for j in jobs], "nextToken": token}
+        )
+
+    # -- custom models ------------------------------------------------------------------------
+
+    def get_custom_model(self) -> str:
+        backend = self.bedrock_backend
+        return dumps(backend.model_description(backend.find_model(self._path_param("modelIdentifier"))))
+
+    def delete_custom_model(self) -> str:
+        self.bedrock_backend.delete_model(self._path_param("modelIdentifier"))
+        return "{}"
+
+    def list_custom_models(self) -> str:
+        backend = self.bedrock_backend
+        models, token = backend.list_models(
+            self._query(
+                "creationTimeBefore",
+                "creationTimeAfter",
+                "nameContains",
+                "baseModelArnEquals",
+                "foundationModelArnEquals",
+                "maxResults",
+                "nextToken",
+                "sortBy",
+                "sortOrder",
+                "modelStatus",
+            )
+        )
+        return dumps({"modelSummaries": [backend.model_summary(m) for m in models], "nextToken": token})
+
+    # -- provisioned throughput ---------------------------------------------------------------
+
+    def create_provisioned_model_throughput(self) -> str:
+        arn = self.bedrock_backend.create_throughput(self._body())
+        return dumps({"provisionedModelArn": arn})
+
+    def get_provisioned_model_throughput(self) -> str:
+        backend = self.bedrock_backend
+        throughput = backend.find_throughput(self._path_param("provisionedModelId"))
+        return dumps(backend.throughput_description(throughput))
+
+    def delete_provisioned_model_throughput(self) -> str:
+        self.bedrock_backend.delete_throughput(self._path_param("provisionedModelId"))
+        return "{}"
+
+    def list_provisioned_model_throughputs(self) -> str:
+        backend = self.bedrock_backend
+        items, token = backend.list_throughputs(
+            self._query(
+                "creationTimeAfter",
+                "creationTimeBefore",
+                "statusEquals",
+                "modelArnEquals",
+                "nameContains",
+                "maxResults",
+                "nextToken",
+                "sortBy",
+                "sortOrder",
+            )
+        )
+        return dumps(
+            {"provisionedModelSummaries": [backend.throughput_summary(t) for t in items], "nextToken": token}
+        )
+
+    # -- custom model deployments -------------------------------------------------------------
+
+    def create_custom_model_deployment(self) -> str:
+        arn = self.bedrock_backend.create_deployment(self._body())
+        return dumps({"customModelDeploymentArn": arn})
+
+    def get_custom_model_deployment(self) -> str:
+        backend = self.bedrock_backend
+        deployment = backend.find_deployment(self._path_param("customModelDeploymentIdentifier"))
+        return dumps(backend.deployment_description(deployment))
+
+    def delete_custom_model_deployment(self) -> str:
+        self.bedrock_backend.delete_deployment(self._path_param("customModelDeploymentIdentifier"))
+        return "{}"
+
+    def list_custom_model_deployments(self) -> str:
+        backend = self.bedrock_backend
+        items, token = backend.list_deployments(
+            self._query(
+                "createdBefore",
+                "createdAfter",
+                "nameContains",
+                "maxResults",
+                "nextToken",
+                "sortBy",
+                "sortOrder",
+                "statusEquals",
+                "modelArnEquals",
+            )
+        )
+        return dumps(
+            {"modelDeploymentSummaries": [backend.deployment_summary(d) for d in items], "nextToken": token}
+        )
+
+    # -- foundation models --------------------------------------------------------------------
+
+    def get_foundation_model(self) -> str:
+        backend = self.bedrock_backend
+        identifier = self._path_param("modelIdentifier")
+        model = backend.foundation_model(identifier)
+        if model is None:
+            raise not_found(f"Foundation model {identifier} not found")
+        return dumps({"modelDetails": model.details(backend.partition, backend.region_name)})
+
+    def list_foundation_models(self) -> str:
+        backend = self.bedrock_backend
+        models = backend.list_foundation_models(
+            self._query("byProvider", "byCustomizationType", "byOutputModality", "byInferenceType")
+        )
+        return dumps({"modelSummaries": [m.details(backend.partition, backend.region_name) for m in models]})
