@@ -52,10 +52,21 @@ def cpt_file(tmp_path: Path, count: int = 5, **kwargs: Any) -> str:
 def test_report_shape_is_the_cli_json_object(tmp_path: Path) -> None:
     report = run(cpt_file(tmp_path))
     data = json.loads(json.dumps(report.to_dict()))
-    assert set(data) == {"valid", "errors", "warnings", "stats", "estimate"}
+    assert set(data) == {"valid", "errors", "warnings", "acknowledged", "hints", "stats", "estimate"}
     assert data["valid"] is True
     training = data["stats"]["training"]
-    assert set(training) == {"files", "bytes", "records", "characters", "estimated_tokens"}
+    assert set(training) == {
+        "files",
+        "bytes",
+        "records",
+        "characters",
+        "estimated_tokens",
+        "sources",
+        "sha256",
+        "versionId",
+        "etag",
+        "size",
+    }
     assert set(training["estimated_tokens"]) == {"total", "max", "p50", "p95"}
     assert data["stats"]["validation"] is None
     assert data["stats"]["model"] == TITAN_LITE
@@ -77,6 +88,8 @@ def test_findings_serialize_with_their_location(tmp_path: Path) -> None:
         "field": "input",
         "code": codes.WRONG_TYPE,
         "message": "input must be a string, got number",
+        "count": 1,
+        "lines": [2],
     }
 
 
@@ -139,7 +152,7 @@ def test_record_count_limits(tmp_path: Path) -> None:
     )
     assert [(f.code, f.line) for f in too_few.errors] == [(codes.TOO_FEW_RECORDS, None)]
     assert "99 training records; this model needs at least 100" in too_few.errors[0].message
-    assert [f.code for f in too_few.warnings] == [codes.FEW_RECORDS]
+    assert too_few.warnings == []  # TOO_FEW_RECORDS says it: no FEW_RECORDS advice on top
 
 
 def test_validation_record_limit(tmp_path: Path) -> None:
@@ -246,11 +259,16 @@ def test_errors_are_listed_up_to_a_cap_per_code_and_all_counted(tmp_path: Path) 
     broken[31] = {"input": 5}
     report = run(cpt_file(tmp_path, count=31, replace=broken))
     assert report.error_counts == {codes.EMPTY_VALUE: 30, codes.WRONG_TYPE: 1}
-    assert len(findings(report, codes.EMPTY_VALUE)) == DEFAULT_LISTED_PER_CODE
-    assert [f.line for f in findings(report, codes.WRONG_TYPE)] == [31]
     assert report.stats["error_counts"] == {codes.EMPTY_VALUE: 30, codes.WRONG_TYPE: 1}
+    # One mistake repeated on 30 lines is one finding with its count and first lines.
+    empty, wrong = report.to_dict()["errors"]
+    assert (empty["code"], empty["line"], empty["count"]) == (codes.EMPTY_VALUE, 1, 30)
+    assert empty["lines"] == list(range(1, DEFAULT_LISTED_PER_CODE + 1))
+    assert (wrong["code"], wrong["lines"], wrong["count"]) == (codes.WRONG_TYPE, [31], 1)
     capped = run(cpt_file(tmp_path, count=31, replace=broken), listed_per_code=3)
-    assert len(capped.errors) == 4
+    assert [group["lines"] for group in capped.to_dict()["errors"]] == [[1, 2, 3], [31]]
+    every = run(cpt_file(tmp_path, count=31, replace=broken), listed_per_code=None)
+    assert every.to_dict()["errors"][0]["lines"] == list(range(1, 31))
 
 
 def test_token_limit_error_and_warning(tmp_path: Path) -> None:
@@ -309,6 +327,6 @@ def test_progress_reports_bytes_read(tmp_path: Path) -> None:
 
 def test_every_finding_code_is_documented() -> None:
     documented = (Path(__file__).parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
-    dataset_codes = [getattr(codes, name) for name in dir(codes) if name.isupper()]
+    dataset_codes = sorted(codes.ALL_CODES)
     for code in [*dataset_codes, *hyperparameters.CODES]:
         assert f"| `{code}` |" in documented, code

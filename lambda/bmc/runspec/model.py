@@ -14,6 +14,8 @@ from typing import Any
 
 from bmc.catalog.models import Model, resolve_model
 from bmc.findings import Finding
+from bmc.validation.codes import TEACHER_NOT_SUPPORTED as TEACHER_NOT_SUPPORTED
+from bmc.validation.codes import UNKNOWN_TEACHER as UNKNOWN_TEACHER
 
 EXECUTION_INPUT = "execution input"
 DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
@@ -35,8 +37,6 @@ RESERVED_TAG_PREFIXES = ("aws:", "bmc:")
 # validator come from bmc.validation.codes.
 DUPLICATE_KEY = "DUPLICATE_KEY"
 MODEL_NOT_ALLOWED = "MODEL_NOT_ALLOWED"
-UNKNOWN_TEACHER = "UNKNOWN_TEACHER"
-TEACHER_NOT_SUPPORTED = "TEACHER_NOT_SUPPORTED"
 SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
 COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
 TOO_MANY_TAGS = "TOO_MANY_TAGS"
