@@ -59,10 +59,12 @@ FIELDS = (
     "serving",
     "tags",
     "notify",
+    "validation",
 )
 DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
 SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
 NOTIFY_FIELDS = ("onSuccess",)
+VALIDATION_FIELDS = ("allow",)
 
 # Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
 # values and resource names, whose patterns are stricter.
@@ -111,6 +113,7 @@ class RunSpec:
     serving: Serving = Serving()
     tags: Mapping[str, str] = field(default_factory=dict)
     notify_on_success: bool = True
+    validation_allow: tuple[str, ...] = ()  # finding codes acknowledged for this run
 
     @property
     def model(self) -> Model:
@@ -130,6 +133,8 @@ class RunSpec:
         }
         if self.distillation is not None:
             data["distillation"] = self.distillation.to_dict()
+        if self.validation_allow:
+            data["validation"] = {"allow": list(self.validation_allow)}
         return data
 
     @classmethod

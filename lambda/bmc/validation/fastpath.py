@@ -27,27 +27,27 @@ from bmc.validation.tokens import utf8_length
 FastPath = Callable[[bytes], "tuple[int, int] | None"]
 
 
-class _Text(msgspec.Struct, forbid_unknown_fields=True):
+class _Text(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     text: str
 
 
-class _Message(msgspec.Struct, forbid_unknown_fields=True):
+class _Message(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     role: Literal["user", "assistant"]
     content: list[_Text]
 
 
-class _Conversation(msgspec.Struct, forbid_unknown_fields=True):
+class _Conversation(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     messages: list[_Message]
     system: list[_Text] = []
     schemaVersion: str | msgspec.UnsetType = msgspec.UNSET  # noqa: N815 (the JSON key)
 
 
-class _HaikuMessage(msgspec.Struct, forbid_unknown_fields=True):
+class _HaikuMessage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     role: Literal["user", "assistant"]
     content: str
 
 
-class _HaikuRecord(msgspec.Struct, forbid_unknown_fields=True):
+class _HaikuRecord(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     messages: list[_HaikuMessage]
     system: str = ""
 
@@ -65,21 +65,34 @@ def make_fast_path(rules: FormatRules) -> FastPath | None:
     return None
 
 
-def _keyword_screen(rules: FormatRules) -> Callable[[bytes], bool]:
-    """Whether a line may hold a reserved keyword in any case: True sends it to the checker.
+# Characters that rarely occur in text; a keyword holding one is searched only in texts that do.
+_ANCHORS = ":<>[]"
 
-    A plain substring test on the lowered bytes of the line. JSON may spell a character as a
-    ``\\u`` escape (Go writes ``<`` as ``\\u003c``), which hides it from a byte search: such
-    lines go to the checker too, which sees the decoded text.
+
+def _keyword_screen(rules: FormatRules) -> Callable[[str], bool]:
+    """Whether a text may hold a reserved keyword in any case: True sends the record to the checker.
+
+    Searching every text for seven keywords would cost more than parsing it. Every keyword the
+    guide reserves holds a character that text seldom has (``User:``, ``<image>``, ``[EOS]``),
+    so a text is first searched for those few characters (fast single-character scans), and
+    only a text holding one is lowered and searched for the keywords themselves.
     """
-    every = (*rules.reserved_strings, *rules.advisory_reserved_strings)
-    keywords = tuple(dict.fromkeys(keyword.lower().encode() for keyword in every))
+    keywords = tuple(
+        dict.fromkeys(
+            keyword.lower() for keyword in (*rules.reserved_strings, *rules.advisory_reserved_strings)
+        )
+    )
     if not keywords:
-        return lambda line: False
+        return lambda text: False
+    anchors = "".join(dict.fromkeys(char for keyword in keywords for char in keyword if char in _ANCHORS))
+    if any(not any(char in keyword for char in _ANCHORS) for keyword in keywords):
+        anchors = ""  # a keyword without an anchor: search every text
 
-    def may_hold_keyword(line: bytes) -> bool:
-        lowered = line.lower()
-        return b"\\u00" in line or any(keyword in lowered for keyword in keywords)
+    def may_hold_keyword(text: str) -> bool:
+        if anchors and not any(char in text for char in anchors):
+            return False
+        lowered = text.lower()
+        return any(keyword in lowered for keyword in keywords)
 
     return may_hold_keyword
 
@@ -97,15 +110,18 @@ def _conversation_fast_path(rules: FormatRules) -> FastPath:
         except _DECODE_ERRORS:
             return None
         messages = record.messages
-        if not messages or may_hold_keyword(line):
+        if not messages:
             return None
         if schema_version_required and record.schemaVersion != SCHEMA_VERSION:
             return None
         characters = 0
         ascii = True
         for block in record.system:
-            characters += len(block.text)
-            ascii = ascii and block.text.isascii()
+            text = block.text
+            if may_hold_keyword(text):
+                return None
+            characters += len(text)
+            ascii = ascii and text.isascii()
         expected = "user"
         user_turns = 0
         for message in messages:
@@ -119,6 +135,8 @@ def _conversation_fast_path(rules: FormatRules) -> FastPath:
             has_text = False
             for block in message.content:
                 text = block.text
+                if may_hold_keyword(text):
+                    return None
                 characters += len(text)
                 ascii = ascii and text.isascii()
                 has_text = has_text or (bool(text) and not text.isspace())

@@ -564,7 +564,6 @@ class ConversationChecker:
             return
         self._count_text(text, f"{path}.reasoningText.text", issues)
 
-
     def _check_media(
         self, kind: str, value: object, role: str | None, path: str, issues: list[Issue]
     ) -> None:

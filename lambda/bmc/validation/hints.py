@@ -34,15 +34,25 @@ NEEDS = {
 }
 
 # Recognized shapes: (what it looks like, the docs anchor that explains the fix).
-JSON_ARRAY = ("a JSON array (one document holding every record)", "json-lines")
+JSON_LINES = "json-lines"
+JSON_ARRAY = ("a JSON array (one document holding every record)", JSON_LINES)
 SPLIT_RECORDS = (
     "records split across lines (pretty-printed JSON, or line breaks inside text not written as \\n)",
-    "json-lines",
+    JSON_LINES,
 )
-CHAT_STRING_CONTENT = ("OpenAI or Anthropic chat messages (content as a plain string)", "another-familys-shape")
+CHAT_STRING_CONTENT = (
+    "OpenAI or Anthropic chat messages (content as a plain string)",
+    "another-familys-shape",
+)
 SYSTEM_ROLE = ("OpenAI chat messages (a 'system' role inside messages)", "another-familys-shape")
-RFT_RECORDS = ("a reinforcement fine-tuning dataset (messages with a reference_answer)", "another-familys-shape")
-CONVERSATION_RECORDS = ("bedrock-conversation-2024 records (content as an array of blocks)", "another-familys-shape")
+RFT_RECORDS = (
+    "a reinforcement fine-tuning dataset (messages with a reference_answer)",
+    "another-familys-shape",
+)
+CONVERSATION_RECORDS = (
+    "bedrock-conversation-2024 records (content as an array of blocks)",
+    "another-familys-shape",
+)
 PROMPT_COMPLETION_RECORDS = ("prompt/completion records", "another-familys-shape")
 INPUT_OUTPUT_RECORDS = ("input/output records", "another-familys-shape")
 CONTINUED_PRE_TRAINING_RECORDS = ('continued pre-training records ({"input": ...})', "another-familys-shape")
@@ -114,9 +124,12 @@ class ShapeTally:
     def hint(self, model_name: str) -> str | None:
         if not self.seen:
             return None
-        (looks_like, anchor), count = self.seen.most_common(1)[0]
-        lines = f"{count:,} line{'s' if count != 1 else ''}"
-        return (
-            f"this looks like {looks_like} ({lines}); {model_name} needs {NEEDS[self.data_format]} "
-            f"(see {DOCS}#{anchor})"
-        )
+        # A JSON array shows on line 1 only; its other lines look split, and say less.
+        shape = JSON_ARRAY if JSON_ARRAY in self.seen else self.seen.most_common(1)[0][0]
+        looks_like, anchor = shape
+        count = self.seen[shape]
+        lines = "" if shape == JSON_ARRAY else f" ({count:,} line{'s' if count != 1 else ''})"
+        needs = NEEDS[self.data_format]
+        if anchor == JSON_LINES:
+            needs = f"JSON Lines, one record per line, {needs}"
+        return f"this looks like {looks_like}{lines}; {model_name} needs {needs} (see {DOCS}#{anchor})"

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from bmc.aws.s3io import (
+    STDIN,
     SourceAccessError,
     SourceNotFoundError,
     SourceReadError,
@@ -65,7 +66,13 @@ TOKEN_BASIS = (
     f"(an error needs the limit exceeded even at 1 per {GUIDE_BYTES_PER_TOKEN})"
 )
 STEP_COUNT = "stepCount"
+STDIN_NAME = "<stdin>"
 _BOM = b"\xef\xbb\xbf"
+
+
+def display_name(location: str) -> str:
+    """How findings name a file: standard input as ``<stdin>``."""
+    return STDIN_NAME if location == STDIN else location
 
 
 def check_allowed_codes(allow: Collection[str]) -> list[str]:
@@ -236,7 +243,8 @@ class _Run:
             )
         too_few = self.check_total_records(training_stats, validation_stats, limits.total_records) or too_few
         advised = limits.recommended_min_training_records
-        if advised is not None and not too_few and 0 < training_stats.records < advised:
+        # Advice only for a file that is otherwise fine: next to errors it is noise.
+        if advised is not None and not too_few and not self.errors and 0 < training_stats.records < advised:
             self.warn(
                 training,
                 None,
@@ -245,7 +253,7 @@ class _Run:
                 f"{training_stats.records:,} training records; "
                 f"{advised:,} or more usually give better results",
             )
-        if self.unreadable:
+        if self.unreadable or not training_stats.tokens.total:  # nothing to estimate from
             return self.report(model.customization_id, customization_type, training_stats, validation_stats)
         estimate = estimate_cost(
             model,
@@ -269,12 +277,12 @@ class _Run:
     def unreadable(self) -> bool:
         return any(self.errors.counts[code] for code in codes.UNREADABLE_INPUT)
 
-    def check_teacher(self, model: Model, customization_type: str, teacher_id: str, region: str | None) -> None:
+    def check_teacher(
+        self, model: Model, customization_type: str, teacher_id: str, region: str | None
+    ) -> None:
         field = "teacher_model"
         if customization_type != "DISTILLATION":
-            self.error(
-                None, None, field, codes.INVALID_VALUE, "a teacher model applies only to DISTILLATION"
-            )
+            self.error(None, None, field, codes.INVALID_VALUE, "a teacher model applies only to DISTILLATION")
             return
         try:
             teacher = resolve_teacher(teacher_id)
@@ -341,7 +349,7 @@ class _Run:
         """Report a count outside ``allowed``; True when it is too small."""
         if stats.records == 0 or not stats.complete:
             return False  # EMPTY_FILE or a read failure already says why
-        file = stats.files[0] if len(stats.files) == 1 else None
+        file = display_name(stats.files[0]) if len(stats.files) == 1 else None
         return self.count_problem(file, stats.records, allowed, f"{stats.records:,} {role} records")
 
     def check_total_records(
@@ -357,7 +365,7 @@ class _Run:
         what = f"{training.records:,} training records" + (
             f" and {validation.records:,} validation records ({total:,} together)" if validation else ""
         )
-        file = training.files[0] if validation is None else None
+        file = display_name(training.files[0]) if validation is None else None
         return self.count_problem(file, total, allowed, what, together=validation is not None)
 
     def count_problem(
@@ -385,7 +393,7 @@ class _Run:
 
     def scan(
         self,
-        location: str,
+        source_location: str,
         stats: DatasetStats,
         *,
         rules: FormatRules,
@@ -393,6 +401,7 @@ class _Run:
         batch_size: int | None,
         size_limit: int | None,
     ) -> None:
+        location = display_name(source_location)
         dataset_bucket = None
         if is_s3_uri(location):
             try:
@@ -424,7 +433,7 @@ class _Run:
         bytes_before = stats.bytes
         digest = StreamDigest() if self.digest else None
         try:
-            with open_source(location, s3_client=self.s3_client) as source:
+            with open_source(source_location, s3_client=self.s3_client) as source:
                 if source.size is not None and size_limit is not None and source.size > size_limit:
                     self.file_too_large(location, source.size, size_limit)
                     size_limit = None  # reported once, before reading
