@@ -312,7 +312,7 @@ def describe_estimate(estimate: dict[str, Any]) -> str:
     tokens = f"{estimate['training_tokens']:,} training tokens"
     if estimate["epochs"] is None:
         return f"{tokens}; epochs chosen by Bedrock, cost unknown"
-    billed = f"{tokens} x {estimate['epochs']} epoch(s) = {estimate['billed_tokens']:,} tokens"
+    billed = f"{tokens} x {estimate['epochs']:g} epoch(s) = {estimate['billed_tokens']:,} tokens"
     currency = estimate["currency"]
     if estimate["training_cost"] is None:
         return f"{billed}; no price in the table"
