@@ -55,7 +55,9 @@ def main() -> int:
             result = run(shlex.split(command), env)
             shown = (result.stdout + result.stderr).strip().splitlines()
             ok = result.returncode == 0 and bool(shown)
-            print(f"{'ok' if ok else 'FAILED'}: {command} (exit {result.returncode}): {shown[0] if shown else ''}")
+            print(
+                f"{'ok' if ok else 'FAILED'}: {command} (exit {result.returncode}): {shown[0] if shown else ''}"
+            )
             failures += not ok
     print(f"install check: {'passed' if not failures else 'failed'} in {time.monotonic() - started:.1f} s")
     return 1 if failures else 0

@@ -412,6 +412,18 @@ def test_reserved_keywords_follow_the_guide(tmp_path: Path) -> None:
     ]
 
 
+def test_aws_distillation_sample_passes_for_nova(tmp_path: Path) -> None:
+    """AWS's distillation sample (uber10K.jsonl, line 149) has "payment system:" in an answer."""
+    answer = (
+        "9. Legal action for improper use of payment system: If Uber's payment system is used "
+        "for illegal purposes, Uber may take legal action."
+    )
+    record = _with(conversation(), ("messages", 1, "content", 0, "text"), answer)
+    report = validate(tmp_path, "conversation-distillation", {BAD_LINE: record})
+    assert report.valid, report.errors
+    assert [(f.line, f.code) for f in report.warnings] == [(BAD_LINE, codes.RESERVED_STRING_MENTION)]
+
+
 def test_a_reserved_keyword_can_be_acknowledged(tmp_path: Path) -> None:
     model_id, customization_type, builder, minimum = SETUPS["conversation"]
     record = _with(conversation(), ("messages", 0, "content", 0, "text"), "User: hi")
