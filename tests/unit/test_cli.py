@@ -15,7 +15,7 @@ from bmc.cli import main as cli
 from bmc.cli import validate as validate_command
 from bmc.cli.validate import ProgressLine
 
-from tests.unit.fixtures_datasets import continued_pre_training, conversation, dataset
+from tests.unit.fixtures_datasets import Line, continued_pre_training, conversation, dataset
 
 NOVA = "amazon.nova-micro-v1"
 NOVA_FINE_TUNING = ("--base-model", NOVA, "--customization-type", "FINE_TUNING")
@@ -358,7 +358,7 @@ def test_standard_input(
 
 
 def test_max_findings_all_lists_every_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    broken = {n: {"input": ""} for n in range(1, 41)}
+    broken: dict[int, Line] = {n: {"input": ""} for n in range(1, 41)}
     path = dataset(tmp_path, continued_pre_training, 40, replace=broken)
     argv = (
         "--base-model",
@@ -372,7 +372,7 @@ def test_max_findings_all_lists_every_line(tmp_path: Path, capsys: pytest.Captur
     assert capped["errors"][0]["lines"] == list(range(1, 21))
     _, every = validate_json(capsys, "--max-findings", "all", *argv)
     assert every["errors"][0]["lines"] == list(range(1, 41))
-    code, out, _ = bmc(capsys, "validate", "--max-findings", "all", *argv)
+    _, out, _ = bmc(capsys, "validate", "--max-findings", "all", *argv)
     assert "repeated on 40 lines: " + ", ".join(str(n) for n in range(1, 41)) + "\n" in out
 
 

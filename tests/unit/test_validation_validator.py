@@ -21,7 +21,6 @@ from tests.unit.fixtures_datasets import (
     continued_pre_training,
     conversation,
     dataset,
-    findings,
     haiku_messages,
     prompt_completion,
     write_jsonl,

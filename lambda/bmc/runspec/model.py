@@ -14,8 +14,7 @@ from typing import Any
 
 from bmc.catalog.models import Model, resolve_model
 from bmc.findings import Finding
-from bmc.validation.codes import TEACHER_NOT_SUPPORTED as TEACHER_NOT_SUPPORTED
-from bmc.validation.codes import UNKNOWN_TEACHER as UNKNOWN_TEACHER
+from bmc.validation import codes as validation_codes
 
 EXECUTION_INPUT = "execution input"
 DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
@@ -37,6 +36,8 @@ RESERVED_TAG_PREFIXES = ("aws:", "bmc:")
 # validator come from bmc.validation.codes.
 DUPLICATE_KEY = "DUPLICATE_KEY"
 MODEL_NOT_ALLOWED = "MODEL_NOT_ALLOWED"
+UNKNOWN_TEACHER = validation_codes.UNKNOWN_TEACHER  # shared with `bmc validate --teacher-model`
+TEACHER_NOT_SUPPORTED = validation_codes.TEACHER_NOT_SUPPORTED
 SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
 COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
 TOO_MANY_TAGS = "TOO_MANY_TAGS"

@@ -424,10 +424,10 @@ class _Run:
             self,
             location,
             stats,
-            checker,
-            limits.record_token_limit(batch_size),
-            ShapeTally.for_format(rules.data_format),
-            make_fast_path(rules) if self.fast_path else None,
+            checker=checker,
+            record_limit=limits.record_token_limit(batch_size),
+            tally=ShapeTally.for_format(rules.data_format),
+            fast_path=make_fast_path(rules) if self.fast_path else None,
         )
         records_before = stats.records
         bytes_before = stats.bytes
@@ -533,6 +533,7 @@ class _FileScan:
         run: _Run,
         location: str,
         stats: DatasetStats,
+        *,
         checker: RecordChecker,
         record_limit: int | None,
         tally: ShapeTally,
@@ -547,10 +548,9 @@ class _FileScan:
         self.fast_path = fast_path
 
     def run(self, read: Callable[[int], bytes], digest: StreamDigest | None) -> None:
-        """The hot loop: the fast path, else one orjson parse and one checker call per line."""
+        """The hot loop: the fast path; a line it cannot vouch for goes to ``check_line``."""
         stats = self.stats
         run = self.run_
-        location = self.location
         progress = run.progress
         digest_update = digest.update if digest is not None else None
 
@@ -563,28 +563,15 @@ class _FileScan:
             if progress is not None:
                 progress(run.bytes_done)
 
-        loads = orjson.loads
-        decode_error = orjson.JSONDecodeError
         add_tokens = stats.tokens.add
         fast_path = self.fast_path
         record_limit = self.record_limit
-        checker = self.checker
-        tally = self.tally
+        check_line = self.check_line
         records = 0
         characters = 0
         try:
             for line_number, line in enumerate(iter_lines(read, on_chunk=on_chunk), 1):
-                if line is None:
-                    records += 1
-                    run.error(
-                        location,
-                        line_number,
-                        None,
-                        codes.LINE_TOO_LONG,
-                        f"line is longer than {MAX_LINE_BYTES:,} bytes; it was skipped unread",
-                    )
-                    continue
-                if fast_path is not None:
+                if fast_path is not None and line is not None:
                     clean = fast_path(line)
                     if clean is not None:
                         records += 1
@@ -594,42 +581,59 @@ class _FileScan:
                         if record_limit is not None and tokens > record_limit:
                             self.issues(line_number, add(None, token_problem(None, clean[1], record_limit)))
                         continue
-                try:
-                    record = loads(line)
-                except decode_error:
-                    record, problem = parse_failure(line)
-                    if problem is not None:
-                        if problem.code != codes.EMPTY_LINE:
-                            records += 1
-                            tally.unparsed_line(line, line_number)
-                        run.line_issue(location, line_number, problem)
-                        continue
-                records += 1
-                if type(record) is not dict:
-                    tally.parsed(record, line_number)
-                    run.error(
-                        location,
-                        line_number,
-                        None,
-                        codes.NOT_AN_OBJECT,
-                        f"each line must be a JSON object, got {json_type(record)}",
-                    )
-                    continue
-                chars, ascii, issues = checker(record)
+                counted, chars = check_line(line_number, line)
+                records += counted
                 characters += chars
-                size = record_size(line, record, ascii)
-                media_tokens = checker.media_tokens
-                tokens = estimate_tokens(size) + media_tokens[1]
-                add_tokens(tokens)
-                if record_limit is not None and tokens > record_limit:
-                    issues = add(issues, token_problem(None, size, record_limit, media_tokens))
-                if issues is not None:
-                    if any(not issue.warning for issue in issues):
-                        tally.parsed(record, line_number)
-                    self.issues(line_number, issues)
         finally:
             stats.records += records
             stats.characters += characters
+
+    def check_line(self, line_number: int, line: bytes | None) -> tuple[int, int]:
+        """The detailed path for one line: (records it counts for, characters of its text)."""
+        run = self.run_
+        location = self.location
+        if line is None:
+            run.error(
+                location,
+                line_number,
+                None,
+                codes.LINE_TOO_LONG,
+                f"line is longer than {MAX_LINE_BYTES:,} bytes; it was skipped unread",
+            )
+            return 1, 0
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            record, problem = parse_failure(line)
+            if problem is not None:
+                counted = 0 if problem.code == codes.EMPTY_LINE else 1
+                if counted:
+                    self.tally.unparsed_line(line, line_number)
+                run.line_issue(location, line_number, problem)
+                return counted, 0
+        if type(record) is not dict:
+            self.tally.parsed(record, line_number)
+            run.error(
+                location,
+                line_number,
+                None,
+                codes.NOT_AN_OBJECT,
+                f"each line must be a JSON object, got {json_type(record)}",
+            )
+            return 1, 0
+        checker = self.checker
+        characters, ascii, issues = checker(record)
+        size = record_size(line, record, ascii)
+        media_tokens = checker.media_tokens
+        tokens = estimate_tokens(size) + media_tokens[1]
+        self.stats.tokens.add(tokens)
+        if self.record_limit is not None and tokens > self.record_limit:
+            issues = add(issues, token_problem(None, size, self.record_limit, media_tokens))
+        if issues is not None:
+            if any(not issue.warning for issue in issues):
+                self.tally.parsed(record, line_number)
+            self.issues(line_number, issues)
+        return 1, characters
 
     def issues(self, line_number: int, issues: list[Issue] | None) -> None:
         for issue in issues or ():
