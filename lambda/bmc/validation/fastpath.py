@@ -16,7 +16,7 @@ size its token estimate is based on (``bmc.validation.tokens.record_size``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
@@ -25,6 +25,7 @@ from bmc.validation.formats import SCHEMA_VERSION
 from bmc.validation.tokens import utf8_length
 
 FastPath = Callable[[bytes], "tuple[int, int] | None"]
+_T = TypeVar("_T")
 
 
 class _Text(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -97,21 +98,31 @@ def _keyword_screen(rules: FormatRules) -> Callable[[str], bool]:
     return may_hold_keyword
 
 
+def _decoder(kind: type[_T]) -> Callable[[bytes], _T | None]:
+    """Decode a line into ``kind``, or None when it does not have that shape (or is not JSON)."""
+    decode = msgspec.json.Decoder(kind).decode
+
+    def try_decode(line: bytes) -> _T | None:
+        try:
+            return decode(line)
+        except _DECODE_ERRORS:
+            return None
+
+    return try_decode
+
+
 def _conversation_fast_path(rules: FormatRules) -> FastPath:
-    decode = msgspec.json.Decoder(_Conversation).decode
+    decode = _decoder(_Conversation)
     may_hold_keyword = _keyword_screen(rules)
     final_user_turn_allowed = rules.final_user_turn_allowed
     max_user_turns = rules.max_user_turns
     schema_version_required = rules.schema_version_required
 
     def fast_path(line: bytes) -> tuple[int, int] | None:
-        try:
-            record = decode(line)
-        except _DECODE_ERRORS:
+        record = decode(line)
+        if record is None or not record.messages:
             return None
         messages = record.messages
-        if not messages:
-            return None
         if schema_version_required and record.schemaVersion != SCHEMA_VERSION:
             return None
         characters = 0
@@ -163,16 +174,13 @@ def _conversation_string_bytes(record: _Conversation) -> int:
 
 
 def _haiku_fast_path() -> FastPath:
-    decode = msgspec.json.Decoder(_HaikuRecord).decode
+    decode = _decoder(_HaikuRecord)
 
     def fast_path(line: bytes) -> tuple[int, int] | None:
-        try:
-            record = decode(line)
-        except _DECODE_ERRORS:
+        record = decode(line)
+        if record is None or not record.messages:
             return None
         messages = record.messages
-        if not messages:
-            return None
         characters = len(record.system)
         ascii = record.system.isascii()
         expected = "user"
