@@ -3,6 +3,7 @@ line and field."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -498,3 +499,57 @@ def test_every_problem_of_a_record_is_reported(tmp_path: Path) -> None:
         (codes.RESERVED_STRING_MENTION, "messages[0].content[0].text"),
         (codes.RESERVED_STRING_MENTION, "messages[1].content[0].text"),
     } <= found
+
+
+MUTATIONS: list[Callable[[Record], Any]] = [
+    lambda r: r,
+    lambda r: r.pop("schemaVersion", None),
+    lambda r: r.update(schemaVersion="v2"),
+    lambda r: r.update(system=[]),
+    lambda r: r.pop("system", None),
+    lambda r: r["messages"].reverse(),
+    lambda r: r["messages"].pop(),
+    lambda r: r["messages"].append(r["messages"][0]),
+    lambda r: r["messages"][0]["content"][0].update(text=" "),
+    lambda r: r["messages"][0]["content"][0].update(text="Hi User: there"),
+    lambda r: r["messages"][0]["content"][0].update(text="hi user: there"),
+    lambda r: r["messages"][-1]["content"][0].update(text="see <IMAGE> and [eos]"),
+    lambda r: r["messages"][0]["content"][0].update(text="caf\u00e9 \u6771\u4eac at 10:30"),
+    lambda r: r["messages"][0]["content"].append({"text": "more"}),
+    lambda r: r["messages"][0].update(extra=1),
+    lambda r: r.update(extra=True),
+    lambda r: r["messages"][0].update(role="USER"),
+]
+
+
+@pytest.mark.parametrize("setup", ["conversation", "conversation-distillation", "conversation-single-turn"])
+def test_fast_path_agrees_with_the_checker_on_random_mutations(tmp_path: Path, setup: str) -> None:
+    """``validate`` runs every file with and without the fast path and compares the reports."""
+    rng = random.Random(setup)
+    replace: dict[int, Line] = {}
+    for line in range(1, 101):
+        record = conversation(line, turns=rng.randint(1, 3), answer=rng.random() < 0.8)
+        for mutate in rng.sample(MUTATIONS, k=rng.randint(0, 3)):
+            mutate(record)
+        replace[line] = record
+    validate(tmp_path, setup, replace, count=100)
+
+
+def test_fast_path_agrees_with_the_checker_on_claude_records(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    replace: dict[int, Line] = {}
+    for line in range(1, 41):
+        record = haiku_messages(line, turns=rng.randint(1, 2))
+        choice = rng.randrange(6)
+        if choice == 1:
+            record["messages"].reverse()
+        elif choice == 2:
+            record["messages"][0]["content"] = ""
+        elif choice == 3:
+            record["system"] = None
+        elif choice == 4:
+            record["messages"][0]["content"] = [{"text": "blocks"}]
+        elif choice == 5:
+            record["messages"][0]["content"] = "caf\u00e9 \u6771\u4eac"
+        replace[line] = record
+    validate(tmp_path, "claude-3-haiku", replace, count=40)
