@@ -162,6 +162,22 @@ def test_validation_record_limit(tmp_path: Path) -> None:
     assert report.stats["validation"]["records"] == 1001
 
 
+def test_training_and_validation_records_together(tmp_path: Path) -> None:
+    # Claude 3 Haiku: at most 10,000 training and validation records together.
+    training = dataset(tmp_path, haiku_messages, 9_500)
+    validation = dataset(tmp_path, haiku_messages, 600, name="validation.jsonl")
+    report = run(training, model_id=HAIKU, customization_type="FINE_TUNING", validation=[validation])
+    assert [(f.code, f.file) for f in report.errors] == [(codes.TOO_MANY_RECORDS, None)]
+    assert "9,500 training records and 600 validation records (10,100 together)" in report.errors[0].message
+    # Llama: "Sum of training and validation records" 100-10,000.
+    llama_training = dataset(tmp_path, prompt_completion, 90, name="llama.jsonl")
+    llama_validation = dataset(tmp_path, prompt_completion, 10, name="llama-validation.jsonl")
+    ok = run(
+        llama_training, model_id=LLAMA_31, customization_type="FINE_TUNING", validation=[llama_validation]
+    )
+    assert ok.valid, ok.errors
+
+
 def test_validation_files_are_checked_with_the_same_format(tmp_path: Path) -> None:
     training = cpt_file(tmp_path)
     validation = cpt_file(tmp_path, name="validation.jsonl", replace={4: {"input": ""}})
@@ -294,6 +310,28 @@ def test_titan_token_limit_depends_on_batch_size(tmp_path: Path) -> None:
     batched = run(path, hyperparameters={"batchSize": 8})
     assert [(f.code, f.line) for f in batched.errors] == [(codes.TOO_MANY_TOKENS, 2)]
     assert "2,048" in batched.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("model_id", "batch_size", "limit"),
+    [
+        # The guide's tables: Lite 4,096 at batch size 1-2, 2,048 at 3-6; Express 4,096 at 1, 2,048 at 2-4.
+        (TITAN_LITE, 2, 4096),
+        (TITAN_LITE, 3, 2048),
+        ("amazon.titan-text-express-v1:0:8k", 1, 4096),
+        ("amazon.titan-text-express-v1:0:8k", 2, 2048),
+    ],
+)
+def test_titan_token_limit_per_batch_size(tmp_path: Path, model_id: str, batch_size: int, limit: int) -> None:
+    record = {"input": "a" * 15_000}  # over 2,048 even at 6 bytes a token; under 4,096 at 6
+    report = run(
+        cpt_file(tmp_path, replace={2: record}), model_id=model_id, hyperparameters={"batchSize": batch_size}
+    )
+    found = report.errors + report.warnings
+    assert [f.code for f in found if f.line == 2] == [
+        codes.TOO_MANY_TOKENS if limit == 2048 else codes.MAY_EXCEED_TOKEN_LIMIT
+    ]
+    assert f"{limit:,}" in next(f.message for f in found if f.line == 2)
 
 
 def test_field_token_limits(tmp_path: Path) -> None:

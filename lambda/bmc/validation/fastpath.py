@@ -70,32 +70,30 @@ def make_fast_path(rules: FormatRules) -> FastPath | None:
 _ANCHORS = ":<>[]"
 
 
-def _keyword_screen(rules: FormatRules) -> Callable[[str], bool]:
-    """Whether a text may hold a reserved keyword in any case: True sends the record to the checker.
+class _KeywordScreen:
+    """Which texts may hold a reserved keyword, in any case: those go to the checker.
 
     Searching every text for seven keywords would cost more than parsing it. Every keyword the
     guide reserves holds a character that text seldom has (``User:``, ``<image>``, ``[EOS]``),
-    so a text is first searched for those few characters (fast single-character scans), and
-    only a text holding one is lowered and searched for the keywords themselves.
+    so a text is first searched for those few characters (``anchors``: fast single-character
+    scans, inlined by the fast path), and only a text holding one is lowered and searched for
+    the keywords themselves (``holds_keyword``).
     """
-    keywords = tuple(
-        dict.fromkeys(
-            keyword.lower() for keyword in (*rules.reserved_strings, *rules.advisory_reserved_strings)
-        )
-    )
-    if not keywords:
-        return lambda text: False
-    anchors = "".join(dict.fromkeys(char for keyword in keywords for char in keyword if char in _ANCHORS))
-    if any(not any(char in keyword for char in _ANCHORS) for keyword in keywords):
-        anchors = ""  # a keyword without an anchor: search every text
 
-    def may_hold_keyword(text: str) -> bool:
-        if anchors and not any(char in text for char in anchors):
-            return False
+    def __init__(self, rules: FormatRules) -> None:
+        every = (*rules.reserved_strings, *rules.advisory_reserved_strings)
+        self.keywords = tuple(dict.fromkeys(keyword.lower() for keyword in every))
+        self.active = bool(self.keywords)
+        firsts = [next((c for c in keyword if c in _ANCHORS), "") for keyword in self.keywords]
+        anchors = list(dict.fromkeys(firsts))
+        if "" in anchors or len(anchors) > 3:
+            anchors = [""]  # "" is in every text: each one is searched
+        # Exactly three, repeating the first: the fast path tests `a in text or b in text or c in text`.
+        self.anchors = (anchors + anchors[:1] * 3)[:3] if anchors else ["", "", ""]
+
+    def holds_keyword(self, text: str) -> bool:
         lowered = text.lower()
-        return any(keyword in lowered for keyword in keywords)
-
-    return may_hold_keyword
+        return any(keyword in lowered for keyword in self.keywords)
 
 
 def _decoder(kind: type[_T]) -> Callable[[bytes], _T | None]:
@@ -113,7 +111,10 @@ def _decoder(kind: type[_T]) -> Callable[[bytes], _T | None]:
 
 def _conversation_fast_path(rules: FormatRules) -> FastPath:
     decode = _decoder(_Conversation)
-    may_hold_keyword = _keyword_screen(rules)
+    screen = _KeywordScreen(rules)
+    screened = screen.active
+    a0, a1, a2 = screen.anchors
+    holds_keyword = screen.holds_keyword
     final_user_turn_allowed = rules.final_user_turn_allowed
     max_user_turns = rules.max_user_turns
     schema_version_required = rules.schema_version_required
@@ -129,7 +130,7 @@ def _conversation_fast_path(rules: FormatRules) -> FastPath:
         ascii = True
         for block in record.system:
             text = block.text
-            if may_hold_keyword(text):
+            if screened and (a0 in text or a1 in text or a2 in text) and holds_keyword(text):
                 return None
             characters += len(text)
             ascii = ascii and text.isascii()
@@ -146,7 +147,7 @@ def _conversation_fast_path(rules: FormatRules) -> FastPath:
             has_text = False
             for block in message.content:
                 text = block.text
-                if may_hold_keyword(text):
+                if screened and (a0 in text or a1 in text or a2 in text) and holds_keyword(text):
                     return None
                 characters += len(text)
                 ascii = ascii and text.isascii()
