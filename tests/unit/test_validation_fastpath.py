@@ -57,9 +57,6 @@ def test_records_outside_the_common_shape_are_left_to_the_checker() -> None:
     assert fast(b"not json") is None
     assert fast(line({**conversation(), "extra": 1})) is None
     assert fast(line(conversation(answer=False))) is None  # ends on the user's turn
-    assert (
-        make_fast_path(FormatRules(CONVERSATION, final_user_turn_allowed=True))(  # type: ignore[misc]
-            line(conversation(answer=False))
-        )
-        is not None
-    )
+    prompts = make_fast_path(FormatRules(CONVERSATION, final_user_turn_allowed=True))
+    assert prompts is not None
+    assert prompts(line(conversation(answer=False))) is not None
