@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import random
 
 import pytest
+from bmc.validation.digest import StreamDigest
 from bmc.validation.lines import iter_lines
 from bmc.validation.tokens import (
     TokenStats,
@@ -136,3 +139,15 @@ def test_merge() -> None:
         second.add(value)
     first.merge(second)
     assert first.to_dict() == {"total": 36, "max": 20, "p50": 3, "p95": 20}
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_the_digest_is_the_sha256_of_every_chunk(threaded: bool) -> None:
+    data = os.urandom(3 << 20)
+    digest = StreamDigest(threaded=threaded)
+    assert digest.threaded is threaded
+    for start in range(0, len(data), 256 << 10):
+        digest.update(data[start : start + (256 << 10)])
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    digest.close()  # idempotent, also after the digest was read
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
