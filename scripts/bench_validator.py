@@ -131,7 +131,10 @@ def child(mode: str, path: str, data_format: str) -> None:
     if mode.startswith("validator"):
         from bmc.validation import validate_datasets
 
+        from bmc.validation.digest import spare_core
+
         model_id, customization_type = FORMATS[data_format]
+        threaded = spare_core()
         start = time.perf_counter()
         report = validate_datasets(
             model_id=model_id,
@@ -146,6 +149,7 @@ def child(mode: str, path: str, data_format: str) -> None:
             "error_counts": report.error_counts,
             "warning_counts": report.warning_counts,
             "sha256": report.stats["training"]["sha256"],
+            "digest_threaded": threaded,
         }
     else:
         records = 0
@@ -237,7 +241,8 @@ def bench_format(data_format: str, args: argparse.Namespace, directory: Path) ->
     validator = best["validator"]
     print(
         f"  validator: {validator['records']:,} records, errors {validator['error_counts'] or 'none'}, "
-        f"warnings {validator['warning_counts'] or 'none'}, sha256 {validator['sha256'][:16]}..."
+        f"warnings {validator['warning_counts'] or 'none'}, sha256 {validator['sha256'][:16]}..., "
+        f"digest on a worker thread: {'yes' if validator['digest_threaded'] else 'no (no free core)'}"
     )
     return {
         "format": data_format,
