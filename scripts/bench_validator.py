@@ -130,7 +130,6 @@ def child(mode: str, path: str, data_format: str) -> None:
     """Run one measurement and print its result as JSON (runs in a child process)."""
     if mode.startswith("validator"):
         from bmc.validation import validate_datasets
-
         from bmc.validation.digest import spare_core
 
         model_id, customization_type = FORMATS[data_format]
