@@ -59,8 +59,30 @@ def pinned_requirement(requirements: Path, name: str) -> str | None:
     return None
 
 
-def pip_bundle(output_dir: Path, requirements: Sequence[Path], *, for_lambda: bool = True) -> None:
-    """Install the pinned requirements and the runtime package into ``output_dir``.
+def build_sdist_wheels(requirements: Sequence[Path], wheel_dir: Path) -> None:
+    """Build the wheels of the pinned sdist-only packages into ``wheel_dir``."""
+    sdists = [r for req in requirements for name in SDIST_ONLY if (r := pinned_requirement(req, name))]
+    if sdists:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--wheel-dir",
+                str(wheel_dir),
+                *sdists,
+            ],
+            check=True,
+        )
+
+
+def pip_install_command(
+    output_dir: Path, requirements: Sequence[Path], wheel_dir: Path, *, for_lambda: bool = True
+) -> list[str]:
+    """``pip install`` of the pinned requirements, binary wheels only (plus ``wheel_dir``'s).
 
     ``for_lambda``: wheels for linux arm64 / CPython 3.14 (the deployed recipe); False installs
     the same requirements for the running interpreter (how tests check the recipe quickly).
@@ -74,30 +96,19 @@ def pip_bundle(output_dir: Path, requirements: Sequence[Path], *, for_lambda: bo
         if for_lambda
         else []
     )
+    return [
+        *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", *platform),
+        *("--only-binary=:all:", "--find-links", str(wheel_dir), "--target", str(output_dir)),
+        *(arg for req in requirements for arg in ("-r", str(req))),
+    ]
+
+
+def pip_bundle(output_dir: Path, requirements: Sequence[Path], *, for_lambda: bool = True) -> None:
+    """Install the pinned requirements and the runtime package into ``output_dir``."""
     with tempfile.TemporaryDirectory(prefix="bmc-wheels-") as wheels:
-        sdists = [r for req in requirements for name in SDIST_ONLY if (r := pinned_requirement(req, name))]
-        if sdists:
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "wheel",
-                    "--quiet",
-                    "--no-deps",
-                    "--wheel-dir",
-                    wheels,
-                    *sdists,
-                ],
-                check=True,
-            )
+        build_sdist_wheels(requirements, Path(wheels))
         subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", *platform),
-                *("--only-binary=:all:", "--find-links", wheels, "--target", str(output_dir)),
-                *(arg for req in requirements for arg in ("-r", str(req))),
-            ],
-            check=True,
+            pip_install_command(output_dir, requirements, Path(wheels), for_lambda=for_lambda), check=True
         )
     shutil.copytree(
         LAMBDA_SOURCE / "bmc",

@@ -276,7 +276,7 @@ def test_throttling_is_injected_counted_and_published(env: Env) -> None:
             Statistics=["Sum"],
             **window,
         )["Datapoints"]
-        return sum(p["Sum"] for p in points)
+        return float(sum(p["Sum"] for p in points))
 
     assert total("Invocations", "amazon.nova-micro-v1:0") == 1
     assert total("InvocationThrottles", "amazon.nova-micro-v1:0") == 2

@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sacrebleu
-from rouge_score import rouge_scorer
-
 from bmc.cli.main import main
 from bmc.evaluation import metrics
 from bmc.evaluation.bootstrap import paired_delta_intervals
@@ -24,8 +22,27 @@ from bmc.evaluation.judge import JudgeConfig, Verdict, parse_score, rubric_promp
 from bmc.evaluation.metrics import SystemScores, score_system
 from bmc.evaluation.results import EvaluatedRecord
 from bmc.evaluation.summary import summarize
+from rouge_score import rouge_scorer
 
-WORDS = "the a an router reset button hold seconds light blinks amber wait minutes admin page wireless save".split()
+WORDS = [
+    "the",
+    "a",
+    "an",
+    "router",
+    "reset",
+    "button",
+    "hold",
+    "seconds",
+    "light",
+    "blinks",
+    "amber",
+    "wait",
+    "minutes",
+    "admin",
+    "page",
+    "wireless",
+    "save",
+]
 
 
 # SQuAD v1.1's official evaluation functions (evaluate-v1.1.py), the reference for EM and F1.
@@ -75,11 +92,16 @@ def reference_values(references: list[str], predictions: list[str]) -> dict[str,
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
     n = len(references)
     return {
-        "exactMatch": sum(squad_normalize(p) == squad_normalize(r) for r, p in zip(references, predictions))
+        "exactMatch": sum(
+            squad_normalize(p) == squad_normalize(r) for r, p in zip(references, predictions, strict=True)
+        )
         / n,
-        "contains": sum(r.lower() in p.lower() for r, p in zip(references, predictions)) / n,
-        "tokenF1": sum(squad_f1(p, r) for r, p in zip(references, predictions)) / n,
-        "rougeL": sum(scorer.score(r, p)["rougeL"].fmeasure for r, p in zip(references, predictions)) / n,
+        "contains": sum(r.lower() in p.lower() for r, p in zip(references, predictions, strict=True)) / n,
+        "tokenF1": sum(squad_f1(p, r) for r, p in zip(references, predictions, strict=True)) / n,
+        "rougeL": sum(
+            scorer.score(r, p)["rougeL"].fmeasure for r, p in zip(references, predictions, strict=True)
+        )
+        / n,
         "bleu": sacrebleu.corpus_bleu(predictions, [references]).score,
         "chrF": sacrebleu.corpus_chrf(predictions, [references]).score,
     }
@@ -101,7 +123,7 @@ def test_per_record_scores_are_the_libraries_sentence_scores() -> None:
     references, predictions = corpus(size=20)
     scores = score_system(references, predictions)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
-    for i, (r, p) in enumerate(zip(references, predictions)):
+    for i, (r, p) in enumerate(zip(references, predictions, strict=True)):
         assert scores.per_record["rougeL"][i] == pytest.approx(scorer.score(r, p)["rougeL"].fmeasure)
         assert scores.per_record["bleu"][i] == pytest.approx(sacrebleu.sentence_bleu(p, [r]).score)
         assert scores.per_record["chrF"][i] == pytest.approx(sacrebleu.sentence_chrf(p, [r]).score)
@@ -136,7 +158,7 @@ def test_bmc_score_json_agrees_with_the_references_to_1e_4(
     test.write_text(
         "".join(
             json.dumps({"prompt": f"q{i}", "referenceResponse": r, "category": c}) + "\n"
-            for i, (r, c) in enumerate(zip(references, categories))
+            for i, (r, c) in enumerate(zip(references, categories, strict=True))
         )
     )
     answers = tmp_path / "predictions.jsonl"

@@ -209,17 +209,23 @@ class RetryPolicy:
         return rng.uniform(0, min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (attempt - 1)))
 
 
+def backoff_sleep(seconds: float) -> None:
+    """How a Generator waits by default (the local cloud replaces it to wait on its clock)."""
+    time.sleep(seconds)
+
+
 @dataclass
 class Generator:
     """Calls a bedrock-runtime client with the retry policy.
 
     ``time_left`` (seconds remaining in the Lambda invocation) stops the backoff before the
     function would time out: the record is then recorded as failed, with the last error.
+    ``sleep`` defaults to the module's ``backoff_sleep``, looked up at each wait.
     """
 
     client: Any
     policy: RetryPolicy = field(default_factory=RetryPolicy)
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] | None = None
     rng: random.Random = field(default_factory=random.Random)
     time_left: Callable[[], float] | None = None
     safety_seconds: float = 15.0
@@ -263,7 +269,7 @@ class Generator:
                     message=f"{message} (gave up after {attempt} attempts: the function's time is running out)",
                     attempts=attempt,
                 )
-            self.sleep(delay)
+            (self.sleep or backoff_sleep)(delay)
 
 
 def _with_attempts(generation: Generation, attempts: int) -> Generation:
