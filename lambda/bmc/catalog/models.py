@@ -317,9 +317,11 @@ class Model:
             "serving": {
                 "provisioned_throughput": self.provisioned_throughput,
                 "on_demand_deployment": self.on_demand_deployment,
-                "evaluation": self.evaluation_serving.to_dict() if self.inference.evaluable else None,
             },
-            "inference": self.inference.to_dict(),
+            "inference": {
+                **self.inference.to_dict(),
+                "evaluation_serving": self.evaluation_serving.to_dict() if self.inference.evaluable else None,
+            },
             "distillation_teachers": list(self.distillation_teachers),
             "customizations": {
                 c.customization_type: {
