@@ -47,6 +47,7 @@ from moto.s3.models import s3_backends
 from localcloud import samples
 from localcloud.bedrock.errors import RUNTIME_ERROR_STATUS_CODES, RuntimeApiError
 from localcloud.bedrock.resources import epoch_count
+from localcloud.bedrock.responses import installed_simulator
 
 if TYPE_CHECKING:
     from localcloud.bedrock.control import SimulatedBedrockBackend
@@ -364,12 +365,7 @@ class SimulatedRuntimeResponse(BaseResponse):
 
     @property
     def sim(self) -> BedrockSimulator:
-        from localcloud.bedrock.simulator import BedrockSimulator
-
-        simulator = BedrockSimulator.active()
-        if simulator is None:
-            raise RuntimeError("no BedrockSimulator is installed")
-        return simulator
+        return installed_simulator()
 
     def call_action(self) -> Any:
         sim = self.sim

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from bmc.cli.common import EXIT_INVALID, EXIT_USAGE, EXIT_VALID, UsageError, output_to_stdout
+from bmc.cli.validate import UNREADABLE_INPUT_CODES
 from bmc.evaluation.dataset import RECORD_COUNT_MISMATCH, read_responses, read_test_set
 from bmc.evaluation.metrics import (
     METRICS,
@@ -25,9 +26,7 @@ from bmc.evaluation.metrics import (
     score_system,
 )
 from bmc.findings import Finding
-from bmc.validation import codes
 
-UNREADABLE_INPUT_CODES = frozenset((codes.FILE_NOT_FOUND, codes.FILE_ACCESS_DENIED, codes.FILE_READ_ERROR))
 ERRORS_SHOWN = 20
 
 
