@@ -27,7 +27,7 @@ help:
 	@echo "make bench  - performance figures (validator throughput, workflow history size)"
 	@echo "make install-check - pip install . into an empty venv; run bmc --version and the README example"
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml
+$(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt lambda/requirements-evaluation.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
