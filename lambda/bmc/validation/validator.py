@@ -453,7 +453,8 @@ class _Run:
             return
         except SourceReadError as exc:
             records = stats.records - records_before
-            self.unread(location, stats, codes.FILE_READ_ERROR, f"{exc} (after {records:,} records)")
+            after = f" (after {records:,} records)" if records else ""
+            self.unread(location, stats, codes.FILE_READ_ERROR, f"{exc}{after}")
             return
         finally:
             if digest is not None:
