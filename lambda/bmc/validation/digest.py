@@ -4,10 +4,11 @@ Lineage needs the digest of the exact bytes a job trained on, and reading a larg
 twice would double the validation time. The validator hands every chunk it reads to a
 ``StreamDigest``. SHA-256 costs CPU time of its own (about 1.8 GB/s on one core of the
 benchmark machine, a fifth of the validator's time on simple records), so when a second core
-is free a worker thread hashes while the main thread parses (``hashlib`` releases the GIL for
-buffers over 2 KiB) and the digest costs next to nothing; a bounded queue keeps memory flat if
-hashing falls behind. With one core, or every core already busy, a thread would only add
-switching to the same CPU time: the chunks are then hashed in line.
+is free (or the reads wait on the network, as from S3) a worker thread hashes while the main
+thread parses (``hashlib`` releases the GIL for buffers over 2 KiB) and the digest costs next to
+nothing; a bounded queue keeps memory flat if hashing falls behind. Reading a local file with
+every core busy, a thread would only add switching to the same CPU time: the chunks are then
+hashed in line.
 """
 
 from __future__ import annotations

@@ -431,7 +431,9 @@ class _Run:
         )
         records_before = stats.records
         bytes_before = stats.bytes
-        digest = StreamDigest() if self.digest else None
+        # Reading S3 waits on the network: a worker thread hashes during those waits even on one
+        # core. A local file is CPU-bound: a thread helps only with a free core.
+        digest = StreamDigest(threaded=True if is_s3_uri(source_location) else None) if self.digest else None
         try:
             with open_source(source_location, s3_client=self.s3_client) as source:
                 if source.size is not None and size_limit is not None and source.size > size_limit:
