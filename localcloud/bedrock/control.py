@@ -17,6 +17,7 @@ from localcloud.bedrock.resources import (
     RESOURCE_NAME,
     TOKEN,
     FoundationModel,
+    InferenceProfile,
     JobPhase,
     SimCustomModel,
     SimDeployment,
@@ -124,6 +125,8 @@ class SimulatedBedrockBackend(BedrockBackend):
         base_id, base_arn = self._resolve_base_model(
             params.get("baseModelIdentifier", ""), customization_type
         )
+        if customization_type == "DISTILLATION":
+            self._check_teacher(params.get("customizationConfig"))
         training = dict(params.get("trainingDataConfig") or {})
         if "s3Uri" in training:
             check_s3_uri(training["s3Uri"], "trainingDataConfig.s3Uri")
@@ -179,6 +182,8 @@ class SimulatedBedrockBackend(BedrockBackend):
         self.jobs[job_id] = job
         self._tag(job.job_arn, job_tags)
         self._remember_token("CreateModelCustomizationJob", params, job.job_arn)
+        # Bedrock sends an event on every status change, the first one (InProgress) included.
+        self.sim._emit(lifecycle.job_event(self, job))
         return job.job_arn
 
     def _resolve_base_model(self, identifier: str, customization_type: str) -> tuple[str, str]:
@@ -193,6 +198,38 @@ class SimulatedBedrockBackend(BedrockBackend):
             raise validation_error(f"The model {foundation.model_id} does not support {customization_type}.")
         return foundation.model_id, foundation.arn(self.partition, self.region_name)
 
+    def _check_teacher(self, customization_config: Any) -> None:
+        """A distillation job names its teacher by foundation model id or, for models that
+        cannot be invoked on demand, by a system inference profile available here."""
+        try:
+            identifier = str(
+                customization_config["distillationConfig"]["teacherModelConfig"]["teacherModelIdentifier"]
+            )
+        except (KeyError, TypeError):
+            raise validation_error(
+                "customizationConfig.distillationConfig.teacherModelConfig.teacherModelIdentifier is "
+                "required for DISTILLATION"
+            ) from None
+        if self.inference_profile(identifier) is not None:
+            return
+        teacher = self.foundation_model(identifier)
+        if teacher is None:
+            raise validation_error(f"The provided teacher model identifier is invalid: {identifier}")
+        if "ON_DEMAND" not in teacher.inference_types_supported:
+            # What Bedrock answers when a profile-only model is named by its model id.
+            raise validation_error(
+                f"Invocation of model ID {teacher.model_id} with on-demand throughput isn't supported. "
+                "Retry your request with the ID or ARN of an inference profile that contains this model."
+            )
+
+    def inference_profile(self, identifier: str) -> InferenceProfile | None:
+        """The system inference profile named by id or ARN, if it can be used from this region."""
+        profile_id = identifier.split("inference-profile/", 1)[-1]
+        for profile in self.sim.inference_profiles:
+            if profile.profile_id == profile_id and self.region_name in profile.regions:
+                return profile
+        return None
+
     def stop_job(self, identifier: str) -> None:
         job = self.find_job(identifier)
         if job.status == "Stopping":
@@ -206,6 +243,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         job.stop_requested_time = now
         job.stop_due_time = now + timedelta(seconds=self.sim.stop_delay_seconds)
         job.last_modified_time = now
+        self.sim._emit(lifecycle.job_event(self, job))
 
     def job_description(self, job: SimJob) -> dict[str, Any]:
         return compact(

@@ -200,6 +200,14 @@ class SimulatedBedrockResponse(BedrockResponse):
             raise not_found(f"Foundation model {identifier} not found")
         return dumps({"modelDetails": model.details(backend.partition, backend.region_name)})
 
+    def get_inference_profile(self) -> str:
+        backend = self.bedrock_backend
+        identifier = self._path_param("inferenceProfileIdentifier")
+        profile = backend.inference_profile(identifier)
+        if profile is None:
+            raise not_found(f"Inference profile {identifier} not found")
+        return dumps(profile.details(backend.partition, backend.region_name, backend.account_id))
+
     def list_foundation_models(self) -> str:
         backend = self.bedrock_backend
         models = backend.list_foundation_models(

@@ -15,9 +15,12 @@ from localcloud.bedrock.control import SimulatedBedrockBackend
 from localcloud.bedrock.errors import BedrockError, ScriptedError
 from localcloud.bedrock.resources import (
     DEFAULT_FOUNDATION_MODELS,
+    DEFAULT_INFERENCE_PROFILES,
     BedrockEvent,
     EventSink,
     FoundationModel,
+    JOB_TERMINAL_STATUSES,
+    InferenceProfile,
     JobOutcome,
     JobScript,
     ProvisioningScript,
@@ -66,6 +69,7 @@ class BedrockSimulator:
         max_concurrent_jobs: int | None = None,
         check_s3_inputs: bool = True,
         foundation_models: Iterable[FoundationModel] = DEFAULT_FOUNDATION_MODELS,
+        inference_profiles: Iterable[InferenceProfile] = DEFAULT_INFERENCE_PROFILES,
         event_sink: EventSink | None = None,
         seed: int | None = None,
     ) -> None:
@@ -80,6 +84,7 @@ class BedrockSimulator:
         self.max_concurrent_jobs = max_concurrent_jobs
         self.check_s3_inputs = check_s3_inputs
         self.foundation_models: tuple[FoundationModel, ...] = tuple(foundation_models)
+        self.inference_profiles: tuple[InferenceProfile, ...] = tuple(inference_profiles)
         self.event_sink = event_sink
         # Re-entrant: an event sink may call Bedrock again from the same thread.
         self.lock = threading.RLock()
@@ -172,7 +177,7 @@ class BedrockSimulator:
             self._errors.setdefault(_operation_name(operation), []).extend([error] * count)
 
     def lose_events(self, count: int = 1) -> None:
-        """Drop the next ``count`` job state change events (EventBridge is best effort)."""
+        """Drop the next ``count`` terminal job state change events (delivery is best effort)."""
         with self.lock:
             self._events_to_lose += count
 
@@ -296,8 +301,10 @@ class BedrockSimulator:
         queue = self._errors.get(operation)
         return queue.pop(0) if queue else None
 
-    def _emit(self, event: BedrockEvent, *, lose: bool) -> None:
-        if lose or self._events_to_lose > 0:
+    def _emit(self, event: BedrockEvent, *, lose: bool = False) -> None:
+        """Queue a job state change event. Scripted losses apply to terminal events only."""
+        terminal = event["detail"]["jobStatus"] in JOB_TERMINAL_STATUSES
+        if terminal and (lose or self._events_to_lose > 0):
             if not lose:
                 self._events_to_lose -= 1
             self.lost_events.append(event)

@@ -107,14 +107,15 @@ def test_the_validation_file_is_found_wherever_it_lies(cloud: Cloud) -> None:
 def test_csv_parsing_skips_unreadable_rows_and_keeps_each_epochs_last_loss() -> None:
     text = (
         "step_number,epoch_number,training_loss,perplexity\n"
-        "1,1,2.5,12.1\n2,1,2.0,7.3\n3,1,nan,nan\n4,2,1.5,4.4\n5,2,oops,1\n6,2,1.2,3.3\n"
+        "0,1,2.5,12.1\n1,1,2.0,7.3\n2,1,nan,nan\n3,2,1.5,4.4\n4,2,oops,1\n5,2,1.2,3.3\n"
     )
     points, notes = metrics.parse_metrics_csv(text, "training_loss", "train.csv")
-    assert [p.step for p in points] == [1, 2, 4, 6]
+    assert [p.step for p in points] == [0, 1, 3, 5]  # Bedrock numbers steps from 0
     assert notes == ["train.csv: 2 row(s) skipped (not numbers, or not finite)"]
     assert metrics.last_per_epoch(points) == {1: 2.0, 2: 1.2}
     summary = metrics.JobMetrics(training=points).summary()
     assert (summary["finalTrainingLoss"], summary["minTrainingLoss"], summary["steps"]) == (1.2, 1.2, 6)
+    assert metrics.JobMetrics().summary()["steps"] == 0
     _, notes = metrics.parse_metrics_csv("a,b\n1,2\n", "training_loss", "x.csv")
     assert "lacks the column" in notes[0]
 
