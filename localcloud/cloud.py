@@ -332,6 +332,19 @@ class LocalCloud:
 
     # -- deployment -----------------------------------------------------------------------------
 
+    def resolve_offline(self, stack_name: str, value: Any) -> Any:
+        """`value` of the stack's template with intrinsic functions resolved to local names.
+
+        Needs no AWS: resources get the names `_name_resources` gives them (keys keep their
+        placeholder ARNs). Tests use it to evaluate policies the way AWS would.
+        """
+        if not self._physical:
+            for template in self._templates.values():
+                self._name_resources(template)
+            for template in self._templates.values():
+                self._collect_exports(template)
+        return self._resolve(value, self._templates[stack_name])
+
     def _deploy(self) -> None:
         foundation = self._templates[f"{self.prefix}-foundation"]
         workflow = self._templates[f"{self.prefix}-workflow"]

@@ -28,6 +28,10 @@ SUBNET_ID_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CIDR_PATTERN = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$")
+# An IAM role or user (with an optional path), or an account root, that may administer the keys.
+IAM_PRINCIPAL_ARN_PATTERN = re.compile(
+    r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64})\Z"
+)
 
 # The values CloudWatch Logs accepts for a retention period.
 LOG_RETENTION_DAYS = (
@@ -36,6 +40,8 @@ LOG_RETENTION_DAYS = (
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
 REMOVAL_POLICIES = ("retain", "destroy")
+# Who sets API Gateway's account-level CloudWatch Logs role: this deployment, or someone already did.
+API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
 
 class ConfigError(ValueError):
@@ -81,6 +87,8 @@ class AppConfig:
     queue_hours: int = 24
     reconcile_minutes: int = 15
     max_training_hours: int = 168
+    key_administrators: tuple[str, ...] = ()
+    api_gateway_cloudwatch_role: str = "create"
 
     @property
     def retain_data(self) -> bool:
@@ -236,6 +244,14 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "queueHours": lambda v: _integer("queueHours", v, 0, 168),
     "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
     "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
+    "keyAdministrators": lambda v: _string_list(
+        "keyAdministrators",
+        v,
+        lambda k, item: _string(k, item, IAM_PRINCIPAL_ARN_PATTERN, "an IAM role, user or account root ARN"),
+    ),
+    "apiGatewayCloudWatchRole": lambda v: _choice(
+        "apiGatewayCloudWatchRole", v, API_GATEWAY_CLOUDWATCH_ROLE_MODES
+    ),
 }
 
 _FIELDS = {
@@ -251,6 +267,8 @@ _FIELDS = {
     "queueHours": "queue_hours",
     "reconcileMinutes": "reconcile_minutes",
     "maxTrainingHours": "max_training_hours",
+    "keyAdministrators": "key_administrators",
+    "apiGatewayCloudWatchRole": "api_gateway_cloudwatch_role",
 }
 
 

@@ -16,10 +16,10 @@ from localcloud.bedrock.errors import BedrockError, ScriptedError
 from localcloud.bedrock.resources import (
     DEFAULT_FOUNDATION_MODELS,
     DEFAULT_INFERENCE_PROFILES,
+    JOB_TERMINAL_STATUSES,
     BedrockEvent,
     EventSink,
     FoundationModel,
-    JOB_TERMINAL_STATUSES,
     InferenceProfile,
     JobOutcome,
     JobScript,

@@ -215,7 +215,9 @@ def test_a_profile_only_teacher_is_sent_as_its_system_inference_profile(cloud: C
     state = submitted("run-1", **distillation_on_prompts(cloud, teacherModel=teacher))
     config = cloud.sim.job(state["job"]["jobArn"]).customization_config
     assert config == {
-        "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": "us.amazon.nova-premier-v1:0"}}
+        "distillationConfig": {
+            "teacherModelConfig": {"teacherModelIdentifier": "us.amazon.nova-premier-v1:0"}
+        }
     }
     assert cloud.run("run-1")["spec"]["distillation"]["teacherModel"] == "amazon.nova-premier-v1:0"
 
@@ -230,7 +232,9 @@ def test_bedrock_refuses_a_profile_only_teacher_named_by_its_model_id(cloud: Clo
         "trainingDataConfig": {"s3Uri": f"s3://{DATASETS_BUCKET}/data/prompts.jsonl"},
         "outputDataConfig": {"s3Uri": f"s3://{ARTIFACTS_BUCKET}/jobs/x/"},
         "customizationConfig": {
-            "distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": "amazon.nova-premier-v1:0"}}
+            "distillationConfig": {
+                "teacherModelConfig": {"teacherModelIdentifier": "amazon.nova-premier-v1:0"}
+            }
         },
     }
     with pytest.raises(JobRejected, match="ValidationException.*inference profile"):
