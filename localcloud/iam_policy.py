@@ -107,9 +107,11 @@ def _matches_principal(statement: Mapping[str, Any], principal: Mapping[str, str
             if value == "*" or principal.get(kind) == value:
                 return True
             # The account root ARN stands for every principal of the account (IAM decides).
-            if kind == "AWS" and value.endswith(":root") and principal.get("AWS", "").split(":")[4:5] == [
-                value.split(":")[4]
-            ]:
+            if (
+                kind == "AWS"
+                and value.endswith(":root")
+                and principal.get("AWS", "").split(":")[4:5] == [value.split(":")[4]]
+            ):
                 return True
     return False
 
@@ -126,12 +128,33 @@ def _conditions_hold(conditions: Mapping[str, Any], context: Mapping[str, Contex
 
 
 _NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike", "StringNotEqualsIgnoreCase"}
+_NUMERIC = {
+    "NumericEquals": lambda a, b: a == b,
+    "NumericNotEquals": lambda a, b: a != b,
+    "NumericLessThan": lambda a, b: a < b,
+    "NumericLessThanEquals": lambda a, b: a <= b,
+    "NumericGreaterThan": lambda a, b: a > b,
+    "NumericGreaterThanEquals": lambda a, b: a >= b,
+}
+_OPERATORS = {
+    "Null",
+    "Bool",
+    "StringEquals",
+    "StringEqualsIgnoreCase",
+    "StringLike",
+    "ArnEquals",
+    "ArnLike",
+    *_NEGATED,
+    *_NUMERIC,
+}
 
 
 def _condition_holds(operator: str, key: str, expected: list[Any], actual: ContextValue | None) -> bool:
     qualifier, _, base = operator.rpartition(":")
     if_exists = base.endswith("IfExists")
     base = base.removesuffix("IfExists")
+    if base not in _OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        raise NotImplementedError(f"condition operator {operator} is not supported")
     if base == "Null":
         absent = actual is None
         return all(str(value).lower() == ("true" if absent else "false") for value in expected)
@@ -144,8 +167,6 @@ def _condition_holds(operator: str, key: str, expected: list[Any], actual: Conte
         return any(_compare(base, value, expected) for value in actual_values)
     if qualifier == "ForAllValues":
         return all(_compare(base, value, expected) for value in actual_values)
-    if qualifier:
-        raise NotImplementedError(f"condition qualifier {qualifier} is not supported")
     return all(_compare(base, value, expected) for value in actual_values)
 
 
@@ -165,14 +186,4 @@ def _compare(base: str, value: str, expected: list[Any]) -> bool:
         return not any(_wildcard(w, value) for w in wanted)
     if base == "Bool":
         return value.lower() in {w.lower() for w in wanted}
-    numeric = {
-        "NumericEquals": lambda a, b: a == b,
-        "NumericNotEquals": lambda a, b: a != b,
-        "NumericLessThan": lambda a, b: a < b,
-        "NumericLessThanEquals": lambda a, b: a <= b,
-        "NumericGreaterThan": lambda a, b: a > b,
-        "NumericGreaterThanEquals": lambda a, b: a >= b,
-    }
-    if base in numeric:
-        return any(numeric[base](float(value), float(w)) for w in wanted)
-    raise NotImplementedError(f"condition operator {base} is not supported")
+    return any(_NUMERIC[base](float(value), float(w)) for w in wanted)

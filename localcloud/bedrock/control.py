@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.bedrock.models import BedrockBackend
 
-from localcloud.bedrock import lifecycle
+from localcloud.bedrock import access, lifecycle
 from localcloud.bedrock.errors import BedrockError, conflict, not_found, validation_error
 from localcloud.bedrock.resources import (
     COMMITMENT_DAYS,
@@ -126,7 +126,7 @@ class SimulatedBedrockBackend(BedrockBackend):
             params.get("baseModelIdentifier", ""), customization_type
         )
         if customization_type == "DISTILLATION":
-            self._check_teacher(params.get("customizationConfig"))
+            access.check_teacher(self, params.get("customizationConfig"))
         training = dict(params.get("trainingDataConfig") or {})
         if "s3Uri" in training:
             check_s3_uri(training["s3Uri"], "trainingDataConfig.s3Uri")
@@ -197,30 +197,6 @@ class SimulatedBedrockBackend(BedrockBackend):
         if customization_type not in foundation.customizations_supported:
             raise validation_error(f"The model {foundation.model_id} does not support {customization_type}.")
         return foundation.model_id, foundation.arn(self.partition, self.region_name)
-
-    def _check_teacher(self, customization_config: Any) -> None:
-        """A distillation job names its teacher by foundation model id or, for models that
-        cannot be invoked on demand, by a system inference profile available here."""
-        try:
-            identifier = str(
-                customization_config["distillationConfig"]["teacherModelConfig"]["teacherModelIdentifier"]
-            )
-        except (KeyError, TypeError):
-            raise validation_error(
-                "customizationConfig.distillationConfig.teacherModelConfig.teacherModelIdentifier is "
-                "required for DISTILLATION"
-            ) from None
-        if self.inference_profile(identifier) is not None:
-            return
-        teacher = self.foundation_model(identifier)
-        if teacher is None:
-            raise validation_error(f"The provided teacher model identifier is invalid: {identifier}")
-        if "ON_DEMAND" not in teacher.inference_types_supported:
-            # What Bedrock answers when a profile-only model is named by its model id.
-            raise validation_error(
-                f"Invocation of model ID {teacher.model_id} with on-demand throughput isn't supported. "
-                "Retry your request with the ID or ARN of an inference profile that contains this model."
-            )
 
     def inference_profile(self, identifier: str) -> InferenceProfile | None:
         """The system inference profile named by id or ARN, if it can be used from this region."""
@@ -455,6 +431,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         if any(t.name == name for t in self.throughputs.values()):
             raise validation_error(f"A provisioned model with name {name} already exists.")
         model_arn, foundation_arn = self._resolve_served_model(str(params.get("modelId", "")))
+        access.check_model_key(self, model_arn)
         tags = check_tags(params.get("tags"), "tags")
         script = self.sim._take_provisioning_script(self.sim._throughput_scripts, name)
         now = self.sim.clock.now()
@@ -541,6 +518,7 @@ class SimulatedBedrockBackend(BedrockBackend):
             raise validation_error(
                 f"On-demand deployment is not supported for models customized from {model.job.base_model_id}."
             )
+        access.check_model_key(self, model.model_arn)
         tags = check_tags(params.get("tags"), "tags")
         script = self.sim._take_provisioning_script(self.sim._deployment_scripts, name)
         now = self.sim.clock.now()

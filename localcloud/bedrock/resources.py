@@ -243,7 +243,9 @@ _US_PROFILE_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
 
 
 def _us_profile(model_id: str, name: str) -> InferenceProfile:
-    return InferenceProfile(f"us.{model_id}", f"US {name}", model_id, _US_PROFILE_REGIONS, _US_PROFILE_REGIONS)
+    return InferenceProfile(
+        f"us.{model_id}", f"US {name}", model_id, _US_PROFILE_REGIONS, _US_PROFILE_REGIONS
+    )
 
 
 # The US system inference profiles of the distillation teachers (Bedrock's inference profile list).

@@ -235,6 +235,6 @@ def test_api_gateway_gets_its_account_cloudwatch_role_retained(api: Template) ->
         "Service": "apigateway.amazonaws.com"
     }
     assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
-    stage_id, stage = api.one_of_type("AWS::ApiGateway::Stage")
+    _, stage = api.one_of_type("AWS::ApiGateway::Stage")
     assert "AccessLogSetting" in stage["Properties"]
     assert account_id in stage["DependsOn"]

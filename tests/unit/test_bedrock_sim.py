@@ -588,6 +588,77 @@ def test_custom_model_deployment_lifecycle(env: Env) -> None:
     assert (failed["status"], failed["failureMessage"]) == ("Failed", "Quota")
 
 
+NOVA_SERVING_STATEMENT = {
+    "Sid": "PermissionsNovaProvisionedThroughput",
+    "Effect": "Allow",
+    "Principal": {"Service": ["bedrock.amazonaws.com"]},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+    "Resource": "*",
+    "Condition": {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "aws:bedrock:custom-model"}},
+}
+
+
+def test_serving_a_nova_model_needs_a_key_policy_that_admits_bedrock(env: Env) -> None:
+    """Bedrock decrypts a custom Nova model's weights itself to serve it (Nova user guide)."""
+    kms = SESSION.client("kms")
+    key = kms.create_key(Description="model key")["KeyMetadata"]  # KMS's default policy only
+    model_arn = completed_model(env, customModelKmsKeyId=key["Arn"])
+    serve: list[tuple[str, dict[str, Any]]] = [
+        ("create_provisioned_model_throughput", {"modelUnits": 1, "provisionedModelName": "pt"}),
+        ("create_custom_model_deployment", {"modelDeploymentName": "dep"}),
+    ]
+    for operation, params in serve:
+        model = {"modelId": model_arn} if "throughput" in operation else {"modelArn": model_arn}
+        with pytest.raises(ClientError) as refused:
+            getattr(env.bedrock, operation)(**params, **model)
+        assert error_code(refused) == "AccessDeniedException"
+        assert "aws:bedrock:custom-model" in refused.value.response["Error"]["Message"]
+    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    policy["Statement"].append(NOVA_SERVING_STATEMENT)
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(policy))
+    env.bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt", modelId=model_arn
+    )
+    env.bedrock.create_custom_model_deployment(modelDeploymentName="dep", modelArn=model_arn)
+
+
+def test_a_profile_only_teacher_is_named_by_its_system_inference_profile(env: Env) -> None:
+    def distillation(teacher: str, name: str) -> dict[str, Any]:
+        config = {"distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": teacher}}}
+        return job_request(
+            jobName=name,
+            customModelName=name,
+            clientRequestToken=name,
+            customizationType="DISTILLATION",
+            validationDataConfig=None,
+            hyperParameters=None,
+            customizationConfig=config,
+        )
+
+    with pytest.raises(ClientError) as refused:
+        env.bedrock.create_model_customization_job(**distillation("amazon.nova-premier-v1:0", "plain"))
+    assert error_code(refused) == "ValidationException"
+    assert "inference profile" in refused.value.response["Error"]["Message"]
+    profile_arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.amazon.nova-premier-v1:0"
+    for teacher, name in (
+        ("us.amazon.nova-premier-v1:0", "by-id"),
+        (profile_arn, "by-arn"),
+        ("amazon.nova-pro-v1:0", "pro"),
+    ):
+        env.bedrock.create_model_customization_job(**distillation(teacher, name))
+    profile = env.bedrock.get_inference_profile(inferenceProfileIdentifier="us.amazon.nova-premier-v1:0")
+    assert (profile["status"], profile["type"], profile["inferenceProfileArn"]) == (
+        "ACTIVE",
+        "SYSTEM_DEFINED",
+        profile_arn,
+    )
+    regions = sorted(m["modelArn"].split(":")[3] for m in profile["models"])
+    assert regions == ["us-east-1", "us-east-2", "us-west-2"]
+    with pytest.raises(ClientError) as missing:
+        env.bedrock.get_inference_profile(inferenceProfileIdentifier="eu.amazon.nova-premier-v1:0")
+    assert error_code(missing) == "ResourceNotFoundException"
+
+
 def test_deployment_needs_a_base_model_that_supports_it(env: Env) -> None:
     model_arn = completed_model(env, baseModelIdentifier="amazon.titan-text-express-v1:0:8k")
     with pytest.raises(ClientError) as info:

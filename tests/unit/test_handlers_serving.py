@@ -14,6 +14,7 @@ from bmc.workflow import metrics
 from localcloud.bedrock import ProvisioningScript
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
+    EXPIRY_DEAD_LETTER_ARN,
     EXPIRY_FUNCTION_ARN,
     MAX_SERVING_POLLS,
     SCHEDULE_GROUP,
@@ -220,6 +221,12 @@ def test_check_polls_until_in_service_then_schedules_the_expiry(cloud: Cloud) ->
     assert schedule["Target"]["Arn"] == EXPIRY_FUNCTION_ARN
     assert schedule["Target"]["RoleArn"] == SCHEDULER_ROLE_ARN
     assert schedule["Target"]["Input"] == '{"runId": "run-1"}'
+    # An expiry that cannot invoke its function is retried for a day, then kept, not dropped.
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": EXPIRY_DEAD_LETTER_ARN}
+    assert schedule["Target"]["RetryPolicy"] == {
+        "MaximumRetryAttempts": 185,
+        "MaximumEventAgeInSeconds": 86400,
+    }
     assert len(name) <= 64
     run = cloud.run("run-1")
     assert run["status"] == "IN_SERVICE"

@@ -237,7 +237,7 @@ def test_bedrock_refuses_a_profile_only_teacher_named_by_its_model_id(cloud: Clo
             }
         },
     }
-    with pytest.raises(JobRejected, match="ValidationException.*inference profile"):
+    with pytest.raises(JobRejected, match=r"ValidationException.*inference profile"):
         BedrockOps().create_job(request)
 
 
@@ -281,6 +281,11 @@ def test_a_conflict_with_a_job_of_someone_else_is_rejected(cloud: Cloud) -> None
     with pytest.raises(JobRejected, match="ConflictException"):
         step("run-1", submit_job.handler, state, None)
     assert cloud.run("run-1")["status"] == "VALIDATING"
+    # The role may read only jobs tagged with this deployment's prefix: a job of another
+    # deployment is denied, which proves it is not ours either.
+    cloud.sim.fail_next("GetModelCustomizationJob", "AccessDeniedException", "not authorized")
+    with pytest.raises(JobRejected, match="ConflictException"):
+        step("run-1", submit_job.handler, state, None)
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,8 @@ class BedrockOps:
         except BedrockRequestFailed as exc:
             if exc.code == _NOT_FOUND:
                 return None  # the conflict is about something else (the custom model name)
+            if exc.code == _ACCESS_DENIED:
+                return None  # not tagged with this deployment's prefix: another deployment's job
             raise
         token = job.get("clientRequestToken")
         if token is not None:
