@@ -17,7 +17,6 @@ from localcloud.bedrock.resources import (
     RESOURCE_NAME,
     TOKEN,
     FoundationModel,
-    InferenceProfile,
     JobPhase,
     SimCustomModel,
     SimDeployment,
@@ -33,6 +32,7 @@ from localcloud.bedrock.resources import (
 )
 
 if TYPE_CHECKING:
+    from localcloud.bedrock.runtime import SystemInferenceProfile
     from localcloud.bedrock.simulator import BedrockSimulator
 
 
@@ -198,7 +198,7 @@ class SimulatedBedrockBackend(BedrockBackend):
             raise validation_error(f"The model {foundation.model_id} does not support {customization_type}.")
         return foundation.model_id, foundation.arn(self.partition, self.region_name)
 
-    def inference_profile(self, identifier: str) -> InferenceProfile | None:
+    def inference_profile(self, identifier: str) -> SystemInferenceProfile | None:
         """The system inference profile named by id or ARN, if it can be used from this region."""
         profile_id = identifier.split("inference-profile/", 1)[-1]
         for profile in self.sim.inference_profiles:

@@ -208,52 +208,52 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         ("INFERENCE_PROFILE",),
         regions=_US_WEST_2,
     ),
-)
-
-
-@dataclass(frozen=True)
-class InferenceProfile:
-    """A system-defined (cross-region) inference profile: callable from ``regions``, it routes
-    requests for ``model_id`` to any of ``routes_to``."""
-
-    profile_id: str
-    name: str
-    model_id: str
-    regions: tuple[str, ...]
-    routes_to: tuple[str, ...]
-
-    def arn(self, partition: str, region: str, account: str) -> str:
-        return f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{self.profile_id}"
-
-    def details(self, partition: str, region: str, account: str) -> dict[str, Any]:
-        return {
-            "inferenceProfileName": self.name,
-            "inferenceProfileArn": self.arn(partition, region, account),
-            "inferenceProfileId": self.profile_id,
-            "models": [
-                {"modelArn": f"arn:{partition}:bedrock:{routed}::foundation-model/{self.model_id}"}
-                for routed in self.routes_to
-            ],
-            "status": "ACTIVE",
-            "type": "SYSTEM_DEFINED",
-        }
-
-
-_US_PROFILE_REGIONS = ("us-east-1", "us-east-2", "us-west-2")
-
-
-def _us_profile(model_id: str, name: str) -> InferenceProfile:
-    return InferenceProfile(
-        f"us.{model_id}", f"US {name}", model_id, _US_PROFILE_REGIONS, _US_PROFILE_REGIONS
-    )
-
-
-# The US system inference profiles of the distillation teachers (Bedrock's inference profile list).
-DEFAULT_INFERENCE_PROFILES: tuple[InferenceProfile, ...] = (
-    _us_profile("amazon.nova-pro-v1:0", "Nova Pro"),
-    _us_profile("amazon.nova-premier-v1:0", "Nova Premier"),
-    _us_profile("meta.llama3-1-70b-instruct-v1:0", "Meta Llama 3.1 70B Instruct"),
-    _us_profile("meta.llama3-3-70b-instruct-v1:0", "Meta Llama 3.3 70B Instruct"),
+    # The base models evaluations compare with (bmc.catalog's inference.base_model_ids): served
+    # on demand by plain id, or only through a system inference profile ("INFERENCE_PROFILE").
+    FoundationModel(
+        "amazon.nova-2-lite-v1:0", "Nova 2 Lite", "Amazon", (), ("INFERENCE_PROFILE",), regions=_US_EAST_1
+    ),
+    FoundationModel(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "Claude 3 Haiku",
+        "Anthropic",
+        (),
+        ("ON_DEMAND",),
+        regions=_US_WEST_2,
+    ),
+    FoundationModel(
+        "meta.llama3-1-8b-instruct-v1:0",
+        "Llama 3.1 8B Instruct",
+        "Meta",
+        (),
+        ("ON_DEMAND",),
+        regions=_US_WEST_2,
+    ),
+    *(
+        FoundationModel(
+            f"meta.llama3-2-{size}-instruct-v1:0",
+            f"Llama 3.2 {size.upper()} Instruct",
+            "Meta",
+            (),
+            ("INFERENCE_PROFILE",),
+            regions=_US_WEST_2,
+        )
+        for size in ("1b", "3b", "11b", "90b")
+    ),
+    FoundationModel("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", (), ("ON_DEMAND",)),
+    FoundationModel("amazon.titan-text-lite-v1", "Titan Text G1 - Lite", "Amazon", (), ("ON_DEMAND",)),
+    FoundationModel(
+        "amazon.titan-text-premier-v1:0",
+        "Titan Text G1 - Premier",
+        "Amazon",
+        (),
+        ("ON_DEMAND",),
+        regions=_US_EAST_1,
+    ),
+    FoundationModel("cohere.command-text-v14", "Command", "Cohere", (), ("ON_DEMAND",), regions=_US_EAST_1),
+    FoundationModel(
+        "cohere.command-light-text-v14", "Command Light", "Cohere", (), ("ON_DEMAND",), regions=_US_EAST_1
+    ),
 )
 
 

@@ -15,17 +15,22 @@ if TYPE_CHECKING:
     from localcloud.bedrock.simulator import BedrockSimulator
 
 
+def installed_simulator() -> BedrockSimulator:
+    """The simulator serving requests (the HTTP layers only run while one is installed)."""
+    from localcloud.bedrock.simulator import BedrockSimulator  # the simulator installs this layer
+
+    simulator = BedrockSimulator.active()
+    if simulator is None:
+        raise RuntimeError("no BedrockSimulator is installed")
+    return simulator
+
+
 class SimulatedBedrockResponse(BedrockResponse):
     """Serves every bedrock request while a simulator is installed."""
 
     @property
     def sim(self) -> BedrockSimulator:
-        from localcloud.bedrock.simulator import BedrockSimulator  # the simulator installs this layer
-
-        simulator = BedrockSimulator.active()
-        if simulator is None:
-            raise RuntimeError("no BedrockSimulator is installed")
-        return simulator
+        return installed_simulator()
 
     @property
     def bedrock_backend(self) -> SimulatedBedrockBackend:
@@ -206,7 +211,21 @@ class SimulatedBedrockResponse(BedrockResponse):
         profile = backend.inference_profile(identifier)
         if profile is None:
             raise not_found(f"Inference profile {identifier} not found")
-        return dumps(profile.details(backend.partition, backend.region_name, backend.account_id))
+        partition = backend.partition
+        return dumps(
+            {
+                "inferenceProfileName": f"{profile.profile_id.split('.', 1)[0].upper()} {profile.model_id}",
+                "inferenceProfileArn": backend._arn(f"inference-profile/{profile.profile_id}"),
+                "inferenceProfileId": profile.profile_id,
+                # A system profile routes to the model in each of its regions.
+                "models": [
+                    {"modelArn": f"arn:{partition}:bedrock:{routed}::foundation-model/{profile.model_id}"}
+                    for routed in profile.regions
+                ],
+                "status": "ACTIVE",
+                "type": "SYSTEM_DEFINED",
+            }
+        )
 
     def list_foundation_models(self) -> str:
         backend = self.bedrock_backend
