@@ -47,7 +47,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
 
@@ -837,16 +837,20 @@ def _deliver_to_lambda(function_arn: str, event: Mapping[str, Any], account_id: 
 
 
 def _put_execution_status_event(backend: Any, execution: Any, status: str) -> None:
-    def iso(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
+    def epoch_ms(value: Any) -> Any:
+        # AWS sends startDate and stopDate as epoch milliseconds.
+        if not isinstance(value, datetime):
+            return value
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
     detail = {
         "executionArn": execution.execution_arn,
         "stateMachineArn": execution.state_machine_arn,
         "name": execution.name,
         "status": status,
-        "startDate": iso(execution.start_date),
-        "stopDate": iso(getattr(execution, "stop_date", None)),
+        "startDate": epoch_ms(execution.start_date),
+        "stopDate": epoch_ms(getattr(execution, "stop_date", None)),
         "input": execution.execution_input,
         "output": None,
     }

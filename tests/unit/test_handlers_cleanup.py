@@ -124,17 +124,21 @@ def test_cleanup_never_raises_even_when_every_call_fails(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = in_service(cloud)
-    monkeypatch.setenv("REGISTRY_TABLE", "no-such-table")
     cloud.sim.fail_next("GetModelCustomizationJob", "InternalServerException")
     cloud.sim.fail_next("DeleteProvisionedModelThroughput", "AccessDeniedException")
     result = step("run-1", cleanup.handler, failed(state, BedrockThrottled("slow down")), None)
     assert result["status"] == "FAILED"
     assert [problem.split(":")[0] for problem in result["problems"]] == [
-        "read the run from the registry",
         "stop the customization job",
         "delete the serving",
     ]
-    assert "InternalServerException" in result["problems"][1]
+    assert "InternalServerException" in result["problems"][0]
+    assert cloud.run("run-1")["status"] == "FAILED"  # each step runs, whatever the others did
+    # Without the registry nothing is known, so nothing is touched: the state proves nothing.
+    monkeypatch.setenv("REGISTRY_TABLE", "no-such-table")
+    result = step("run-2", cleanup.handler, failed(state, RuntimeError("x")), None)
+    assert [problem.split(":")[0] for problem in result["problems"]] == ["read the run from the registry"]
+    assert result["actions"] == []
     # Even an event that is not a task payload gets an answer, not an exception.
     broken = invoke(cleanup.handler, {"unexpected": True})
     assert broken["status"] == "FAILED" and "InvalidTaskInput" in broken["problems"][0]
@@ -151,6 +155,9 @@ def test_a_committed_throughput_that_cannot_be_deleted_is_a_problem(cloud: Cloud
 # --- execution_ended ---------------------------------------------------------------------------
 
 
+STARTED_AT_MS = 1_767_225_600_000  # workflow_support.STARTED_AT
+
+
 def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
     return event_bridge(
         "aws.states",
@@ -160,6 +167,7 @@ def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
             "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:bmc-customization",
             "name": run_id,
             "status": status,
+            "startDate": STARTED_AT_MS,  # epoch milliseconds, as AWS sends it
             **detail,
         },
     )

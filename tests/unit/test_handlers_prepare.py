@@ -66,11 +66,14 @@ def test_a_retried_prepare_run_is_harmless(cloud: Cloud) -> None:
     assert [e["status"] for e in cloud.run("run-1")["statusHistory"]] == ["PENDING"]
 
 
-def test_an_api_envelope_keeps_its_source(cloud: Cloud) -> None:
+def test_an_input_shaped_like_the_api_envelope_is_console_input(cloud: Cloud) -> None:
+    """Only the API's own record makes a run an API run: a console user cannot claim to be the API."""
     state = {"spec": spec(runName=None), "source": {"type": "api", "requestId": "req-42"}}
-    result = step("model-7", prepare_run.handler, state, None)
-    assert result["source"] == {"type": "api", "requestId": "req-42"}
-    assert result["spec"]["runName"] == "model-7"
+    with pytest.raises(RunSpecInvalid, match="unknown field 'spec'"):
+        step("model-7", prepare_run.handler, state, None)
+    run = cloud.run("model-7")
+    assert run["source"] == {"type": "console"}
+    assert (run["owner"]["team"], run["status"]) == ("platform", "FAILED")
 
 
 def test_an_s3_manifest_is_read_at_its_version(cloud: Cloud) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from bmc.aws import registry as reg
 from bmc.errors import RunNotFound, RunStateConflict
+from bmc.tenancy import Owner
 
-from tests.unit.workflow_support import TABLE, Cloud, aws_client, local_cloud
+from tests.unit.workflow_support import STARTED_AT, TABLE, Cloud, aws_client, local_cloud
 
 
 @pytest.fixture
@@ -25,6 +26,8 @@ def create(cloud: Cloud, run_id: str = "run-1", **spec: Any) -> None:
         source={"type": "console"},
         names={"jobName": "bmc-x-job"},
         execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:bmc:{run_id}",
+        owner=Owner("team:support"),
+        execution_started_at=STARTED_AT,
     )
 
 
@@ -55,6 +58,8 @@ def test_registering_again_keeps_the_first_record(cloud: Cloud) -> None:
             source={"type": "api"},
             names=None,
             execution_arn="arn:other",
+            owner=Owner("platform"),
+            execution_started_at="2030-01-01T00:00:00.000Z",
         )
         is False
     )
@@ -62,6 +67,8 @@ def test_registering_again_keeps_the_first_record(cloud: Cloud) -> None:
     assert run["status"] == reg.VALIDATING
     assert run["spec"]["baseModel"] == "amazon.nova-micro-v1:0:128k"
     assert run["source"] == {"type": "console"}
+    assert (run["owner"], run["team"]) == ({"team": "team:support", "principal": None}, "team:support")
+    assert run["executionStartedAt"] == STARTED_AT
 
 
 def test_transitions_append_history_and_set_fields(cloud: Cloud) -> None:
@@ -115,7 +122,15 @@ def test_a_rejected_run_is_recorded_failed(cloud: Cloud) -> None:
         "cause": "1 problem",
         "findings": [{"line": 3, "code": "INVALID_JSON"}],
     }
-    cloud.registry.record_rejected_run("run-9", source={"type": "s3"}, execution_arn="arn:x", error=error)
+    recorded = cloud.registry.record_rejected_run(
+        "run-9",
+        source={"type": "s3"},
+        execution_arn="arn:x",
+        execution_started_at=STARTED_AT,
+        owner=Owner("platform"),
+        error=error,
+    )
+    assert recorded
     run = cloud.run("run-9")
     assert run["status"] == reg.FAILED
     assert [e["status"] for e in run["statusHistory"]] == [reg.PENDING, reg.FAILED]

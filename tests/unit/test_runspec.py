@@ -10,8 +10,9 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # no stubs; a test-only dependency
 import pytest
 from bmc import runspec
-from bmc.errors import ConfigurationError, InvalidTaskInput, RunSpecInvalid
+from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
+from bmc.tenancy import PLATFORM_OWNER, Owner
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "run-spec.schema.json"
 MANIFEST = "s3://datasets-bucket/manifests/support.json"
@@ -340,10 +341,17 @@ def test_execution_inputs_are_told_apart() -> None:
     assert s3.location == "s3://datasets-bucket/manifests/Support Bot.json"
     assert s3.default_run_name == "support-bot"
     assert s3.source["type"] == "s3"
-    api = runspec.classify_input({"spec": base(), "source": {"type": "api", "requestId": "r-1"}}, "model-1")
-    assert api.source == {"type": "api", "requestId": "r-1"} and api.data == base()
-    with pytest.raises(InvalidTaskInput):
-        runspec.classify_input({"manifest": {"bucket": "b"}}, "m-x")
+    envelope = {"spec": base(), "source": {"type": "api", "requestId": "r-1"}}
+    # Shaped like the API's envelope, but no API record is bound to the execution: console input.
+    forged = runspec.classify_input(envelope, "model-1")
+    assert forged.source == {"type": "console"} and forged.data == envelope
+    assert forged.owner == PLATFORM_OWNER
+    recorded = {"source": {"type": "api", "requestId": "r-0"}, "spec": base(), "owner": {"team": "team:a"}}
+    api = runspec.classify_input(envelope, "model-1", api_record=recorded)
+    assert api.source == {"type": "api", "requestId": "r-0"} and api.data == base()  # the record's
+    assert api.owner == Owner("team:a")
+    incomplete = runspec.classify_input({"manifest": {"bucket": "b"}}, "m-x")
+    assert [finding.code for finding in incomplete.problems] == ["INVALID_MANIFEST_LOCATION"]
 
 
 def test_manifest_run_ids_are_deterministic_and_valid_execution_names() -> None:

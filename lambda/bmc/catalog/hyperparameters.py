@@ -37,8 +37,8 @@ CODES = (
 EPOCH_COUNT = "epochCount"
 BATCH_SIZE = "batchSize"
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_INTEGER = re.compile(r"[+-]?\d+")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 Value = int | float | str
 
@@ -152,9 +152,9 @@ def _parse(spec: HyperparameterSpec, raw: object) -> Value:
         for special in spec.special_values:
             if text.lower() == special.lower():
                 return special
-        if spec.type == "integer" and _INTEGER.match(text):
+        if spec.type == "integer" and _INTEGER.fullmatch(text):
             return int(text)
-        if not _NUMBER.match(text):
+        if not _NUMBER.fullmatch(text):
             raise _InvalidValueError
         number: float = float(text)
     elif isinstance(raw, bool):  # JSON true/false are not numbers, whatever Python thinks
