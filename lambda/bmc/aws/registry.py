@@ -386,7 +386,7 @@ class Registry:
         update = _Update()
         update.set_if_absent("recordType", RECORD_TYPE)
         update.set_if_absent("createdAt", now)
-        update.set("updatedAt", now)
+        update.set_if_absent("updatedAt", now)  # an existing record stays exactly as it is
         update.set_if_absent("status", PENDING)
         update.set_if_absent("statusHistory", [{"status": PENDING, "at": now, "detail": "run registered"}])
         update.set_if_absent("source", dict(source))

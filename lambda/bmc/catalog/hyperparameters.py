@@ -37,6 +37,7 @@ CODES = (
 EPOCH_COUNT = "epochCount"
 BATCH_SIZE = "batchSize"
 
+MAX_VALUE_LENGTH = 64  # the longest value Bedrock's hyperparameter map takes is far shorter
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -125,7 +126,8 @@ def check_hyperparameters(
         try:
             value = _parse(spec, raw)
         except _InvalidValueError:
-            error(INVALID_HYPERPARAMETER_TYPE, name, f"{name} must be {_describe(spec)}; got {raw!r}")
+            shown = repr(raw) if len(repr(raw)) <= MAX_VALUE_LENGTH else f"{repr(raw)[:MAX_VALUE_LENGTH]}..."
+            error(INVALID_HYPERPARAMETER_TYPE, name, f"{name} must be {_describe(spec)}; got {shown}")
             continue
         if not isinstance(value, str) and not spec.min <= value <= spec.max:
             error(HYPERPARAMETER_OUT_OF_RANGE, name, f"{name} must be {_range(spec)}; got {_number(value)}")
@@ -149,6 +151,8 @@ def check_hyperparameters(
 def _parse(spec: HyperparameterSpec, raw: object) -> Value:
     if isinstance(raw, str):
         text = raw.strip()
+        if len(text) > MAX_VALUE_LENGTH:  # no hyperparameter is that long; int() would refuse past 4,300 digits
+            raise _InvalidValueError
         for special in spec.special_values:
             if text.lower() == special.lower():
                 return special

@@ -193,7 +193,7 @@ def tenancy_from_config(teams: Any, admins: Any, *, deployment_models: Sequence[
                         f"{mine} overlaps {overlap} of team {other.name}: teams' data must not overlap",
                     )
         parsed.append(team)
-    return Tenancy(tuple(parsed), admin_arns)
+    return Tenancy(tuple(sorted(parsed, key=lambda team: team.name)), admin_arns)
 
 
 def _team(name: str, raw: Any, deployment_models: Sequence[str]) -> Team:
