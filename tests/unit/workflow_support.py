@@ -73,6 +73,7 @@ def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
             {"mode": "none", "modelUnits": 1, "commitment": "none", "ttlHours": None}
         ),
         "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+        "DATASETS_BUCKET": DATASETS_BUCKET,
         "SERVICE_ROLE_ARN": SERVICE_ROLE_ARN,
         "MODEL_KEY_ARN": MODEL_KEY_ARN,
         "JOB_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",

@@ -104,7 +104,7 @@ def execution_start(value: Any) -> str | None:
     moment: datetime | None = None
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         try:
             moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
         except (OverflowError, ValueError):

@@ -139,7 +139,7 @@ def _manifest_input(
         etag if isinstance(etag, str) else None,
     )
     problems: list[Finding] = []
-    if (datasets_bucket and ref.bucket != datasets_bucket) or not ref.key.startswith(MANIFESTS_PREFIX):
+    if ref.bucket != datasets_bucket or not ref.key.startswith(MANIFESTS_PREFIX):
         problems.append(
             Finding(
                 ref.uri,
