@@ -151,7 +151,8 @@ def check_hyperparameters(
 def _parse(spec: HyperparameterSpec, raw: object) -> Value:
     if isinstance(raw, str):
         text = raw.strip()
-        if len(text) > MAX_VALUE_LENGTH:  # no hyperparameter is that long; int() would refuse past 4,300 digits
+        # No hyperparameter is that long, and int() refuses text beyond 4,300 digits.
+        if len(text) > MAX_VALUE_LENGTH:
             raise _InvalidValueError
         for special in spec.special_values:
             if text.lower() == special.lower():
