@@ -69,7 +69,7 @@ from bmc.errors import (
     RunStateConflict,
 )
 from bmc.runspec import RunNames, RunSpec
-from bmc.tenancy import MANIFESTS_PREFIX, PLATFORM, Access, Tenancy, owner_of_record, scope_of_owner
+from bmc.tenancy import PLATFORM, Access, Tenancy, data_key_problem, owner_of_record, scope_of_owner
 from bmc.workflow import cleanup
 from bmc.workflow.serving import CREATING, delete_expiry_schedule, delete_recorded_serving
 
@@ -483,16 +483,13 @@ def own_data(
     uris = [spec.get("trainingData")] if download_type == "training" else spec.get("validationData") or []
     scope = scope_of_owner(owner_of_record(record), config.tenancy, config.allowed_base_models)
     bucket = f"s3://{config.datasets_bucket}/"
-    own = []
-    for uri in uris:
-        if not isinstance(uri, str) or not uri.startswith(bucket):
-            continue
-        key = uri.removeprefix(bucket)
-        if key.startswith(MANIFESTS_PREFIX) or any(part in (".", "..") for part in key.split("/")):
-            continue
-        if scope.prefixes is None or any(key.startswith(prefix) for prefix in scope.prefixes):
-            own.append(uri)
-    return own
+    return [
+        uri
+        for uri in uris
+        if isinstance(uri, str)
+        and uri.startswith(bucket)
+        and data_key_problem(uri.removeprefix(bucket), scope.prefixes) is None
+    ]
 
 
 def presigning_client(region: str) -> Any:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bmc.aws.s3io import bedrock_s3_uri_problem, parse_s3_uri
 from bmc.runspec.model import DATA_NOT_IN_TEAM_PREFIXES, DATA_OUTSIDE_DATASETS_BUCKET
-from bmc.tenancy import MANIFESTS_PREFIX
+from bmc.tenancy import data_key_problem
 from bmc.validation import codes
 from bmc.validation.validator import MAX_VALIDATION_FILES
 
@@ -88,16 +88,7 @@ def in_data_scope(
                 f"{uri} is outside the datasets bucket {datasets_bucket}, the only bucket the Bedrock service "
                 "role may read: copy the file there",
             )
-        elif key.startswith(MANIFESTS_PREFIX):
-            check.error(
-                path,
-                DATA_NOT_IN_TEAM_PREFIXES,
-                f"{uri} is under {MANIFESTS_PREFIX}, which holds manifests, not data",
-            )
-        elif prefixes is not None and not any(key.startswith(prefix) for prefix in prefixes):
-            allowed = ", ".join(f"s3://{datasets_bucket}/{prefix}" for prefix in prefixes) or "none"
-            check.error(
-                path,
-                DATA_NOT_IN_TEAM_PREFIXES,
-                f"{uri} is outside the data prefixes of this run's owner; allowed: {allowed}",
-            )
+        elif (problem := data_key_problem(key, prefixes)) is not None:
+            allowed = ", ".join(f"s3://{datasets_bucket}/{prefix}" for prefix in prefixes or ()) or "none"
+            hint = f"; allowed: {allowed}" if prefixes is not None else ""
+            check.error(path, DATA_NOT_IN_TEAM_PREFIXES, f"{uri} {problem}{hint}")

@@ -13,6 +13,7 @@ from typing import Any
 
 from bmc.tenancy.principals import Principal, parse_caller_arn
 from bmc.tenancy.teams import (
+    MANIFESTS_PREFIX,
     PLATFORM,
     PLATFORM_OWNER,
     PRINCIPAL_KEY_PREFIX,
@@ -57,6 +58,18 @@ class Access:
 
 
 PLATFORM_SCOPE = DataScope(None)
+
+
+def data_key_problem(key: str, prefixes: Sequence[str] | None) -> str | None:
+    """Why an object key of the datasets bucket is not data of an owner with these prefixes
+    (None: any key), or None. Manifests are never data, and no key climbs out of a prefix."""
+    if key.startswith(MANIFESTS_PREFIX):
+        return f"is under {MANIFESTS_PREFIX}, which holds manifests, not data"
+    if any(segment in (".", "..") for segment in key.split("/")):
+        return "has a '.' or '..' segment"
+    if prefixes is not None and not any(key.startswith(prefix) for prefix in prefixes):
+        return "is outside the data prefixes of this run's owner"
+    return None
 
 
 def personal_prefix(principal: Principal) -> str:
