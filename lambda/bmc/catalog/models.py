@@ -12,7 +12,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -34,6 +34,17 @@ DATA_FORMATS = (
 
 HYPERPARAMETER_TYPES = ("integer", "float")
 
+# How a model is invoked (its ``inference`` entry): the Converse API, InvokeModel with the
+# family's native request body (for families Converse does not fully support), or not at all
+# by text evaluation (image generation and embedding models produce no text to score).
+CONVERSE = "converse"
+INVOKE_MODEL = "invoke-model"
+NO_TEXT_INFERENCE = "none"
+INFERENCE_APIS = (CONVERSE, INVOKE_MODEL, NO_TEXT_INFERENCE)
+INVOKE_BODIES = ("cohere-command",)
+# The cheapest temporary serving for an evaluation (see Model.evaluation_serving).
+EVALUATION_MODEL_UNITS = 1
+
 _ARN_PREFIX = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:foundation-model/")
 _ARN_REGION = re.compile(r"arn:aws[a-z-]*:bedrock:([a-z0-9-]*):\d*:foundation-model/")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?) ?(B|KB|MB|GB)")
@@ -46,6 +57,10 @@ class UnknownModelError(ValueError):
 
 class UnsupportedCustomizationError(ValueError):
     """The model exists but does not offer this customization type."""
+
+
+class UnsupportedRegionError(ValueError):
+    """The model cannot be used this way in this region."""
 
 
 class CatalogDataError(RuntimeError):
@@ -181,6 +196,58 @@ class Teacher:
 
 
 @dataclass(frozen=True, slots=True)
+class Inference:
+    """How to call the model for evaluation and ``bmc invoke``.
+
+    ``base_model_ids``: per region, the id that invokes the *base* model on demand: the plain
+    foundation model id, or the system inference profile (``us.…``) for models that AWS serves
+    on demand only through cross-region inference. ``system_prompt``: whether the family
+    accepts Converse's ``system`` field (Titan and Cohere do not: it is folded into the prompt).
+    """
+
+    api: str = NO_TEXT_INFERENCE
+    system_prompt: bool = False
+    invoke_body: str | None = None  # InvokeModel's request format when api is invoke-model
+    base_model_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def evaluable(self) -> bool:
+        return self.api != NO_TEXT_INFERENCE
+
+    def base_model_id(self, region: str) -> str:
+        """The id that invokes the base model on demand in ``region``."""
+        found = self.base_model_ids.get(region)
+        if found is None:
+            where = ", ".join(sorted(self.base_model_ids)) or "no region"
+            raise UnsupportedRegionError(
+                f"the base model cannot be invoked on demand in {region} (only {where})"
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "system_prompt": self.system_prompt,
+            "invoke_body": self.invoke_body,
+            "base_model_ids": dict(self.base_model_ids),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationServing:
+    """The cheapest way to serve a custom model temporarily, for an evaluation."""
+
+    mode: str  # "on-demand" (a custom model deployment) or "provisioned"
+    model_units: int | None = None  # provisioned: always 1, without commitment
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"mode": self.mode}
+        if self.model_units is not None:
+            data.update({"modelUnits": self.model_units, "commitment": "none"})
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     customization_id: str
     plain_id: str
@@ -194,6 +261,15 @@ class Model:
     distillation_teachers: tuple[str, ...]
     customizations: tuple[Customization, ...]
     notes: tuple[str, ...] = ()
+    inference: Inference = Inference()
+
+    @property
+    def evaluation_serving(self) -> EvaluationServing:
+        """An on-demand deployment where the model supports one (billed per token, nothing idle),
+        else one model unit of no-commitment provisioned throughput (billed per hour)."""
+        if self.on_demand_deployment:
+            return EvaluationServing("on-demand")
+        return EvaluationServing("provisioned", EVALUATION_MODEL_UNITS)
 
     @property
     def customization_types(self) -> tuple[str, ...]:
@@ -242,6 +318,10 @@ class Model:
             "serving": {
                 "provisioned_throughput": self.provisioned_throughput,
                 "on_demand_deployment": self.on_demand_deployment,
+            },
+            "inference": {
+                **self.inference.to_dict(),
+                "evaluation_serving": self.evaluation_serving.to_dict() if self.inference.evaluable else None,
             },
             "distillation_teachers": list(self.distillation_teachers),
             "customizations": {
@@ -523,6 +603,36 @@ def _parse_limits(obj: _Obj) -> Limits:
     return limits
 
 
+def _parse_inference(obj: _Obj, regions: tuple[str, ...]) -> Inference:
+    api = obj.required("api", str)
+    if api not in INFERENCE_APIS:
+        raise CatalogDataError(f"{obj.path}.api: {api!r} is not one of {INFERENCE_APIS}")
+    ids_raw = obj.optional("base_model_ids", dict, {})
+    ids = _Obj(ids_raw, f"{obj.path}.base_model_ids")
+    base_model_ids = {region: ids.required(region, str) for region in ids_raw}
+    ids.done()
+    inference = Inference(
+        api=api,
+        system_prompt=obj.optional("system_prompt", bool, False),
+        invoke_body=obj.optional("invoke_body", str),
+        base_model_ids=base_model_ids,
+    )
+    obj.done()
+    if inference.evaluable:
+        missing = [region for region in regions if region not in base_model_ids]
+        if missing:
+            raise CatalogDataError(f"{obj.path}.base_model_ids: no id for {', '.join(missing)}")
+    elif base_model_ids:
+        raise CatalogDataError(f"{obj.path}: base_model_ids given for a model without text inference")
+    if (api == INVOKE_MODEL) != (inference.invoke_body is not None):
+        raise CatalogDataError(f"{obj.path}.invoke_body: required exactly when api is {INVOKE_MODEL}")
+    if inference.invoke_body is not None and inference.invoke_body not in INVOKE_BODIES:
+        raise CatalogDataError(
+            f"{obj.path}.invoke_body: {inference.invoke_body!r} is not one of {INVOKE_BODIES}"
+        )
+    return inference
+
+
 def _parse_teacher(obj: _Obj) -> Teacher:
     teacher = Teacher(
         model_id=obj.required("model_id", str), name=obj.required("name", str), regions=obj.strings("regions")
@@ -568,6 +678,7 @@ def _parse_model(
     # foundation model id (amazon.nova-micro-v1:0) both name the model.
     parts = customization_id.split(":")
     aliases = (customization_id, *(":".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)))
+    regions = obj.strings("regions")
     model = Model(
         customization_id=customization_id,
         plain_id=parts[0],
@@ -575,12 +686,13 @@ def _parse_model(
         name=obj.required("name", str),
         family=obj.required("family", str),
         legacy=obj.required("legacy", bool),
-        regions=obj.strings("regions"),
+        regions=regions,
         provisioned_throughput=obj.required("provisioned_throughput", bool),
         on_demand_deployment=obj.required("on_demand_deployment", bool),
         distillation_teachers=teacher_ids,
         customizations=tuple(customizations),
         notes=obj.strings("notes"),
+        inference=_parse_inference(_Obj(obj.required("inference", dict), f"{obj.path}.inference"), regions),
     )
     obj.done()
     if not model.regions:
