@@ -26,7 +26,7 @@ patches are installed:
    buses only. Lambda targets are invoked in process with the event as AWS sends it.
 8. ``StopExecution`` emits no "Step Functions Execution Status Change" event in moto, and
    leaves a task waiting for its token asleep; the patch wakes it and puts the ABORTED event
-   on the default bus, as AWS does.
+   on the default bus, as AWS does (``startDate`` and ``stopDate`` in epoch milliseconds).
 9. ``os.environ`` gets a thread-local layer for the running handler's variables (see
    ``_LayeredEnviron``), so moto's own threads never race with a handler's environment.
 
