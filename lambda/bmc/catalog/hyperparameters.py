@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -38,6 +39,9 @@ EPOCH_COUNT = "epochCount"
 BATCH_SIZE = "batchSize"
 
 MAX_VALUE_LENGTH = 64  # the longest value Bedrock's hyperparameter map takes is far shorter
+MAX_SHOWN = 64
+_SHOW = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 3, MAX_SHOWN, MAX_SHOWN
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -126,8 +130,10 @@ def check_hyperparameters(
         try:
             value = _parse(spec, raw)
         except _InvalidValueError:
-            shown = repr(raw) if len(repr(raw)) <= MAX_VALUE_LENGTH else f"{repr(raw)[:MAX_VALUE_LENGTH]}..."
-            error(INVALID_HYPERPARAMETER_TYPE, name, f"{name} must be {_describe(spec)}; got {shown}")
+            # reprlib bounds the text of long strings and deep structures alike.
+            error(
+                INVALID_HYPERPARAMETER_TYPE, name, f"{name} must be {_describe(spec)}; got {_SHOW.repr(raw)}"
+            )
             continue
         if not isinstance(value, str) and not spec.min <= value <= spec.max:
             error(HYPERPARAMETER_OUT_OF_RANGE, name, f"{name} must be {_range(spec)}; got {_number(value)}")
