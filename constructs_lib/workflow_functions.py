@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from bmc.tenancy import TENANCY_VARIABLE
 from constructs import Construct
 
 from constructs_lib.bedrock_scope import (
@@ -141,6 +142,7 @@ class WorkflowLambdas(Construct):
                     "ALLOWED_BASE_MODELS": allowed_models,
                     "DEFAULT_SERVING": serving_defaults,
                     "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
+                    TENANCY_VARIABLE: self._config.tenancy.to_environment(),
                 },
             )
         )
