@@ -13,10 +13,12 @@ import json
 from typing import Any
 
 import pytest
+from bmc.tenancy import personal_prefix
+from bmc.tenancy.principals import parse_config_principal
 from botocore.exceptions import ClientError
 
 from localcloud import samples
-from localcloud.cloud import NO_CLOUDWATCH_ROLE, DeploymentError, LocalCloud
+from localcloud.cloud import LOCAL_OPERATOR, NO_CLOUDWATCH_ROLE, DeploymentError, LocalCloud
 from localcloud.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.e2e
@@ -61,8 +63,10 @@ def test_bedrock_refuses_to_serve_a_nova_model_whose_key_it_may_not_use(synthesi
 
 
 def _start_from_the_api(cloud: LocalCloud) -> tuple[str, str]:
-    """(model id, training data key) of a model created through the API."""
-    key = "datasets/support/train.jsonl"
+    """(model id, training data key) of a model created through the API (the caller's own data)."""
+    operator = parse_config_principal(LOCAL_OPERATOR)
+    assert operator is not None
+    key = f"{personal_prefix(operator)}train.jsonl"
     request = {
         "ModelName": "gone data",
         "ModelType": "FINE_TUNING",
