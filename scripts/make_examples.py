@@ -310,6 +310,20 @@ def examples() -> list[Example]:
             {"epochCount": 1},
         ),
         Example(
+            "llama-3-2-distillation",
+            "meta.llama3-2-1b-instruct-v1:0:128k",
+            "DISTILLATION",
+            many(100, lambda r: conversation(r, answer=r.random() < 0.5), 24),
+            teacher="meta.llama3-1-70b-instruct-v1:0",
+        ),
+        Example(
+            "llama-3-3-distillation",
+            "meta.llama3-3-70b-instruct-v1:0:128k",
+            "DISTILLATION",
+            many(100, lambda r: conversation(r, answer=False), 25),
+            teacher="meta.llama3-1-405b-instruct-v1:0",
+        ),
+        Example(
             "titan-text-fine-tuning",
             "amazon.titan-text-express-v1:0:8k",
             "FINE_TUNING",

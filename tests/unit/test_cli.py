@@ -393,3 +393,15 @@ def test_acknowledged_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     code, out, _ = bmc(capsys, "validate", *NOVA_FINE_TUNING, "--allow", "reserved_string", path)
     assert code == 0
     assert "Acknowledged for this run (--allow): RESERVED_STRING 1" in out
+
+
+@pytest.mark.parametrize(
+    "value", ['{"epochCount": ' + "7" * 10_000 + "}", '{"epochCount": ' + "[" * 100_000 + "]" * 100_000 + "}"]
+)
+def test_hyperparameters_python_cannot_read_are_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = bmc(
+        capsys, "validate", *NOVA_FINE_TUNING, "--hyperparameters", value, nova_dataset(tmp_path)
+    )
+    assert code == 2 and "--hyperparameters" in err

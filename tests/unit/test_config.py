@@ -41,8 +41,12 @@ def test_command_line_strings_are_decoded() -> None:
             "logRetentionDays": "90",
             "serving": '{"mode": "provisioned", "modelUnits": 2}',
             "allowedBaseModels": "amazon.nova-micro-v1,meta.llama3-1-8b-instruct-v1:0:128k",
+            "keyAdministrators": "arn:aws:iam::123456789012:role/platform/KeyAdmins",
+            "apiGatewayCloudWatchRole": "existing",
         }
     )
+    assert config.key_administrators == ("arn:aws:iam::123456789012:role/platform/KeyAdmins",)
+    assert config.api_gateway_cloudwatch_role == "existing"
     assert config.notification_emails == ("ops@example.com", "ml@example.com")
     assert config.log_retention_days == 90
     assert config.serving.mode == "provisioned" and config.serving.model_units == 2
@@ -90,6 +94,19 @@ def test_existing_network() -> None:
         ),
         ({"notificationEmails": ["not-an-address"]}, "context key 'notificationEmails[0]'"),
         (
+            {"keyAdministrators": ["arn:aws:iam::123456789012:group/admins"]},
+            "context key 'keyAdministrators[0]': 'arn:aws:iam::123456789012:group/admins' is not valid; "
+            "allowed: an IAM role, user or account root ARN",
+        ),
+        (
+            {"keyAdministrators": ["arn:aws:iam::123456789012:role/admins\n"]},
+            "context key 'keyAdministrators[0]'",
+        ),
+        (
+            {"apiGatewayCloudWatchRole": "skip"},
+            "context key 'apiGatewayCloudWatchRole': 'skip' is not valid; allowed: one of create, existing",
+        ),
+        (
             {"notificationEmails": 5},
             "context key 'notificationEmails': 5 is not valid; allowed: a list of strings",
         ),
@@ -125,6 +142,43 @@ def test_existing_network() -> None:
         ({"serving": {"commitment": "OneMonth", "ttlHours": 4}}, "context key 'serving.ttlHours'"),
         ({"queueHours": -1}, "context key 'queueHours'"),
         ({"reconcileMinutes": 1}, "context key 'reconcileMinutes'"),
+        ({"prefix": "bmc\n"}, "context key 'prefix'"),  # a trailing newline does not pass
+        ({"account": "123456789012\n"}, "context key 'account'"),
+        ({"teams": {"Support": {}}}, "context key 'teams.Support': a team name is 2-32 characters"),
+        (
+            {
+                "teams": {
+                    "support": {"principals": ["arn:aws:iam::123456789012:role/A"], "datasetPrefixes": ["d"]}
+                }
+            },
+            "context key 'teams.support.datasetPrefixes[0]'",
+        ),
+        (
+            {
+                "allowedBaseModels": ["amazon.nova-lite-v1"],
+                "teams": {
+                    "support": {
+                        "principals": ["arn:aws:iam::123456789012:role/A"],
+                        "datasetPrefixes": ["d/"],
+                        "allowedBaseModels": ["amazon.nova-micro-v1"],
+                    }
+                },
+            },
+            "context key 'teams.support.allowedBaseModels[0]'",
+        ),
+        ({"admins": ["arn:aws:sts::123456789012:assumed-role/Admin/s"]}, "context key 'admins[0]'"),
+        (
+            {
+                "teams": {
+                    f"team-{n}": {
+                        "principals": [f"arn:aws:iam::123456789012:role/R{n}"],
+                        "datasetPrefixes": [f"d{n}/"],
+                    }
+                    for n in range(30)
+                }
+            },
+            "context key 'teams': the teams and admins take",
+        ),
     ],
 )
 def test_bad_values_name_the_key(context: dict[str, Any], expected: str) -> None:
@@ -161,3 +215,22 @@ def test_app_reports_a_bad_override_without_traceback(tmp_path: Any) -> None:
     assert result.returncode == 1
     assert "Configuration error: context key 'prefix': 'Bad_Prefix' is not valid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_teams_and_admins_from_the_command_line() -> None:
+    config = load_config(
+        {
+            "teams": json.dumps(
+                {
+                    "support": {
+                        "principals": ["arn:aws:iam::123456789012:role/ml/SupportML"],
+                        "datasetPrefixes": ["datasets/support/"],
+                    }
+                }
+            ),
+            "admins": "arn:aws:iam::123456789012:role/PlatformAdmin",
+        }
+    )
+    assert [team.name for team in config.tenancy.teams] == ["support"]
+    assert config.tenancy.teams[0].principals == ("arn:aws:iam::123456789012:role/SupportML",)
+    assert config.tenancy.admins == ("arn:aws:iam::123456789012:role/PlatformAdmin",)
