@@ -20,6 +20,7 @@ DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
 
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
+IDLE_ACTIONS = ("notify", "delete")  # what the idle guard does with a serving nobody calls
 MAX_MODEL_UNITS = 100
 MAX_TTL_HOURS = 24 * 365
 MAX_RESPONSE_LENGTH = 32_768
@@ -39,6 +40,7 @@ UNKNOWN_TEACHER = "UNKNOWN_TEACHER"
 TEACHER_NOT_SUPPORTED = "TEACHER_NOT_SUPPORTED"
 SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
 COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
+COMMITMENT_WITH_IDLE_DELETE = "COMMITMENT_WITH_IDLE_DELETE"
 TOO_MANY_TAGS = "TOO_MANY_TAGS"
 INVALID_TAG = "INVALID_TAG"
 RESERVED_TAG = "RESERVED_TAG"
@@ -61,7 +63,7 @@ FIELDS = (
     "notify",
 )
 DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
-SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
+SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours", "idleAction")
 NOTIFY_FIELDS = ("onSuccess",)
 
 # Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
@@ -89,6 +91,7 @@ class Serving:
     model_units: int = 1
     commitment: str = "none"
     ttl_hours: int | None = None
+    idle_action: str = "notify"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +99,7 @@ class Serving:
             "modelUnits": self.model_units,
             "commitment": self.commitment,
             "ttlHours": self.ttl_hours,
+            "idleAction": self.idle_action,
         }
 
 
