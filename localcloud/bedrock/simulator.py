@@ -27,6 +27,7 @@ from localcloud.bedrock.resources import (
     SimThroughput,
 )
 from localcloud.bedrock.responses import SimulatedBedrockResponse
+from localcloud.bedrock.runtime_metrics import publish_invocations
 from localcloud.clock import SimClock
 
 _INSTALL_LOCK = threading.Lock()
@@ -211,6 +212,12 @@ class BedrockSimulator:
             self._process_all()
         self._deliver_events()
         return job
+
+    def record_invocations(self, model_id: str, count: int = 1) -> None:
+        """Clients called ``model_id`` (a throughput or deployment ARN) ``count`` times just now:
+        ``AWS/Bedrock`` ``Invocations`` in moto's CloudWatch, as Bedrock publishes them."""
+        region = model_id.split(":")[3] if model_id.startswith("arn:") else "us-east-1"
+        publish_invocations(model_id, count, at=self.clock.now(), region=region)
 
     # -- inspection -----------------------------------------------------------------------------
 

@@ -93,7 +93,10 @@ def test_idle_action_defaults_to_notify_and_a_delete_default_spares_commitments(
     defaults = {"mode": "provisioned", "idleAction": "delete"}
     spec = runspec.load_spec(base(), default_serving=defaults)
     assert spec.serving.idle_action == "delete"
-    assert runspec.load_spec(base(), default_serving={**defaults, "mode": "none"}).serving.idle_action == "notify"
+    assert (
+        runspec.load_spec(base(), default_serving={**defaults, "mode": "none"}).serving.idle_action
+        == "notify"
+    )
     committed = runspec.load_spec(base(serving={"commitment": "OneMonth"}), default_serving=defaults)
     assert committed.serving.idle_action == "notify"  # a committed throughput cannot be deleted early
     assert runspec.RunSpec.from_dict(spec.to_dict()) == spec

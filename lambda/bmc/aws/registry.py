@@ -472,3 +472,62 @@ class Registry:
         update.set("updatedAt", timestamp())
         condition = "attribute_exists(runId) AND attribute_not_exists(taskToken)"
         return self._update_if(run_id, update, condition) is not None
+
+    # --- the sweeper (bmc.guardrails) -----------------------------------------------------------
+
+    def claim_if_unchanged(self, run_id: str, seen_updated_at: str, claim: Mapping[str, Any]) -> bool:
+        """Record ``claim`` as the run's ``lastSweep`` if nothing wrote the run since it was read
+        (its ``updatedAt`` is still ``seen_updated_at``); False when the run changed meanwhile.
+
+        The sweeper decides from a snapshot; this write makes the decision void the moment the
+        workflow or the API touches the run, so it never deletes what a running request creates.
+        """
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.set("lastSweep", dict(claim))
+        condition = (
+            f"attribute_exists(runId) AND {update.name('updatedAt')} = {update.value(seen_updated_at)}"
+        )
+        return self._update_if(run_id, update, condition) is not None
+
+    def record_sweep(
+        self, run_id: str, entry: Mapping[str, Any], fields: Mapping[str, Any] | None = None
+    ) -> None:
+        """Append what the sweeper did to the run's ``sweeps`` and write ``fields``."""
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.append("sweeps", [dict(entry)])
+        for path, value in (fields or {}).items():
+            update.set(path, value)
+        if self._update_if(run_id, update, "attribute_exists(runId)") is None:
+            raise RunNotFound(f"run {run_id} is not in the registry")
+
+    def mark_idle_notified(self, run_id: str, serving_arn: str, at: str) -> bool:
+        """Mark the run's serving as reported idle; False if it was already (notify once)."""
+        update = _Update()
+        update.set("serving.idleNotifiedAt", at)
+        arn = f"{update.name('serving')}.{update.name('arn')}"
+        notified = f"{update.name('serving')}.{update.name('idleNotifiedAt')}"
+        condition = f"{arn} = {update.value(serving_arn)} AND attribute_not_exists({notified})"
+        return self._update_if(run_id, update, condition) is not None
+
+    def clear_idle_notified(self, run_id: str, serving_arn: str) -> bool:
+        """The serving is called again: a later idle period is news again."""
+        update = _Update()
+        update.remove("serving.idleNotifiedAt")
+        arn = f"{update.name('serving')}.{update.name('arn')}"
+        condition = f"{arn} = {update.value(serving_arn)}"
+        return self._update_if(run_id, update, condition) is not None
+
+    def read_state(self, key: str) -> dict[str, Any]:
+        """A bookkeeping item (``key`` starts with '#', which no run id may)."""
+        item = self.get(key)
+        return dict((item or {}).get("state") or {})
+
+    def write_state(self, key: str, state: Mapping[str, Any]) -> None:
+        if not key.startswith("#"):
+            raise ValueError("bookkeeping keys start with '#' so they can never be a run id")
+        update = _Update()
+        update.set("state", dict(state))
+        update.set("updatedAt", timestamp())
+        self._update(key, update, None)
