@@ -304,7 +304,17 @@ def test_the_sweep_logs_and_publishes_its_figures(
     )
     assert finished.figures["examined"] == 2  # type: ignore[attr-defined]
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    [emf] = [line for line in lines if "_aws" in line]
+    [emf] = [line for line in lines if "_aws" in line and "OrphanedServings" in line]
+    runs = {line["Status"]: line["RunsInStatus"] for line in lines if "RunsInStatus" in line}
+    [run_dimensions] = {
+        tuple(sorted(d))
+        for line in lines
+        if "RunsInStatus" in line
+        for d in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+    }
+    assert run_dimensions == ("Deployment", "Status", "service")  # the dashboard's "runs by status"
+    assert {line["service"] for line in lines if "RunsInStatus" in line} == {"sweep"}
+    assert runs["IN_SERVICE"] == [1.0] and runs["FAILED"] == [0.0] and len(runs) == 11
     directive = emf["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "BedrockModelCustomization"
     assert ["Deployment", "service"] in [sorted(d) for d in directive["Dimensions"]]

@@ -531,3 +531,23 @@ class Registry:
         update.set("state", dict(state))
         update.set("updatedAt", timestamp())
         self._update(key, update, None)
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many runs have each status (every page of byCreatedAt, the status attribute only)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": self.created_index,
+            "KeyConditionExpression": "recordType = :run",
+            "ExpressionAttributeValues": {":run": {"S": RECORD_TYPE}},
+            "ProjectionExpression": "#status",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        counts = dict.fromkeys(STATUSES, 0)
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                status = str(item.get("status", {}).get("S", ""))
+                counts[status] = counts.get(status, 0) + 1
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -44,6 +44,7 @@ METRICS_SERVICE = "sweep"
 DEPLOYMENT_DIMENSION = "Deployment"
 ORPHANED_METRIC = "OrphanedServings"
 IDLE_METRIC = "IdleServings"
+RUNS_METRIC = "RunsInStatus"  # dimensions Deployment and Status
 METRIC_NAMES = {
     "examined": "SweeperResourcesExamined",
     "deleted": "SweeperResourcesDeleted",

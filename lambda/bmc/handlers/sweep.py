@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import settings
@@ -40,6 +40,24 @@ def event_time(event: dict[str, Any]) -> datetime:
     return datetime.now(UTC)
 
 
+def publish_runs_by_status(registry: Registry, prefix: str) -> None:
+    """The dashboard's "runs by status": one metric per status, dimension ``Status``."""
+    try:
+        counts = registry.count_by_status()
+    except Exception:  # the sweep's own work is done; a missed gauge is only a gap in a graph
+        logger.exception("runs could not be counted by status")
+        return
+    for status, count in counts.items():
+        with single_metric(
+            name=rpt.RUNS_METRIC,
+            unit=MetricUnit.Count,
+            value=count,
+            namespace=settings.metrics_namespace(),
+            default_dimensions={rpt.DEPLOYMENT_DIMENSION: prefix, "service": rpt.METRICS_SERVICE},
+        ) as metric:
+            metric.add_dimension(name="Status", value=status)
+
+
 @metrics.log_metrics
 @traced_handler(logger, tracer)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -64,6 +82,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_dimension(rpt.DEPLOYMENT_DIMENSION, sweep_settings.prefix)
     for figure, name in rpt.METRIC_NAMES.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=figures[figure])
+    publish_runs_by_status(registry, sweep_settings.prefix)
     message = rpt.compose(report, prefix=sweep_settings.prefix, region=settings.region())
     message_id = None
     if message is not None:
