@@ -20,19 +20,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import jsii
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.interfaces import aws_events as events_refs
 from bmc.aws.registry import STATUSES
 from bmc.guardrails.report import (
     DEPLOYMENT_DIMENSION,
@@ -71,6 +72,46 @@ class MonitoredResources:
     topic: sns.Topic
     data_key: kms.IKey
     serving_roles: Sequence[iam.IRole]  # the roles that may create serving
+
+
+@jsii.implements(events.IRuleTarget)
+class TopicTarget:
+    """An SNS topic as a rule target, published to with ``role`` (CDK's SnsTopic target would
+    grant the role ``kms:GenerateDataKey*`` and open the topic to the EventBridge service)."""
+
+    def __init__(
+        self,
+        topic: sns.ITopic,
+        *,
+        role: iam.IRole,
+        dead_letter_queue: sqs.IQueue,
+        message: events.RuleTargetInput,
+    ) -> None:
+        self._topic = topic
+        self._role = role
+        self._dead_letter_queue = dead_letter_queue
+        self._message = message
+
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        self._dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="UndeliveredAlertsFromTheRule",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self._dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+            )
+        )
+        return events.RuleTargetConfig(
+            arn=self._topic.topic_arn,
+            role=self._role,
+            input=self._message,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=8, maximum_event_age_in_seconds=int(Duration.hours(6).to_seconds())
+            ),
+            target_resource=self._topic,
+        )
 
 
 class PlatformMonitoring(Construct):
@@ -233,13 +274,11 @@ class PlatformMonitoring(Construct):
             ),
         )
         field = events.EventField.from_path
-        role = self._alert_role()
         rule.add_target(
-            targets.SnsTopic(
+            TopicTarget(
                 self._resources.topic,
-                # A role of this stack publishes (and uses the key), not the EventBridge service at large.
-                authorize_using_role=True,
-                role=role,
+                role=self._alert_role(),
+                dead_letter_queue=self.undelivered,
                 message=events.RuleTargetInput.from_text(
                     f"[{self._prefix}] Bedrock serving created outside the platform: "
                     f"{field('$.detail.eventName')} by {field('$.detail.userIdentity.arn')} "
@@ -247,24 +286,13 @@ class PlatformMonitoring(Construct):
                     f"(request {field('$.detail.requestID')}). It is not in the registry: no TTL, no "
                     "cleanup, no idle guard. Review it in the Bedrock console and delete it if nobody owns it."
                 ),
-                dead_letter_queue=self.undelivered,
-                retry_attempts=8,
-                max_event_age=Duration.hours(6),
             )
-        )
-        # After add_target: the grants that create the role's policy happen there.
-        acknowledge_nag(
-            role,
-            "AwsSolutions-IAM5",
-            "kms:GenerateDataKey* (GenerateDataKey and GenerateDataKeyWithoutPlaintext) is what SNS asks for on "
-            "the publisher's behalf to encrypt a message; it is granted on the one data key only.",
-            applies_to=["Action::kms:GenerateDataKey*"],
-            apply_to_children=True,
         )
         return rule
 
     def _alert_role(self) -> iam.Role:
-        return iam.Role(
+        """EventBridge publishes as this role: the topic needs no statement for the service at large."""
+        role = iam.Role(
             self,
             "AlertPublisherRole",
             description=f"{self._prefix}: EventBridge publishes serving-created-outside alerts to the topic",
@@ -272,6 +300,16 @@ class PlatformMonitoring(Construct):
                 "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
             ),
         )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self._resources.topic.topic_arn])
+        )
+        # SNS encrypts the message with the data key on the publisher's behalf.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._resources.data_key.key_arn]
+            )
+        )
+        return role
 
     # --- budget ----------------------------------------------------------------------------------
 
@@ -356,7 +394,7 @@ class PlatformMonitoring(Construct):
             iam.PolicyStatement(
                 sid=f"Allow{self._prefix.title().replace('-', '')}TopicPublishers",
                 principals=[iam.ServicePrincipal(service) for service in key_users],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:sns:topicArn": account_topics}},
             )

@@ -73,7 +73,7 @@ class OrphanSweeper(Construct):
                 targets.LambdaFunction(
                     self.function.function,
                     dead_letter_queue=dead_letter_queue,
-                    retry_attempts=2,
+                    retry_attempts=8,
                     max_event_age=Duration.minutes(min(interval_minutes, 60)),
                 )
             ],
