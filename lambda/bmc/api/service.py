@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from bmc import runspec, settings
 from bmc.api.models import (
     ApiStatus,
+    CostEstimateView,
     CreateCustomModelRequest,
     CreateCustomModelResponse,
     CustomModel,
@@ -56,6 +57,7 @@ from bmc.aws.registry import (
     timestamp,
     utc_now,
 )
+from bmc.catalog.estimate import default_prices, serving_cost
 from bmc.errors import (
     BedrockError,
     BedrockQuotaExceeded,
@@ -191,6 +193,25 @@ def to_spec(request: CreateCustomModelRequest) -> dict[str, Any]:
     if request.TeacherModelId is not None:
         spec["distillation"] = {"teacherModel": request.TeacherModelId}
     return spec
+
+
+def cost_estimate(spec: RunSpec, run_id: str) -> CostEstimateView:
+    """The per-unit prices of the model a request creates (its tokens are counted later)."""
+    table = default_prices()
+    throughput = serving_cost(spec.base_model, mode=PROVISIONED, model_units=1, prices=table)
+    notes = [
+        *throughput.notes,
+        "Training bills tokens x epochs: once the datasets are validated, the validation report "
+        f"(reports/{run_id}/validation.json in the artifacts bucket) has the token count and the training cost.",
+    ]
+    return CostEstimateView(
+        Currency=table.currency,
+        PricesAsOf=table.as_of,
+        TrainingPer1kTokens=table.training_price(spec.model),
+        StoragePerModelMonth=table.storage_per_custom_model_month,
+        ThroughputPerModelUnitHour=throughput.price_per_model_unit_hour,
+        Notes=notes,
+    )
 
 
 def api_field(path: str | None) -> str:
@@ -383,7 +404,9 @@ class CustomModels:
         self._start_execution(run_id, spec, source)
         status = api_status(str(self.registry.require(run_id).get("status")))
         logger.info("custom model requested", extra={"runId": run_id})
-        return CreateCustomModelResponse(Id=run_id, Status=status)
+        return CreateCustomModelResponse(
+            Id=run_id, Status=status, CostEstimate=cost_estimate(check.spec, run_id)
+        )
 
     def _start_execution(self, run_id: str, spec: Mapping[str, Any], source: Mapping[str, Any]) -> None:
         try:

@@ -274,6 +274,26 @@ class ServingCost:
             "notes": list(self.notes),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServingCost:
+        """Back from ``to_dict`` (an estimate read from a report or a JSON answer)."""
+        return cls(
+            mode=data["mode"],
+            model=data["model"],
+            model_units=data["model_units"],
+            commitment=data["commitment"],
+            ttl_hours=data["ttl_hours"],
+            price_per_model_unit_hour=data["price_per_model_unit_hour"],
+            hourly=data["hourly_cost"],
+            total=data["total_cost"],
+            input_per_1k_tokens=data["input_per_1k_tokens"],
+            output_per_1k_tokens=data["output_per_1k_tokens"],
+            currency=data["currency"],
+            prices_as_of=data["prices_as_of"],
+            source=data["source"],
+            notes=tuple(data["notes"]),
+        )
+
     def describe(self) -> str:
         """One line for people: the hourly charge and, when the serving ends, the total."""
         money = self.currency

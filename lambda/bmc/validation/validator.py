@@ -116,16 +116,18 @@ def validate_datasets(
     region: str | None = None,
     hyperparameters_source: str | None = "hyperparameters",
     listed_per_code: int = DEFAULT_LISTED_PER_CODE,
+    serving: Mapping[str, Any] | None = None,
 ) -> ValidationReport:
     """Validate a training file and optional validation files for a customization job.
 
     ``training`` and ``validation`` are local paths or ``s3://`` URIs. ``progress`` receives
     the number of bytes read so far (all files). ``region``, when given, is checked against
     the model's regions. Errors are listed up to ``listed_per_code`` per code and all counted.
+    ``serving`` (a run spec's serving block) adds its cost to the estimate.
     """
     if isinstance(validation, str):  # a lone path is not a sequence of one-letter paths
         validation = (validation,)
-    run = _Run(s3_client=s3_client, progress=progress, listed_per_code=listed_per_code)
+    run = _Run(s3_client=s3_client, progress=progress, listed_per_code=listed_per_code, serving=serving)
     return run.execute(
         model_id=model_id,
         customization_type=customization_type,
@@ -139,9 +141,15 @@ def validate_datasets(
 
 class _Run:
     def __init__(
-        self, *, s3_client: Any, progress: Callable[[int], None] | None, listed_per_code: int
+        self,
+        *,
+        s3_client: Any,
+        progress: Callable[[int], None] | None,
+        listed_per_code: int,
+        serving: Mapping[str, Any] | None = None,
     ) -> None:
         self.s3_client = s3_client
+        self.serving = serving
         self.progress = progress
         self.bytes_done = 0
         self.errors = FindingLog(listed_per_code)
@@ -225,7 +233,11 @@ class _Run:
             )
 
         estimate = estimate_cost(
-            model, training_stats.tokens.total, checked.epoch_count, customization_type=customization_type
+            model,
+            training_stats.tokens.total,
+            checked.epoch_count,
+            customization_type=customization_type,
+            serving=self.serving,
         )
         return self.report(
             model.customization_id,
