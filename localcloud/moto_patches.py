@@ -29,6 +29,10 @@ patches are installed:
    on the default bus, as AWS does.
 9. ``os.environ`` gets a thread-local layer for the running handler's variables (see
    ``_LayeredEnviron``), so moto's own threads never race with a handler's environment.
+10. Not a moto patch, but installed with them: the runtime package's one clock
+    (``bmc.aws.registry.utc_now``) reads the simulated clock, so the registry's timestamps and
+    TTLs agree with the simulated Bedrock's resource times and the rules' event times, as all
+    clocks agree in AWS.
 
 moto is pinned (MOTO_VERSION); the patched names are checked before anything is replaced.
 """
@@ -52,6 +56,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
 
 import moto
+from bmc.aws import registry
 from botocore import xform_name
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
@@ -613,6 +618,8 @@ class LocalCloudPatches:
                 raise RuntimeError(f"moto internals not found (moto version drift?): {missing}")
             self._plain_environ = os.environ
             os.environ = _LayeredEnviron(os.environ)  # noqa: B003 (a view over the same variables)
+            if self.clock is not None:
+                registry.use_clock(self.clock.now)
             for patch in self._patches:
                 # Read the owner's own __dict__ so descriptors (staticmethod) are restored as-is.
                 owner_dict = vars(patch.owner)
@@ -634,6 +641,7 @@ class LocalCloudPatches:
                     delattr(patch.owner, patch.attribute)
             self._patches = []
             os.environ = self._plain_environ  # noqa: B003 (restores the original object)
+            registry.use_clock(None)
             self._installed = False
             LocalCloudPatches._active = None
 

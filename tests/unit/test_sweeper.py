@@ -187,11 +187,11 @@ def test_a_run_that_changes_during_the_sweep_is_left_to_the_next_sweep(cloud: Cl
     cloud.registry.transition("run-1", FAILED, detail="cleanup did not run")
 
     class Racing(Registry):
-        """The API writes the run between the sweeper's read and its claim."""
+        """The API changes the run's serving between the sweeper's read and its claim."""
 
         def get(self, run_id: str) -> dict[str, Any] | None:
             record = super().get(run_id)
-            super().update(run_id, fields={"description": "written by a concurrent request"})
+            super().update(run_id, fields={"serving.status": "Updating"})
             return record
 
     report = _sweeper(cloud, registry=Racing(TABLE)).run()

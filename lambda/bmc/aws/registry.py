@@ -13,7 +13,7 @@ receive plain ``int`` and ``float``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -82,8 +82,26 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def utc_now() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _system_clock
+
+
+def utc_now() -> datetime:
+    """The one clock of the package: every timestamp, TTL and age is read from it."""
+    return _clock()
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Read the time from ``clock`` (None: the system clock again).
+
+    The local cloud points it at its simulated clock, so the registry's timestamps, TTLs and
+    the simulated Bedrock's resource times agree, as they do in AWS.
+    """
+    global _clock  # noqa: PLW0603
+    _clock = clock or _system_clock
 
 
 def timestamp(moment: datetime | None = None) -> str:
@@ -475,19 +493,24 @@ class Registry:
 
     # --- the sweeper (bmc.guardrails) -----------------------------------------------------------
 
-    def claim_if_unchanged(self, run_id: str, seen_updated_at: str, claim: Mapping[str, Any]) -> bool:
-        """Record ``claim`` as the run's ``lastSweep`` if nothing wrote the run since it was read
-        (its ``updatedAt`` is still ``seen_updated_at``); False when the run changed meanwhile.
+    def claim_if_unchanged(self, run_id: str, seen: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
+        """Record ``claim`` as the run's ``lastSweep`` if its status and serving record are still
+        what the sweeper read (``seen``); False when the workflow or the API changed either.
 
-        The sweeper decides from a snapshot; this write makes the decision void the moment the
-        workflow or the API touches the run, so it never deletes what a running request creates.
+        The sweeper decides from that snapshot; this write voids the decision the moment
+        anything it rests on changes, so it never deletes what a running request is creating.
         """
         update = _Update()
         update.set("updatedAt", timestamp())
         update.set("lastSweep", dict(claim))
+        serving = update.name("serving")
         condition = (
-            f"attribute_exists(runId) AND {update.name('updatedAt')} = {update.value(seen_updated_at)}"
+            f"attribute_exists(runId) AND {update.name('status')} = {update.value(seen.get('status'))}"
         )
+        if seen.get("serving") is None:
+            condition += f" AND attribute_not_exists({serving})"
+        else:
+            condition += f" AND {serving} = {update.value(seen['serving'])}"
         return self._update_if(run_id, update, condition) is not None
 
     def record_sweep(

@@ -18,8 +18,8 @@ For each resource tagged for the deployment (``inventory``), read after the list
   window): reported once with its hourly cost, or deleted with ``serving.idleAction: delete``.
 
 Every action is claimed first with a conditional registry write (``claim_if_unchanged``): if
-the workflow or the API wrote the run since the sweeper read it, the action is skipped and the
-next sweep decides on fresh data. In ``report`` mode nothing is deleted, stopped or changed on
+the run's status or serving record changed since the sweeper read it (the workflow or the API
+acted meanwhile), the action is skipped and the next sweep decides on fresh data. In ``report`` mode nothing is deleted, stopped or changed on
 a run. One resource's failure is recorded as a problem and the sweep goes on.
 """
 
@@ -324,7 +324,7 @@ class Sweeper:
         action: str,
     ) -> bool:
         claimed = self.registry.claim_if_unchanged(
-            _run_id(record), str(record.get("updatedAt") or ""), self._entry(resource, action, why)
+            _run_id(record), record, self._entry(resource, action, why)
         )
         if not claimed:
             changed = f"{why}; the run changed during the sweep, so the next sweep decides"

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bmc import settings
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
-from bmc.aws.registry import Registry
+from bmc.aws.registry import Registry, utc_now
 from bmc.guardrails import report as rpt
 from bmc.guardrails.idle import InvocationCounter
 from bmc.guardrails.sweep import Sweeper, SweepSettings, execution_probe
@@ -37,7 +37,7 @@ def event_time(event: dict[str, Any]) -> datetime:
             return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
         except ValueError:
             logger.warning("unreadable event time; using the clock", extra={"time": text})
-    return datetime.now(UTC)
+    return utc_now()
 
 
 def publish_runs_by_status(registry: Registry, prefix: str) -> None:
