@@ -411,6 +411,7 @@ SCENARIOS: dict[str, Scenario] = {
             *_COMPLETES,
             after=_throughput_by_hand,
             hours_after=1,
+            expect_serving_left="provisioned",
             expect_reported_left=1,
         ),
         Scenario(
@@ -433,6 +434,7 @@ SCENARIOS: dict[str, Scenario] = {
             after=_delete_races_put,
             hours_after=1,
             sweeper_mode="report",
+            expect_serving_left="provisioned",
             expect_reported_left=1,
         ),
         Scenario(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import settings
@@ -47,15 +47,11 @@ def publish_runs_by_status(registry: Registry, prefix: str) -> None:
     except Exception:  # the sweep's own work is done; a missed gauge is only a gap in a graph
         logger.exception("runs could not be counted by status")
         return
-    for status, count in counts.items():
-        with single_metric(
-            name=rpt.RUNS_METRIC,
-            unit=MetricUnit.Count,
-            value=count,
-            namespace=settings.metrics_namespace(),
-            default_dimensions={rpt.DEPLOYMENT_DIMENSION: prefix, "service": rpt.METRICS_SERVICE},
-        ) as metric:
-            metric.add_dimension(name="Status", value=status)
+    for status, count in counts.items():  # one flush per status: its own dimension value
+        metrics.add_dimension(rpt.DEPLOYMENT_DIMENSION, prefix)
+        metrics.add_dimension("Status", status)
+        metrics.add_metric(name=rpt.RUNS_METRIC, unit=MetricUnit.Count, value=count)
+        metrics.flush_metrics()
 
 
 @metrics.log_metrics
@@ -79,10 +75,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.info(
         f"sweep finished: {rpt.summary_line(figures)}", extra={"figures": figures, "mode": report.mode}
     )
+    publish_runs_by_status(registry, sweep_settings.prefix)
     metrics.add_dimension(rpt.DEPLOYMENT_DIMENSION, sweep_settings.prefix)
     for figure, name in rpt.METRIC_NAMES.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=figures[figure])
-    publish_runs_by_status(registry, sweep_settings.prefix)
     message = rpt.compose(report, prefix=sweep_settings.prefix, region=settings.region())
     message_id = None
     if message is not None:
