@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from constructs_lib.compliance import acknowledge_nag
+from constructs_lib.lookups import describe_at_deploy_time
 
 # The calls each endpoint's policy allows (Converse is authorized as InvokeModel*).
 ENDPOINT_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -106,32 +105,14 @@ class PrivateEndpoints(Construct):
 
     def _vpc_cidr(self, vpc_id: str) -> str:
         """The existing VPC's primary CIDR, read at deploy time (synthesis stays offline)."""
-        call = cr.AwsSdkCall(
-            service="EC2",
-            action="describeVpcs",
-            parameters={"VpcIds": [vpc_id]},
-            physical_resource_id=cr.PhysicalResourceId.of(f"vpc-cidr-{Stack.of(self).stack_name}"),
-            output_paths=["Vpcs.0.CidrBlock"],
-        )
-        lookup = cr.AwsCustomResource(
+        return describe_at_deploy_time(
             self,
             "VpcCidrLookup",
-            on_create=call,
-            on_update=call,
-            install_latest_aws_sdk=False,
-            # Describe calls are not resource-scoped in IAM.
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["ec2:DescribeVpcs"], resources=["*"])]
-            ),
+            action="describeVpcs",
+            parameters={"VpcIds": [vpc_id]},
+            output_path="Vpcs.0.CidrBlock",
+            physical_id="vpc-cidr",
         )
-        acknowledge_nag(
-            lookup,
-            "AwsSolutions-IAM5",
-            "ec2:DescribeVpcs has no resource-level permissions; the statement allows only this read-only call.",
-            applies_to=["Resource::*"],
-            apply_to_children=True,
-        )
-        return lookup.get_response_field("Vpcs.0.CidrBlock")
 
 
 def endpoint_policy(actions: Sequence[str]) -> dict[str, object]:

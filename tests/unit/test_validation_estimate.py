@@ -103,26 +103,28 @@ def _serving_table(tmp_path: Path) -> Path:
 def test_serving_is_hourly_units_times_price_and_totals_over_the_ttl_or_the_term(tmp_path: Path) -> None:
     table = load_prices(_serving_table(tmp_path))
     ttl = serving_cost("amazon.nova-micro-v1", mode="provisioned", model_units=2, ttl_hours=8, prices=table)
-    assert (ttl.hourly, ttl.total, ttl.source) == (20.0, 160.0, "contract")
+    assert (ttl.hourly_cost, ttl.total_cost, ttl.source) == (20.0, 160.0, "contract")
     assert (
         ttl.describe()
         == "provisioned throughput, 2 model unit(s), no commitment: 20.00 EUR per hour, 160.00 EUR for its 8 hour(s)"
     )
     term = serving_cost(NOVA_MICRO.customization_id, mode="provisioned", commitment="SixMonths", prices=table)
-    assert (term.hourly, term.total) == (5.0, 5.0 * 6 * 730)
+    assert (term.hourly_cost, term.total_cost) == (5.0, 5.0 * 6 * 730)
     assert "over the term" in term.describe()
     open_ended = serving_cost(NOVA_MICRO.customization_id, mode="provisioned", prices=table)
-    assert open_ended.total is None and open_ended.describe().endswith("until deleted")
+    assert open_ended.total_cost is None and open_ended.describe().endswith("until deleted")
     assert any("every hour until it is deleted" in note for note in open_ended.notes)
     arn = f"arn:aws:bedrock:us-east-1::foundation-model/{NOVA_MICRO.customization_id}"
-    assert serving_cost(arn, mode="provisioned", prices=table).hourly == 10.0  # a PT's foundationModelArn
+    assert (
+        serving_cost(arn, mode="provisioned", prices=table).hourly_cost == 10.0
+    )  # a PT's foundationModelArn
 
 
 def test_an_on_demand_deployment_has_no_hourly_charge_only_token_rates(tmp_path: Path) -> None:
     cost = serving_cost(
         NOVA_MICRO.customization_id, mode="on-demand", prices=load_prices(_serving_table(tmp_path))
     )
-    assert (cost.hourly, cost.input_per_1k_tokens, cost.output_per_1k_tokens) == (0.0, 0.1, 0.2)
+    assert (cost.hourly_cost, cost.input_per_1k_tokens, cost.output_per_1k_tokens) == (0.0, 0.1, 0.2)
     assert (
         cost.describe()
         == "on-demand deployment: no hourly charge; 0.1 EUR per 1K input tokens, 0.2 EUR per 1K output tokens"
@@ -132,13 +134,13 @@ def test_an_on_demand_deployment_has_no_hourly_charge_only_token_rates(tmp_path:
 def test_a_missing_price_gives_no_cost_and_says_so() -> None:
     packaged = default_prices()
     nova = serving_cost("amazon.nova-micro-v1", mode="provisioned", ttl_hours=4)  # no sourced figure
-    assert (nova.hourly, nova.total) == (None, None)
+    assert (nova.hourly_cost, nova.total_cost) == (None, None)
     assert "hourly cost unknown" in nova.describe()
     assert any("No provisioned throughput price" in note for note in nova.notes)
     unknown = serving_cost(None, mode="provisioned")
-    assert unknown.hourly is None and unknown.model is None
+    assert unknown.hourly_cost is None and unknown.model is None
     light = serving_cost(COMMAND_LIGHT, mode="provisioned")
-    assert light.hourly == 8.56 and light.source is not None and "third-party" in light.source
+    assert light.hourly_cost == 8.56 and light.source is not None and "third-party" in light.source
     assert (
         packaged.provisioned_per_model_unit_hour[resolve_model(COMMAND_LIGHT).customization_id].per_term[
             "OneMonth"

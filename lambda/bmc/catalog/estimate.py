@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -235,8 +235,8 @@ def serving_estimate(model: Model, serving: Mapping[str, Any] | None, table: Pri
 class ServingCost:
     """What a throughput or deployment bills, from the price table; None where no price is known.
 
-    ``hourly`` is the whole resource's hourly charge (units x price; 0 for an on-demand
-    deployment, which bills per token only). ``total`` is what it bills before it ends: the
+    ``hourly_cost`` is the whole resource's hourly charge (units x price; 0 for an on-demand
+    deployment, which bills per token only). ``total_cost`` is what it bills before it ends: the
     hourly charge x ``ttlHours``, or every hour of a commitment's term; None when it runs until
     someone deletes it.
     """
@@ -247,8 +247,8 @@ class ServingCost:
     commitment: str
     ttl_hours: int | None
     price_per_model_unit_hour: float | None
-    hourly: float | None
-    total: float | None
+    hourly_cost: float | None
+    total_cost: float | None
     input_per_1k_tokens: float | None
     output_per_1k_tokens: float | None
     currency: str
@@ -257,42 +257,12 @@ class ServingCost:
     notes: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "model": self.model,
-            "model_units": self.model_units,
-            "commitment": self.commitment,
-            "ttl_hours": self.ttl_hours,
-            "price_per_model_unit_hour": self.price_per_model_unit_hour,
-            "hourly_cost": self.hourly,
-            "total_cost": self.total,
-            "input_per_1k_tokens": self.input_per_1k_tokens,
-            "output_per_1k_tokens": self.output_per_1k_tokens,
-            "currency": self.currency,
-            "prices_as_of": self.prices_as_of,
-            "source": self.source,
-            "notes": list(self.notes),
-        }
+        return {**asdict(self), "notes": list(self.notes)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServingCost:
         """Back from ``to_dict`` (an estimate read from a report or a JSON answer)."""
-        return cls(
-            mode=data["mode"],
-            model=data["model"],
-            model_units=data["model_units"],
-            commitment=data["commitment"],
-            ttl_hours=data["ttl_hours"],
-            price_per_model_unit_hour=data["price_per_model_unit_hour"],
-            hourly=data["hourly_cost"],
-            total=data["total_cost"],
-            input_per_1k_tokens=data["input_per_1k_tokens"],
-            output_per_1k_tokens=data["output_per_1k_tokens"],
-            currency=data["currency"],
-            prices_as_of=data["prices_as_of"],
-            source=data["source"],
-            notes=tuple(data["notes"]),
-        )
+        return cls(**{**data, "notes": tuple(data["notes"])})
 
     def describe(self) -> str:
         """One line for people: the hourly charge and, when the serving ends, the total."""
@@ -307,13 +277,13 @@ class ServingCost:
                 )
             return f"on-demand deployment: no hourly charge; {rates}"
         units = f"{self.model_units} model unit(s), {_commitment_label(self.commitment)}"
-        if self.hourly is None:
+        if self.hourly_cost is None:
             return f"provisioned throughput, {units}: hourly cost unknown (no price for {self.model})"
-        line = f"provisioned throughput, {units}: {self.hourly:,.2f} {money} per hour"
-        if self.total is not None and self.commitment != "none":
-            return f"{line}, {self.total:,.2f} {money} over the term"
-        if self.total is not None:
-            return f"{line}, {self.total:,.2f} {money} for its {self.ttl_hours} hour(s)"
+        line = f"provisioned throughput, {units}: {self.hourly_cost:,.2f} {money} per hour"
+        if self.total_cost is not None and self.commitment != "none":
+            return f"{line}, {self.total_cost:,.2f} {money} over the term"
+        if self.total_cost is not None:
+            return f"{line}, {self.total_cost:,.2f} {money} for its {self.ttl_hours} hour(s)"
         return f"{line} until deleted"
 
 
@@ -364,8 +334,8 @@ def serving_cost(
         return ServingCost(
             **common,
             price_per_model_unit_hour=None,
-            hourly=0.0,
-            total=None,
+            hourly_cost=0.0,
+            total_cost=None,
             input_per_1k_tokens=tokens.input if tokens else None,
             output_per_1k_tokens=tokens.output if tokens else None,
             source=tokens.source if tokens else None,
@@ -392,8 +362,8 @@ def serving_cost(
     return ServingCost(
         **common,
         price_per_model_unit_hour=price,
-        hourly=hourly,
-        total=total,
+        hourly_cost=hourly,
+        total_cost=total,
         input_per_1k_tokens=None,
         output_per_1k_tokens=None,
         source=entry.source if entry else None,

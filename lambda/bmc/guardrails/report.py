@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 
 from bmc.guardrails.inventory import Resource
+from bmc.workflow.cleanup import attempt_step
 from bmc.workflow.notifications import MAX_SUBJECT_LENGTH, Message
 
 logger = Logger(child=True)
@@ -106,12 +107,7 @@ class SweepReport:
 
     def attempt(self, what: str, step: Callable[[], T]) -> T | None:
         """One resource's handling; a failure is a problem and the sweep goes on."""
-        try:
-            return step()
-        except Exception as exc:
-            logger.exception(f"sweeper step failed: {what}")
-            self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
-            return None
+        return attempt_step(self.problems, what, step)
 
     def count(self, *, action: str | None = None, rules: tuple[str, ...] = ()) -> int:
         return sum(
