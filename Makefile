@@ -26,7 +26,7 @@ help:
 	@echo "make summary - stacks, resources and security posture of the synthesized app"
 	@echo "make bench  - performance figures (validator throughput, workflow history size)"
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml
+$(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt lambda/requirements-evaluation.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt

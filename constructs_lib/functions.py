@@ -1,11 +1,20 @@
-"""Lambda functions of the runtime package: one shared code asset, one role and log group each."""
+"""Lambda functions of the runtime package: shared code assets, one role and log group each.
+
+Two assets, bundled at ``cdk synth`` without Docker (pip downloads linux arm64 wheels): the
+runtime package with orjson and boto3 for every function, and the same plus the scoring
+libraries (rouge-score, sacrebleu, numpy, lxml, ...) for the functions that score evaluations
+only (``FunctionSpec.scoring``), so no other function carries tens of MB it never imports.
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,41 +40,112 @@ POWERTOOLS_LAYER_PARAMETER = (
 METRICS_NAMESPACE = "BedrockModelCustomization"
 
 
+BUNDLE_REQUIREMENTS = LAMBDA_SOURCE / "requirements-bundle.txt"
+EVALUATION_REQUIREMENTS = LAMBDA_SOURCE / "requirements-evaluation.txt"
+# Lambda's Python 3.14 runtime runs Amazon Linux 2023 (glibc 2.34): manylinux 2014 and 2_28
+# wheels both load (numpy publishes aarch64 wheels for 2_28 only).
+LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+# Published only as source distributions: their (pure-Python) wheels are built locally first,
+# since a cross-platform install accepts binary wheels only.
+SDIST_ONLY = ("rouge-score",)
+
+
+def pinned_requirement(requirements: Path, name: str) -> str | None:
+    """``name==version`` as pinned in a requirements file, if listed."""
+    for line in requirements.read_text().splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if requirement.lower().startswith(f"{name.lower()}=="):
+            return requirement
+    return None
+
+
+def build_sdist_wheels(requirements: Sequence[Path], wheel_dir: Path) -> None:
+    """Build the wheels of the pinned sdist-only packages into ``wheel_dir``."""
+    sdists = [r for req in requirements for name in SDIST_ONLY if (r := pinned_requirement(req, name))]
+    if sdists:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--wheel-dir",
+                str(wheel_dir),
+                *sdists,
+            ],
+            check=True,
+        )
+
+
+def pip_install_command(
+    output_dir: Path, requirements: Sequence[Path], wheel_dir: Path, *, for_lambda: bool = True
+) -> list[str]:
+    """``pip install`` of the pinned requirements, binary wheels only (plus ``wheel_dir``'s).
+
+    ``for_lambda``: wheels for linux arm64 / CPython 3.14 (the deployed recipe); False installs
+    the same requirements for the running interpreter (how tests check the recipe quickly).
+    """
+    platform = (
+        [
+            *(f"--platform={p}" for p in LAMBDA_PLATFORMS),
+            "--implementation=cp",
+            f"--python-version={RUNTIME_VERSION}",
+        ]
+        if for_lambda
+        else []
+    )
+    return [
+        *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", *platform),
+        *("--only-binary=:all:", "--find-links", str(wheel_dir), "--target", str(output_dir)),
+        *(arg for req in requirements for arg in ("-r", str(req))),
+    ]
+
+
+def pip_bundle(output_dir: Path, requirements: Sequence[Path], *, for_lambda: bool = True) -> None:
+    """Install the pinned requirements and the runtime package into ``output_dir``."""
+    with tempfile.TemporaryDirectory(prefix="bmc-wheels-") as wheels:
+        build_sdist_wheels(requirements, Path(wheels))
+        subprocess.run(
+            pip_install_command(output_dir, requirements, Path(wheels), for_lambda=for_lambda), check=True
+        )
+    shutil.copytree(
+        LAMBDA_SOURCE / "bmc",
+        output_dir / "bmc",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        dirs_exist_ok=True,
+    )
+
+
 @jsii.implements(ILocalBundling)
 class PipLocalBundling:
     """Bundle the runtime package with arm64 wheels of its extra dependencies, without Docker."""
 
+    def __init__(self, *requirements: Path) -> None:
+        self.requirements = requirements or (BUNDLE_REQUIREMENTS,)
+
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        requirements = LAMBDA_SOURCE / "requirements-bundle.txt"
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"),
-                *("--platform", "manylinux2014_aarch64", "--implementation", "cp"),
-                *("--python-version", RUNTIME_VERSION, "--only-binary=:all:"),
-                *("--target", output_dir, "-r", str(requirements)),
-            ],
-            check=True,
-        )
-        shutil.copytree(
-            LAMBDA_SOURCE / "bmc",
-            Path(output_dir) / "bmc",
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-            dirs_exist_ok=True,
-        )
+        pip_bundle(Path(output_dir), self.requirements)
         return True
 
 
-def runtime_code() -> lambda_.Code:
-    """The runtime package as one asset shared by every function (bundled at `cdk synth`)."""
+def runtime_code(*requirements: Path) -> lambda_.Code:
+    """The runtime package as an asset with ``requirements`` (default: orjson and boto3)."""
     return lambda_.Code.from_asset(
         str(LAMBDA_SOURCE),
         exclude=["**/__pycache__", "*.egg-info", "requirements*.txt"],
         bundling=BundlingOptions(
             # Never used: local bundling always succeeds or raises. CDK requires an image.
             image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.14"),
-            local=PipLocalBundling(),
+            local=PipLocalBundling(*requirements),
         ),
     )
+
+
+def evaluation_code() -> lambda_.Code:
+    """The runtime package plus the scoring libraries, for the evaluation functions only."""
+    return runtime_code(BUNDLE_REQUIREMENTS, EVALUATION_REQUIREMENTS)
 
 
 @dataclass(frozen=True)
@@ -77,6 +157,7 @@ class FunctionSpec:
     timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
     memory_mb: int = 512
     environment: dict[str, str] = field(default_factory=dict)
+    scoring: bool = False  # gets the evaluation asset (rouge-score, sacrebleu, numpy, ...)
 
 
 class RuntimeFunctions(Construct):
@@ -105,6 +186,11 @@ class RuntimeFunctions(Construct):
             "PowertoolsLayer",
             ssm.StringParameter.value_for_string_parameter(self, POWERTOOLS_LAYER_PARAMETER),
         )
+
+    @cached_property
+    def evaluation_code(self) -> lambda_.Code:
+        """Created on first use: a deployment without scoring functions bundles no scoring libraries."""
+        return evaluation_code()
 
     def add(self, spec: FunctionSpec) -> RuntimeFunction:
         return RuntimeFunction(self, spec.name, shared=self, spec=spec)
@@ -137,7 +223,7 @@ class RuntimeFunction(Construct):
             description=f"{shared.prefix}: {spec.description}",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            code=shared.code,
+            code=shared.evaluation_code if spec.scoring else shared.code,
             handler=f"bmc.handlers.{spec.name}.handler",
             layers=[shared.powertools],
             role=self.role,

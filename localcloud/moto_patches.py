@@ -26,13 +26,13 @@ patches are installed:
    buses only. Lambda targets are invoked in process with the event as AWS sends it.
 8. ``StopExecution`` emits no "Step Functions Execution Status Change" event in moto, and
    leaves a task waiting for its token asleep; the patch wakes it and puts the ABORTED event
-   on the default bus, as AWS does.
+   on the default bus, as AWS does (``startDate`` and ``stopDate`` in epoch milliseconds).
 9. ``os.environ`` gets a thread-local layer for the running handler's variables (see
    ``_LayeredEnviron``), so moto's own threads never race with a handler's environment.
 10. Not a moto patch, but installed with them: the runtime package's one clock
-    (``bmc.aws.registry.utc_now``) reads the simulated clock, so the registry's timestamps and
-    TTLs agree with the simulated Bedrock's resource times and the rules' event times, as all
-    clocks agree in AWS.
+    (``bmc.aws.registry.utc_now``) reads the simulated clock (plus the real time since it last
+    moved, so it never stands still), and the registry's timestamps and TTLs agree with the
+    simulated Bedrock's resource times and the rules' event times, as all clocks agree in AWS.
 
 moto is pinned (MOTO_VERSION); the patched names are checked before anything is replaced.
 """
@@ -51,7 +51,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
 
@@ -571,6 +571,7 @@ class LocalCloudPatches:
         self._waits: list[RequestedWait] = []
         self._waits_lock = threading.Lock()
         self._patches: list[_Patch] = []
+        self._moved_at = datetime.now(UTC)
         self._installed = False
         self._retry_sleep = _RetrySleep(self)
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
@@ -619,7 +620,9 @@ class LocalCloudPatches:
             self._plain_environ = os.environ
             os.environ = _LayeredEnviron(os.environ)  # noqa: B003 (a view over the same variables)
             if self.clock is not None:
-                registry.use_clock(self.clock.now)
+                self._moved_at = datetime.now(UTC)
+                self.clock.add_listener(self._clock_moved)
+                registry.use_clock(self._runtime_now)
             for patch in self._patches:
                 # Read the owner's own __dict__ so descriptors (staticmethod) are restored as-is.
                 owner_dict = vars(patch.owner)
@@ -642,6 +645,8 @@ class LocalCloudPatches:
             self._patches = []
             os.environ = self._plain_environ  # noqa: B003 (restores the original object)
             registry.use_clock(None)
+            if self.clock is not None:
+                self.clock.remove_listener(self._clock_moved)
             self._installed = False
             LocalCloudPatches._active = None
 
@@ -666,6 +671,15 @@ class LocalCloudPatches:
             self._waits.append(RequestedWait(kind, seconds, state, execution))
         if self.clock is not None and self.advance_clock and seconds > 0:
             self.clock.advance(seconds)
+
+    def _clock_moved(self, now: datetime) -> None:
+        self._moved_at = datetime.now(UTC)
+
+    def _runtime_now(self) -> datetime:
+        """The simulated time, still moving between advances as real time does: two writes a
+        moment apart get two timestamps, in the order they happened."""
+        assert self.clock is not None
+        return self.clock.now() + (datetime.now(UTC) - self._moved_at)
 
     def _now_utc_naive(self) -> datetime:
         now = self.clock.now() if self.clock is not None else datetime.now(UTC)
@@ -845,16 +859,20 @@ def _deliver_to_lambda(function_arn: str, event: Mapping[str, Any], account_id: 
 
 
 def _put_execution_status_event(backend: Any, execution: Any, status: str) -> None:
-    def iso(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
+    def epoch_ms(value: Any) -> Any:
+        # AWS sends startDate and stopDate as epoch milliseconds.
+        if not isinstance(value, datetime):
+            return value
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
     detail = {
         "executionArn": execution.execution_arn,
         "stateMachineArn": execution.state_machine_arn,
         "name": execution.name,
         "status": status,
-        "startDate": iso(execution.start_date),
-        "stopDate": iso(getattr(execution, "stop_date", None)),
+        "startDate": epoch_ms(execution.start_date),
+        "stopDate": epoch_ms(getattr(execution, "stop_date", None)),
         "input": execution.execution_input,
         "output": None,
     }

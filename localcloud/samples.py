@@ -34,6 +34,17 @@ _TOPICS = (
     ),
 )
 SYSTEM_PROMPT = "You are a concise support agent for Acme home routers."
+# Evaluation test sets report per category.
+_CATEGORIES = {
+    "reset my router": "maintenance",
+    "change the Wi-Fi password": "security",
+    "update the firmware": "maintenance",
+    "set up a guest network": "wifi",
+    "find my router's IP address": "setup",
+    "extend the Wi-Fi range": "wifi",
+    "block a device": "security",
+    "enable parental controls": "security",
+}
 
 
 def _questions(count: int) -> Iterator[tuple[str, str]]:
@@ -77,11 +88,38 @@ def pretraining_records(count: int) -> Iterator[dict[str, object]]:
         yield {"input": f"Acme router manual, section {index + 1}: to {topic}. {answer}"}
 
 
+def evaluation_records(count: int) -> Iterator[dict[str, object]]:
+    """Bedrock's evaluation-dataset shape: held-out questions on the training topics."""
+    for index in range(count):
+        topic, answer = _TOPICS[index % len(_TOPICS)]
+        yield {
+            "prompt": f"Support ticket {index + 1}: how can I {topic}?",
+            "referenceResponse": answer,
+            "category": _CATEGORIES[topic],
+        }
+
+
+def known_answer(prompt: str) -> tuple[str, str] | None:
+    """(topic, reference answer) of a sample question, training or evaluation: the
+    deterministic question -> answer function the simulated models know."""
+    lowered = prompt.lower()
+    for topic, answer in _TOPICS:
+        if topic.lower() in lowered:
+            return topic, answer
+    return None
+
+
+def topics_in(text: str) -> frozenset[str]:
+    """The sample topics whose answers a text (a training file) contains."""
+    return frozenset(topic for topic, answer in _TOPICS if answer in text or json.dumps(answer)[1:-1] in text)
+
+
 FORMATS: dict[str, Callable[[int], Iterator[dict[str, object]]]] = {
     "conversation": conversation_records,
     "distillation": distillation_prompts,
     "prompt-completion": prompt_completion_records,
     "pretraining": pretraining_records,
+    "evaluation": evaluation_records,
 }
 
 

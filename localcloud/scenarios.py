@@ -240,9 +240,11 @@ def _throughput_by_hand(cloud: LocalCloud, run_id: str) -> None:
 
 
 def _called_once(cloud: LocalCloud, run_id: str) -> None:
-    """Clients call the new throughput once, then never again."""
+    """A client calls the new throughput (Converse), then nobody ever again."""
     record = cloud.run_record(run_id) or {}
-    cloud.bedrock.record_invocations(record["serving"]["arn"], 3)
+    cloud.client("bedrock-runtime").converse(
+        modelId=record["serving"]["arn"], messages=[{"role": "user", "content": [{"text": "Hello?"}]}]
+    )
 
 
 def _job_cannot_be_stopped(cloud: LocalCloud) -> None:

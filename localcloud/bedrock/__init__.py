@@ -1,8 +1,9 @@
 """A simulated Amazon Bedrock control plane for model customization, on top of moto.
 
 Modules: ``resources`` (what it holds), ``errors``, ``control`` (what each API call does),
-``lifecycle`` (what time does), ``responses`` (the HTTP layer) and ``simulator``
-(``BedrockSimulator``, the object tests and the local cloud use).
+``lifecycle`` (what time does), ``responses`` (the HTTP layer), ``runtime`` (bedrock-runtime:
+Converse, ConverseStream and InvokeModel for base and custom models, with CloudWatch
+accounting) and ``simulator`` (``BedrockSimulator``, the object tests and the local cloud use).
 
 moto's bedrock backend stores customization jobs that never leave ``InProgress``, finds jobs
 by name only and has no provisioned throughput, custom model deployments or foundation
@@ -39,16 +40,20 @@ from localcloud.bedrock.resources import (
     JobScript,
     ProvisioningScript,
 )
+from localcloud.bedrock.runtime import DEFAULT_INFERENCE_PROFILES, Invocation, SystemInferenceProfile
 from localcloud.bedrock.simulator import BedrockSimulator, active_simulator
 
 __all__ = [
     "DEFAULT_FOUNDATION_MODELS",
+    "DEFAULT_INFERENCE_PROFILES",
     "BedrockEvent",
     "BedrockSimulator",
     "FoundationModel",
+    "Invocation",
     "JobScript",
     "ProvisioningScript",
     "ScriptedError",
+    "SystemInferenceProfile",
     "active_simulator",
     "quota_exceeded",
     "role_not_assumable",

@@ -8,8 +8,8 @@ from botocore.session import get_session
 from moto.core.exceptions import JsonRESTError
 
 
-def error_status_codes() -> dict[str, int]:
-    model = get_session().get_service_model("bedrock")
+def error_status_codes(service: str = "bedrock") -> dict[str, int]:
+    model = get_session().get_service_model(service)
     return {
         shape.name: int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
         for shape in model.error_shapes
@@ -17,6 +17,7 @@ def error_status_codes() -> dict[str, int]:
 
 
 ERROR_STATUS_CODES: dict[str, int] = error_status_codes()
+RUNTIME_ERROR_STATUS_CODES: dict[str, int] = error_status_codes("bedrock-runtime")
 
 
 class BedrockError(JsonRESTError):
@@ -25,6 +26,15 @@ class BedrockError(JsonRESTError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message)
         self.code = ERROR_STATUS_CODES.get(code, 400)
+
+
+class RuntimeApiError(JsonRESTError):
+    """A bedrock-runtime error with the HTTP status its service model gives the code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message)
+        self.error_code = code
+        self.code = RUNTIME_ERROR_STATUS_CODES.get(code, 400)
 
 
 def validation_error(message: str) -> BedrockError:

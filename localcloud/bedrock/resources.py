@@ -207,6 +207,52 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         ("ON_DEMAND",),
         regions=_US_WEST_2,
     ),
+    # The base models evaluations compare with (bmc.catalog's inference.base_model_ids): served
+    # on demand by plain id, or only through a system inference profile ("INFERENCE_PROFILE").
+    FoundationModel(
+        "amazon.nova-2-lite-v1:0", "Nova 2 Lite", "Amazon", (), ("INFERENCE_PROFILE",), regions=_US_EAST_1
+    ),
+    FoundationModel(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "Claude 3 Haiku",
+        "Anthropic",
+        (),
+        ("ON_DEMAND",),
+        regions=_US_WEST_2,
+    ),
+    FoundationModel(
+        "meta.llama3-1-8b-instruct-v1:0",
+        "Llama 3.1 8B Instruct",
+        "Meta",
+        (),
+        ("ON_DEMAND",),
+        regions=_US_WEST_2,
+    ),
+    *(
+        FoundationModel(
+            f"meta.llama3-2-{size}-instruct-v1:0",
+            f"Llama 3.2 {size.upper()} Instruct",
+            "Meta",
+            (),
+            ("INFERENCE_PROFILE",),
+            regions=_US_WEST_2,
+        )
+        for size in ("1b", "3b", "11b", "90b")
+    ),
+    FoundationModel("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", (), ("ON_DEMAND",)),
+    FoundationModel("amazon.titan-text-lite-v1", "Titan Text G1 - Lite", "Amazon", (), ("ON_DEMAND",)),
+    FoundationModel(
+        "amazon.titan-text-premier-v1:0",
+        "Titan Text G1 - Premier",
+        "Amazon",
+        (),
+        ("ON_DEMAND",),
+        regions=_US_EAST_1,
+    ),
+    FoundationModel("cohere.command-text-v14", "Command", "Cohere", (), ("ON_DEMAND",), regions=_US_EAST_1),
+    FoundationModel(
+        "cohere.command-light-text-v14", "Command Light", "Cohere", (), ("ON_DEMAND",), regions=_US_EAST_1
+    ),
 )
 
 

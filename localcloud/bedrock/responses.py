@@ -15,17 +15,22 @@ if TYPE_CHECKING:
     from localcloud.bedrock.simulator import BedrockSimulator
 
 
+def installed_simulator() -> BedrockSimulator:
+    """The simulator serving requests (the HTTP layers only run while one is installed)."""
+    from localcloud.bedrock.simulator import BedrockSimulator  # the simulator installs this layer
+
+    simulator = BedrockSimulator.active()
+    if simulator is None:
+        raise RuntimeError("no BedrockSimulator is installed")
+    return simulator
+
+
 class SimulatedBedrockResponse(BedrockResponse):
     """Serves every bedrock request while a simulator is installed."""
 
     @property
     def sim(self) -> BedrockSimulator:
-        from localcloud.bedrock.simulator import BedrockSimulator  # the simulator installs this layer
-
-        simulator = BedrockSimulator.active()
-        if simulator is None:
-            raise RuntimeError("no BedrockSimulator is installed")
-        return simulator
+        return installed_simulator()
 
     @property
     def bedrock_backend(self) -> SimulatedBedrockBackend:

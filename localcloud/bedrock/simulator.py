@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 import moto.bedrock.urls as bedrock_urls
+import moto.bedrockruntime.urls as runtime_urls
 
 from localcloud.bedrock.control import SimulatedBedrockBackend
 from localcloud.bedrock.errors import BedrockError, ScriptedError
@@ -27,10 +28,26 @@ from localcloud.bedrock.resources import (
     SimThroughput,
 )
 from localcloud.bedrock.responses import SimulatedBedrockResponse
-from localcloud.bedrock.runtime_metrics import publish_invocations
+from localcloud.bedrock.runtime import (
+    DEFAULT_INFERENCE_PROFILES,
+    Invocation,
+    SimulatedRuntimeResponse,
+    SystemInferenceProfile,
+    learned_topics,
+    publish_metrics,
+)
 from localcloud.clock import SimClock
 
 _INSTALL_LOCK = threading.Lock()
+# Base models answer with this share of words wrong (runtime.DEFAULT_BASE_NOISE for the others):
+# larger models know the sample topics better.
+DEFAULT_MODEL_NOISE: dict[str, float] = {
+    "amazon.nova-pro-v1:0": 0.3,
+    "amazon.nova-premier-v1:0": 0.25,
+    "meta.llama3-1-405b-instruct-v1:0": 0.25,
+    "meta.llama3-1-70b-instruct-v1:0": 0.35,
+    "meta.llama3-3-70b-instruct-v1:0": 0.35,
+}
 
 
 def _operation_name(operation: str) -> str:
@@ -69,6 +86,12 @@ class BedrockSimulator:
         foundation_models: Iterable[FoundationModel] = DEFAULT_FOUNDATION_MODELS,
         event_sink: EventSink | None = None,
         seed: int | None = None,
+        inference_profiles: Iterable[SystemInferenceProfile] = DEFAULT_INFERENCE_PROFILES,
+        model_noise: dict[str, float] | None = None,
+        runtime_latency_seconds: float | None = None,
+        first_token_ms: int = 250,
+        per_token_ms: int = 12,
+        advance_clock_on_invoke: bool = True,
     ) -> None:
         if steps_per_epoch < 2 or steps_per_epoch % 2:
             raise ValueError("steps_per_epoch must be even and at least 2")
@@ -82,6 +105,14 @@ class BedrockSimulator:
         self.check_s3_inputs = check_s3_inputs
         self.foundation_models: tuple[FoundationModel, ...] = tuple(foundation_models)
         self.event_sink = event_sink
+        self.inference_profiles: tuple[SystemInferenceProfile, ...] = tuple(inference_profiles)
+        self.model_noise = dict(DEFAULT_MODEL_NOISE if model_noise is None else model_noise)
+        self.runtime_latency_seconds = runtime_latency_seconds
+        self.first_token_ms = first_token_ms
+        self.per_token_ms = per_token_ms
+        self.advance_clock_on_invoke = advance_clock_on_invoke
+        self._invocations: list[Invocation] = []
+        self._learned: dict[str, frozenset[str]] = {}
         # Re-entrant: an event sink may call Bedrock again from the same thread.
         self.lock = threading.RLock()
         self._rng = random.Random(seed)
@@ -99,6 +130,7 @@ class BedrockSimulator:
         self.lost_events: list[BedrockEvent] = []
         self.sink_errors: list[tuple[BedrockEvent, Exception]] = []
         self._saved_url_paths: dict[str, Any] = {}
+        self._saved_runtime_url_paths: dict[str, Any] = {}
 
     # -- installation ---------------------------------------------------------------------------
 
@@ -112,6 +144,8 @@ class BedrockSimulator:
             # moto reads url_paths on every request: one catch-all route to our handler.
             self._saved_url_paths = bedrock_urls.url_paths
             bedrock_urls.url_paths = {"{0}/.*$": SimulatedBedrockResponse.dispatch}
+            self._saved_runtime_url_paths = runtime_urls.url_paths
+            runtime_urls.url_paths = {"{0}/.*$": SimulatedRuntimeResponse.dispatch}
             self.clock.add_listener(self._on_clock)
             BedrockSimulator._active = self
         return self
@@ -121,6 +155,7 @@ class BedrockSimulator:
             if BedrockSimulator._active is not self:
                 return
             bedrock_urls.url_paths = self._saved_url_paths
+            runtime_urls.url_paths = self._saved_runtime_url_paths
             self.clock.remove_listener(self._on_clock)
             BedrockSimulator._active = None
 
@@ -220,12 +255,6 @@ class BedrockSimulator:
         self._deliver_events()
         return job
 
-    def record_invocations(self, model_id: str, count: int = 1) -> None:
-        """Clients called ``model_id`` (a throughput or deployment ARN) ``count`` times just now:
-        ``AWS/Bedrock`` ``Invocations`` in moto's CloudWatch, as Bedrock publishes them."""
-        region = model_id.split(":")[3] if model_id.startswith("arn:") else "us-east-1"
-        publish_invocations(model_id, count, at=self.clock.now(), region=region)
-
     # -- inspection -----------------------------------------------------------------------------
 
     def jobs(self, status: str | None = None) -> list[SimJob]:
@@ -259,6 +288,21 @@ class BedrockSimulator:
         with self.lock:
             found = [d for b in self._backends.values() for d in b.deployments.values()]
         return [d for d in found if status is None or d.status == status]
+
+    def invocations(self, model_id: str | None = None, *, operation: str | None = None) -> list[Invocation]:
+        """Runtime calls received (Converse, ConverseStream, InvokeModel), failed ones included.
+
+        ``model_id`` is the CloudWatch ModelId value: the model or profile id for base models,
+        the provisioned model or deployment ARN for custom models.
+        """
+        with self.lock:
+            found = list(self._invocations)
+        return [
+            i
+            for i in found
+            if (model_id is None or i.model_id == model_id)
+            and (operation is None or i.operation == operation)
+        ]
 
     def calls(self, operation: str | None = None) -> list[str]:
         """Operation names of the API calls received (including ones failed by injection)."""
@@ -314,6 +358,40 @@ class BedrockSimulator:
     def _take_scripted_error(self, operation: str) -> ScriptedError | None:
         queue = self._errors.get(operation)
         return queue.pop(0) if queue else None
+
+    def _latency_ms(self, output_tokens: int) -> int:
+        if self.runtime_latency_seconds is not None:
+            return round(self.runtime_latency_seconds * 1000)
+        return self.first_token_ms + self.per_token_ms * output_tokens
+
+    def _record_invocation(
+        self,
+        response: Any,
+        operation: str,
+        model_id: str,
+        outcome: str,
+        *,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        latency_ms: int = 0,
+    ) -> None:
+        invocation = Invocation(
+            operation, model_id, self.clock.now(), outcome, input_tokens, output_tokens, latency_ms
+        )
+        self._invocations.append(invocation)
+        publish_metrics(self, response.current_account, response.region, invocation)
+
+    def _after_invocation(self, latency_ms: int) -> None:
+        """Outside the lock: the call took its time on the simulated clock."""
+        if self.advance_clock_on_invoke and latency_ms > 0:
+            self.clock.advance(latency_ms / 1000)
+
+    def _learned_topics(
+        self, model_id: str, backend: SimulatedBedrockBackend, training_data_config: dict[str, Any]
+    ) -> frozenset[str]:
+        if model_id not in self._learned:
+            self._learned[model_id] = learned_topics(backend, training_data_config)
+        return self._learned[model_id]
 
     def _emit(self, event: BedrockEvent, *, lose: bool) -> None:
         if lose or self._events_to_lose > 0:

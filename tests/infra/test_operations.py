@@ -283,12 +283,13 @@ def _topic_statements(app: Synthesized) -> dict[str, dict[str, Any]]:
 
 def _key_statement(app: Synthesized) -> dict[str, Any]:
     keys = resources(app, "foundation", "AWS::KMS::Key")
-    [statement] = [
+    statements: list[dict[str, Any]] = [
         s
         for key in keys.values()
         for s in key["Properties"]["KeyPolicy"]["Statement"]
         if str(s.get("Sid", "")).endswith("TopicPublishers")
     ]
+    [statement] = statements
     return statement
 
 

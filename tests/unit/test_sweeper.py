@@ -75,6 +75,13 @@ def unknown_throughput(name: str = "bmc-by-hand", **tags: str) -> str:
     return arn
 
 
+def converse(model_id: str) -> None:
+    """A client calls the serving once: the simulated runtime publishes AWS/Bedrock metrics."""
+    aws_client("bedrock-runtime").converse(
+        modelId=model_id, messages=[{"role": "user", "content": [{"text": "Hello?"}]}]
+    )
+
+
 def actions(result: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return [(f["rule"], f["action"], f["runId"]) for f in result["findings"]]
 
@@ -142,6 +149,16 @@ def test_a_tagged_throughput_no_run_knows_is_reported_never_deleted(cloud: Cloud
     assert sweep_at(cloud)["messageId"] is None  # reported once a day, not every hour
     cloud.sim.advance(25 * 3600)
     assert sweep_at(cloud)["messageId"] is not None
+
+
+def test_a_tag_naming_a_failed_run_does_not_make_a_throughput_the_runs(cloud: Cloud) -> None:
+    served(cloud, "run-1")
+    cloud.registry.transition("run-1", FAILED, detail="cleanup did not run")
+    arn = unknown_throughput("someone-elses", **{"bmc:runId": "run-1"})
+    result = sweep_at(cloud)
+    assert ("unknown-resource", "reported", "run-1") in actions(result)
+    assert arn in [t.arn for t in cloud.sim.throughputs()]  # kept; only the run's own is deleted
+    assert arn not in [f["arn"] for f in result["findings"] if f["action"] == "deleted"]
 
 
 def test_a_serving_being_created_by_a_running_execution_is_left_alone(cloud: Cloud) -> None:
@@ -258,7 +275,7 @@ def test_an_idle_throughput_is_reported_once_with_its_cost(cloud: Cloud) -> None
     [message] = sweeper_messages(cloud)
     assert "no invocations in the last 24 hour(s)" in message["Message"]
     assert sweep_at(cloud)["messageId"] is None  # notified once
-    cloud.sim.record_invocations(arn, 3)
+    converse(arn)
     cloud.sim.advance(60)
     assert sweep_at(cloud)["findings"] == []  # called again: no longer idle, the marker is cleared
     assert "idleNotifiedAt" not in cloud.run("run-1")["serving"]
@@ -268,7 +285,18 @@ def test_invocations_are_found_whatever_form_the_model_id_takes(cloud: Cloud) ->
     state = served(cloud, "run-1", mode="on-demand")
     arn = state["serving"]["arn"]
     cloud.sim.advance(25 * 3600)
-    cloud.sim.record_invocations(arn.rsplit("/", 1)[-1], 1)  # a bare deployment id as ModelId
+    # Were Bedrock to publish a deployment's metrics under its bare id, they would still count.
+    aws_client("cloudwatch").put_metric_data(
+        Namespace="AWS/Bedrock",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": "ModelId", "Value": arn.rsplit("/", 1)[-1]}],
+                "Timestamp": cloud.clock.now(),
+                "Value": 1.0,
+            }
+        ],
+    )
     cloud.sim.advance(60)
     assert sweep_at(cloud)["findings"] == []
 

@@ -25,6 +25,17 @@ CLIENT_CONFIG = Config(
 )
 
 
+# bedrock-runtime: the evaluation's own loop retries with backoff and counts the attempts, and a
+# long answer takes longer than a control-plane call (bmc.evaluation.generation).
+RUNTIME_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=5,
+    read_timeout=120,
+    user_agent_extra=f"bmc/{__version__}",
+)
+_SERVICE_CONFIGS = {"bedrock-runtime": RUNTIME_CONFIG}
+
+
 class _Clients:
     """One boto3 session and its clients per process."""
 
@@ -35,6 +46,7 @@ class _Clients:
 
     def get(self, service: str, region: str) -> Any:
         key = (service, region)
+        config = _SERVICE_CONFIGS.get(service, CLIENT_CONFIG)
         found = self.clients.get(key)
         if found is not None:
             return found
@@ -43,7 +55,7 @@ class _Clients:
             if key not in self.clients:
                 if self.session is None:
                     self.session = boto3.session.Session()
-                self.clients[key] = self.session.client(service, region_name=region, config=CLIENT_CONFIG)
+                self.clients[key] = self.session.client(service, region_name=region, config=config)
             return self.clients[key]
 
     def reset(self) -> None:
@@ -67,6 +79,10 @@ def reset() -> None:
 
 def bedrock() -> Any:
     return client("bedrock")
+
+
+def bedrock_runtime() -> Any:
+    return client("bedrock-runtime")
 
 
 def put_report(bucket: str, run_id: str, name: str, data: Any) -> str:

@@ -12,7 +12,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -34,8 +34,20 @@ DATA_FORMATS = (
 
 HYPERPARAMETER_TYPES = ("integer", "float")
 
+# How a model is invoked (its ``inference`` entry): the Converse API, InvokeModel with the
+# family's native request body (for families Converse does not fully support), or not at all
+# by text evaluation (image generation and embedding models produce no text to score).
+CONVERSE = "converse"
+INVOKE_MODEL = "invoke-model"
+NO_TEXT_INFERENCE = "none"
+INFERENCE_APIS = (CONVERSE, INVOKE_MODEL, NO_TEXT_INFERENCE)
+INVOKE_BODIES = ("cohere-command",)
+# The cheapest temporary serving for an evaluation (see Model.evaluation_serving).
+EVALUATION_MODEL_UNITS = 1
+
 _ARN_PREFIX = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:foundation-model/")
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?(B|KB|MB|GB)$")
+_ARN_REGION = re.compile(r"arn:aws[a-z-]*:bedrock:([a-z0-9-]*):\d*:foundation-model/")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?(B|KB|MB|GB)")
 _SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 
 
@@ -45,6 +57,10 @@ class UnknownModelError(ValueError):
 
 class UnsupportedCustomizationError(ValueError):
     """The model exists but does not offer this customization type."""
+
+
+class UnsupportedRegionError(ValueError):
+    """The model cannot be used this way in this region."""
 
 
 class CatalogDataError(RuntimeError):
@@ -180,6 +196,58 @@ class Teacher:
 
 
 @dataclass(frozen=True, slots=True)
+class Inference:
+    """How to call the model for evaluation and ``bmc invoke``.
+
+    ``base_model_ids``: per region, the id that invokes the *base* model on demand: the plain
+    foundation model id, or the system inference profile (``us.…``) for models that AWS serves
+    on demand only through cross-region inference. ``system_prompt``: whether the family
+    accepts Converse's ``system`` field (Titan and Cohere do not: it is folded into the prompt).
+    """
+
+    api: str = NO_TEXT_INFERENCE
+    system_prompt: bool = False
+    invoke_body: str | None = None  # InvokeModel's request format when api is invoke-model
+    base_model_ids: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def evaluable(self) -> bool:
+        return self.api != NO_TEXT_INFERENCE
+
+    def base_model_id(self, region: str) -> str:
+        """The id that invokes the base model on demand in ``region``."""
+        found = self.base_model_ids.get(region)
+        if found is None:
+            where = ", ".join(sorted(self.base_model_ids)) or "no region"
+            raise UnsupportedRegionError(
+                f"the base model cannot be invoked on demand in {region} (only {where})"
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "system_prompt": self.system_prompt,
+            "invoke_body": self.invoke_body,
+            "base_model_ids": dict(self.base_model_ids),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationServing:
+    """The cheapest way to serve a custom model temporarily, for an evaluation."""
+
+    mode: str  # "on-demand" (a custom model deployment) or "provisioned"
+    model_units: int | None = None  # provisioned: always 1, without commitment
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"mode": self.mode}
+        if self.model_units is not None:
+            data.update({"modelUnits": self.model_units, "commitment": "none"})
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     customization_id: str
     plain_id: str
@@ -193,6 +261,15 @@ class Model:
     distillation_teachers: tuple[str, ...]
     customizations: tuple[Customization, ...]
     notes: tuple[str, ...] = ()
+    inference: Inference = Inference()
+
+    @property
+    def evaluation_serving(self) -> EvaluationServing:
+        """An on-demand deployment where the model supports one (billed per token, nothing idle),
+        else one model unit of no-commitment provisioned throughput (billed per hour)."""
+        if self.on_demand_deployment:
+            return EvaluationServing("on-demand")
+        return EvaluationServing("provisioned", EVALUATION_MODEL_UNITS)
 
     @property
     def customization_types(self) -> tuple[str, ...]:
@@ -242,6 +319,10 @@ class Model:
                 "provisioned_throughput": self.provisioned_throughput,
                 "on_demand_deployment": self.on_demand_deployment,
             },
+            "inference": {
+                **self.inference.to_dict(),
+                "evaluation_serving": self.evaluation_serving.to_dict() if self.inference.evaluable else None,
+            },
             "distillation_teachers": list(self.distillation_teachers),
             "customizations": {
                 c.customization_type: {
@@ -276,6 +357,7 @@ def all_teachers() -> list[Teacher]:
 def resolve_model(model_id: str) -> Model:
     """Find a model by customization id, plain id, foundation model id or foundation model ARN."""
     catalog = _catalog()
+    _refuse_unknown_region(model_id, catalog)
     model = catalog.by_alias.get(_normalize_id(model_id))
     if model is None:
         raise UnknownModelError(_unknown_message("model", model_id, close_matches(model_id)))
@@ -284,6 +366,7 @@ def resolve_model(model_id: str) -> Model:
 
 def resolve_teacher(model_id: str) -> Teacher:
     catalog = _catalog()
+    _refuse_unknown_region(model_id, catalog)
     teacher = catalog.teachers_by_id.get(_normalize_id(model_id))
     if teacher is None:
         suggestions = _suggest(_normalize_id(model_id), {t: t for t in catalog.teachers_by_id}, 3)
@@ -296,6 +379,27 @@ def close_matches(model_id: str, limit: int = 3) -> list[str]:
     catalog = _catalog()
     canonical = {alias: model.customization_id for alias, model in catalog.by_alias.items()}
     return _suggest(_normalize_id(model_id), canonical, limit)
+
+
+def arn_region(model_id: str) -> str | None:
+    """The region a foundation model ARN names (``""`` when empty); None for a plain id."""
+    match = _ARN_REGION.match(model_id.strip().lower())
+    return match.group(1) if match else None
+
+
+def _refuse_unknown_region(model_id: str, catalog: Catalog) -> None:
+    """An ARN naming a region no catalog entry is offered in is refused, not read as its model id."""
+    region = arn_region(model_id)
+    if region is None:
+        return
+    known = {r for model in catalog.models for r in model.regions} | {
+        r for teacher in catalog.teachers for r in teacher.regions
+    }
+    if region not in known:
+        raise UnknownModelError(
+            f"{model_id!r} names the region {region!r}, where the catalog offers no model; "
+            f"give the model id or an ARN of one of: {', '.join(sorted(known))}"
+        )
 
 
 def _normalize_id(model_id: str) -> str:
@@ -467,7 +571,7 @@ def _parse_size(obj: _Obj, key: str) -> int | None:
     text = obj.optional(key, str)
     if text is None:
         return None
-    match = _SIZE.match(text)
+    match = _SIZE.fullmatch(text)
     if not match:
         raise CatalogDataError(f"{obj.path}.{key}: {text!r} is not a size like '10 GB'")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
@@ -497,6 +601,36 @@ def _parse_limits(obj: _Obj) -> Limits:
     )
     obj.done()
     return limits
+
+
+def _parse_inference(obj: _Obj, regions: tuple[str, ...]) -> Inference:
+    api = obj.required("api", str)
+    if api not in INFERENCE_APIS:
+        raise CatalogDataError(f"{obj.path}.api: {api!r} is not one of {INFERENCE_APIS}")
+    ids_raw = obj.optional("base_model_ids", dict, {})
+    ids = _Obj(ids_raw, f"{obj.path}.base_model_ids")
+    base_model_ids = {region: ids.required(region, str) for region in ids_raw}
+    ids.done()
+    inference = Inference(
+        api=api,
+        system_prompt=obj.optional("system_prompt", bool, False),
+        invoke_body=obj.optional("invoke_body", str),
+        base_model_ids=base_model_ids,
+    )
+    obj.done()
+    if inference.evaluable:
+        missing = [region for region in regions if region not in base_model_ids]
+        if missing:
+            raise CatalogDataError(f"{obj.path}.base_model_ids: no id for {', '.join(missing)}")
+    elif base_model_ids:
+        raise CatalogDataError(f"{obj.path}: base_model_ids given for a model without text inference")
+    if (api == INVOKE_MODEL) != (inference.invoke_body is not None):
+        raise CatalogDataError(f"{obj.path}.invoke_body: required exactly when api is {INVOKE_MODEL}")
+    if inference.invoke_body is not None and inference.invoke_body not in INVOKE_BODIES:
+        raise CatalogDataError(
+            f"{obj.path}.invoke_body: {inference.invoke_body!r} is not one of {INVOKE_BODIES}"
+        )
+    return inference
 
 
 def _parse_teacher(obj: _Obj) -> Teacher:
@@ -544,6 +678,7 @@ def _parse_model(
     # foundation model id (amazon.nova-micro-v1:0) both name the model.
     parts = customization_id.split(":")
     aliases = (customization_id, *(":".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)))
+    regions = obj.strings("regions")
     model = Model(
         customization_id=customization_id,
         plain_id=parts[0],
@@ -551,12 +686,13 @@ def _parse_model(
         name=obj.required("name", str),
         family=obj.required("family", str),
         legacy=obj.required("legacy", bool),
-        regions=obj.strings("regions"),
+        regions=regions,
         provisioned_throughput=obj.required("provisioned_throughput", bool),
         on_demand_deployment=obj.required("on_demand_deployment", bool),
         distillation_teachers=teacher_ids,
         customizations=tuple(customizations),
         notes=obj.strings("notes"),
+        inference=_parse_inference(_Obj(obj.required("inference", dict), f"{obj.path}.inference"), regions),
     )
     obj.done()
     if not model.regions:

@@ -105,6 +105,22 @@ def print_model(model: Model, out: TextIO) -> None:
         f"  serving: provisioned throughput {yes_no[model.provisioned_throughput]}, "
         f"on-demand deployment {yes_no[model.on_demand_deployment]}\n"
     )
+    inference = model.inference
+    if inference.evaluable:
+        base_ids = ", ".join(
+            f"{model_id} ({region})" for region, model_id in inference.base_model_ids.items()
+        )
+        serving = model.evaluation_serving
+        temporary = (
+            "on-demand deployment"
+            if serving.mode == "on-demand"
+            else "1 model unit of provisioned throughput"
+        )
+        out.write(
+            f"  evaluation: {inference.api} API; base model on demand: {base_ids}; temporary serving: {temporary}\n"
+        )
+    else:
+        out.write("  evaluation: not applicable (no text output)\n")
     if model.distillation_teachers:
         teachers = ", ".join(f"{resolve_teacher(t).name} ({t})" for t in model.distillation_teachers)
         out.write(f"  distillation teachers: {teachers}\n")

@@ -13,7 +13,8 @@ For each resource tagged for the deployment (``inventory``), read after the list
 - **Custom model** of a failed, stopped or deleted run: its monthly storage is reported; the
   sweeper never deletes a model (only DELETE /custom-models/{id} does, which the registry
   records).
-- **Unknown** (no run id tag, or a run the registry does not know): reported, never touched.
+- **Unknown** (no run id tag, a run the registry does not know, or a run whose record does not
+  name the resource): reported, never touched. A tag alone never makes a resource a run's.
 - **Idle** (owned, ready, older than ``idleHours``, no ``AWS/Bedrock`` invocations in that
   window): reported once with its hourly cost, or deleted with ``serving.idleAction: delete``.
 
@@ -124,6 +125,10 @@ class Sweeper:
                 if resource.run_id
                 else "tagged for this deployment without a bmc:runId tag"
             )
+            self._report(report, rpt.UNKNOWN, resource, record=None, why=why)
+            return
+        if not _recorded_by(record, resource):
+            why = f"tagged for run {resource.run_id}, but that run's record does not name this resource"
             self._report(report, rpt.UNKNOWN, resource, record=None, why=why)
             return
         if resource.is_serving:
@@ -428,6 +433,21 @@ def _names_resource(recorded: Mapping[str, Any], resource: Resource) -> bool:
     if recorded.get("arn"):
         return bool(recorded["arn"] == resource.arn)
     return bool(recorded.get("name") == resource.name)
+
+
+def _recorded_by(record: Mapping[str, Any], resource: Resource) -> bool:
+    """Whether the run's record names the resource (its ARN, or the name the run gives it):
+    a tag alone, which anyone allowed to tag could set, never makes a resource a run's."""
+    names = record.get("names") or {}
+    if resource.is_serving:
+        serving = record.get("serving") or {}
+        return resource.arn == serving.get("arn") or resource.name in (
+            names.get("provisionedModelName"),
+            names.get("deploymentName"),
+        )
+    if resource.kind == JOB:
+        return resource.arn == record.get("jobArn") or resource.name == names.get("jobName")
+    return resource.arn == record.get("customModelArn") or resource.name == names.get("customModelName")
 
 
 def _recorded(recorded: Mapping[str, Any]) -> str:
