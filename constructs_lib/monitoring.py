@@ -47,6 +47,7 @@ from constructs import Construct
 
 from constructs_lib.compliance import acknowledge_nag
 from constructs_lib.functions import METRICS_NAMESPACE, RuntimeFunction
+from constructs_lib.keys import grant_key_use
 
 # CloudTrail management events that create or change serving (BEDROCK-NEXT.md, "Monitoring").
 SERVING_EVENTS = (
@@ -304,10 +305,8 @@ class PlatformMonitoring(Construct):
             iam.PolicyStatement(actions=["sns:Publish"], resources=[self._resources.topic.topic_arn])
         )
         # SNS encrypts the message with the data key on the publisher's behalf.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[self._resources.data_key.key_arn]
-            )
+        grant_key_use(
+            role, self._resources.data_key, services=["sns"], actions=("kms:GenerateDataKey", "kms:Decrypt")
         )
         return role
 

@@ -13,12 +13,11 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import bedrock_arn, own_resources
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.functions import FunctionSpec, RuntimeFunction, RuntimeFunctions
-from constructs_lib.workflow_functions import DATA_KEY_USE, bedrock_arn
+from constructs_lib.keys import grant_key_use
 
-# The bmc:prefix tag the workflow puts on every job, model, throughput and deployment.
-PREFIX_TAG = "bmc:prefix"
 # No Bedrock List call and neither CloudWatch read has resource-level permissions.
 LIST_ACTIONS = (
     "bedrock:ListProvisionedModelThroughputs",
@@ -55,6 +54,7 @@ class OrphanSweeper(Construct):
                 "sweep",
                 "delete or report billed Bedrock resources no run owns; expire TTLs; find idle serving",
                 timeout=Duration.minutes(5),
+                asynchronous=True,  # invoked by its schedule: a failed sweep is kept
                 environment={
                     "SWEEPER_MODE": mode,
                     "IDLE_HOURS": str(idle_hours),
@@ -90,10 +90,10 @@ class OrphanSweeper(Construct):
         role = self.function.role
         # Read runs, claim and record actions, count runs by status (byCreatedAt).
         registry.grant(role, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
-        data_key.grant(role, *DATA_KEY_USE)
+        grant_key_use(role, data_key, services=["dynamodb", "sns"])
         serving = [bedrock_arn("provisioned-model/*"), bedrock_arn("custom-model-deployment/*")]
         jobs = [bedrock_arn("model-customization-job/*")]
-        own_tag = {"StringEquals": {f"aws:ResourceTag/{PREFIX_TAG}": prefix}}
+        own_tag = own_resources(prefix)
         executions = state_machine_arn.replace(":stateMachine:", ":execution:") + ":*"
         for statement in (
             iam.PolicyStatement(sid="ListBedrockResources", actions=list(LIST_ACTIONS), resources=["*"]),

@@ -30,6 +30,10 @@ SUBNET_ID_PATTERN = re.compile(r"subnet-[0-9a-f]{8,17}")
 SECURITY_GROUP_ID_PATTERN = re.compile(r"sg-[0-9a-f]{8,17}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CIDR_PATTERN = re.compile(r"(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])")
+# An IAM role or user (with an optional path), or an account root, that may administer the keys.
+IAM_PRINCIPAL_ARN_PATTERN = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::\d{12}:(root|(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64})"
+)
 
 # The values CloudWatch Logs accepts for a retention period.
 LOG_RETENTION_DAYS = (
@@ -42,6 +46,8 @@ IDLE_ACTIONS = ("notify", "delete")
 SWEEPER_MODES = ("delete", "report")
 # Interface endpoints the platform can put in its VPC (PrivateLink); each bills per AZ-hour.
 PRIVATE_ENDPOINT_SERVICES = ("bedrock", "bedrock-runtime")
+# Who sets API Gateway's account-level CloudWatch Logs role: this deployment, or someone already did.
+API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
 
 class ConfigError(ValueError):
@@ -101,6 +107,8 @@ class AppConfig:
     monthly_budget_usd: float | None = None
     private_endpoints: tuple[str, ...] = ()
     tenancy: Tenancy = field(default_factory=Tenancy)
+    key_administrators: tuple[str, ...] = ()
+    api_gateway_cloudwatch_role: str = "create"
 
     @property
     def retain_data(self) -> bool:
@@ -291,6 +299,14 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
     "admins": lambda v: _decode("admins", v, list),
+    "keyAdministrators": lambda v: _string_list(
+        "keyAdministrators",
+        v,
+        lambda k, item: _string(k, item, IAM_PRINCIPAL_ARN_PATTERN, "an IAM role, user or account root ARN"),
+    ),
+    "apiGatewayCloudWatchRole": lambda v: _choice(
+        "apiGatewayCloudWatchRole", v, API_GATEWAY_CLOUDWATCH_ROLE_MODES
+    ),
 }
 
 _FIELDS = {
@@ -311,6 +327,8 @@ _FIELDS = {
     "privateEndpoints": "private_endpoints",
     "teams": "teams",
     "admins": "admins",
+    "keyAdministrators": "key_administrators",
+    "apiGatewayCloudWatchRole": "api_gateway_cloudwatch_role",
 }
 
 
