@@ -100,7 +100,7 @@ def test_every_function_and_every_dead_letter_queue_has_an_alarm(app_default: Sy
     dead_letter_alarms = [
         a for a in alarms(app_default).values() if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
     ]
-    assert len(dead_letter_alarms) == queues == 2
+    assert len(dead_letter_alarms) == queues == 3  # undelivered events, failed invocations, alerts
 
 
 def test_sweeper_alarms_match_the_dimensions_the_sweeper_publishes(app_default: Synthesized) -> None:
