@@ -10,6 +10,7 @@ package is imported from the mutated copy (PYTHONPATH), not from the editable in
     python scripts/mutation.py --list               # the modules and their tests
     python scripts/mutation.py registry --keep      # reuse the earlier results of the module
     python scripts/mutation.py --report             # the scores of the last runs, nothing run
+    python scripts/mutation.py registry --show      # the diff of each survivor of the last run
 
 mutmut forks each mutant's test run from a fork server that has only collected the tests (no
 test has run in it, so no cache of the package holds results computed by the original code).
@@ -155,7 +156,11 @@ def _prepare(name: str, module: Module, *, keep: bool) -> Path:
         shutil.rmtree(work)
     # mutants/ exists before the interpreter starts: a PYTHONPATH entry missing at start-up stays
     # unusable for imports in that process.
-    (work / "mutants").mkdir(parents=True, exist_ok=True)
+    (work / "mutants" / "lambda").mkdir(parents=True, exist_ok=True)
+    # Tests that read the package's data by its checkout path (lambda/bmc/data/...) find the copy.
+    checkout_path = work / "mutants" / PACKAGE_SOURCE
+    if not checkout_path.is_symlink():
+        checkout_path.symlink_to(Path("..") / PACKAGE)
     for entry, target in ((PACKAGE, PACKAGE_SOURCE), *((path, path) for path in ("tests", *SUPPORT_PATHS))):
         link = work / entry
         if not link.is_symlink():
@@ -202,8 +207,15 @@ def _statuses(work: Path) -> dict[str, str]:
     return statuses
 
 
+def _tests_of(work: Path, module: Module, mutant: str) -> list[str]:
+    """The tests mutmut ran against ``mutant`` (those that reached its function), else all of them."""
+    stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text(encoding="utf-8"))
+    function = mutant.partition("__mutmut_")[0]
+    return sorted(stats["tests_by_mangled_function_name"].get(function, [])) or _tests(module)
+
+
 def _killed_in_fresh_process(work: Path, module: Module, mutant: str) -> bool:
-    """Run all the module's tests with `mutant` active in a new interpreter."""
+    """Run the mutant's tests with ``mutant`` active in a new interpreter."""
     env = _environment(work) | {"MUTANT_UNDER_TEST": mutant}
     result = subprocess.run(
         [
@@ -216,7 +228,7 @@ def _killed_in_fresh_process(work: Path, module: Module, mutant: str) -> bool:
             "no:cacheprovider",
             "-p",
             "no:randomly",
-            *_tests(module),
+            *_tests_of(work, module, mutant),
         ],
         cwd=work / "mutants",
         env=env,
@@ -261,8 +273,11 @@ def _print(scores: list[Score]) -> None:
     for s in scores:
         for mutant in s.fresh_kills:
             print(f"  {s.module}: {mutant} survived in mutmut's worker but fails in a fresh process")
-        for mutant in s.survivors:
-            print(f"  {s.module}: survivor {mutant}  (build/mutation/{s.module}: mutmut show {mutant})")
+        by_function = Counter(mutant.partition("__mutmut_")[0] for mutant in s.survivors)
+        for function, count in sorted(by_function.items()):
+            print(f"  {s.module}: {count} not killed in {function}")
+    if any(s.survivors for s in scores):
+        print("Each survivor is in build/mutation/<module>/score.json; `mutmut show NAME` there shows it.")
 
 
 def _saved_score(name: str) -> Score | None:
@@ -287,6 +302,7 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="print the modules and their tests")
     parser.add_argument("--keep", action="store_true", help="keep earlier results (reruns only what changed)")
     parser.add_argument("--report", action="store_true", help="print the saved scores; run nothing")
+    parser.add_argument("--show", action="store_true", help="print the diff of each survivor of the last run")
     parser.add_argument("--no-recheck", action="store_true", help="skip the fresh-process check of survivors")
     options = parser.parse_args()
     names = options.modules or list(MODULES)
@@ -296,6 +312,12 @@ def main() -> int:
     if options.list:
         for name in names:
             print(f"{name}: {', '.join(MODULES[name].sources)}\n    tests: {' '.join(_tests(MODULES[name]))}")
+        return 0
+    if options.show:
+        for name in names:
+            saved = _saved_score(name)
+            for mutant in saved.survivors if saved else []:
+                print(_mutmut(WORK_ROOT / name, "show", mutant, capture=True))
         return 0
     if options.report:
         _print([score for name in names if (score := _saved_score(name)) is not None])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bmc.catalog import estimate
 from bmc.catalog.estimate import (
     PRICES_ENV,
     ServingCost,
@@ -357,3 +358,96 @@ def test_a_given_epoch_count_wins_over_steps(tmp_path: Path) -> None:
     estimate = estimate_cost(NOVA_MICRO, 1000, 2, prices=prices, steps=10, batch_size=10, records=10)
     assert estimate["epochs"] == 2 and estimate["billed_tokens"] == 2000
     assert not any("stepCount" in note for note in estimate["notes"])
+
+
+# --- exact messages and notes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ({"storage_per_custom_model_month": "2"}, "'storage_per_custom_model_month' must be a number"),
+        (
+            {"training_per_1k_tokens": [0.5]},
+            "'training_per_1k_tokens' must be an object of model id to price or null",
+        ),
+        ({"serving": []}, "'serving' must be an object"),
+        (
+            {"serving": {"provisioned_per_model_unit_hour": {MICRO: {"none": 1, "source": 7}}}},
+            f"provisioned price of '{MICRO}': 'source' must be a string or null",
+        ),
+        (
+            {"serving": {"on_demand_per_1k_tokens": {MICRO: {"input": 1, "output": 1, "source": 7}}}},
+            f"on-demand price of '{MICRO}': 'source' must be a string or null",
+        ),
+    ],
+)
+def test_a_refusal_names_the_file_and_the_problem_exactly(
+    tmp_path: Path, overrides: Any, problem: str
+) -> None:
+    path = table(tmp_path, **overrides)
+    with pytest.raises(ValueError) as refused:
+        load_prices(path)
+    assert str(refused.value) == f"price table {path}: {problem}"
+
+
+def test_a_broken_packaged_table_is_named_as_the_packaged_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "prices.json").write_text('{"about": 1}', encoding="utf-8")
+    monkeypatch.delenv(PRICES_ENV, raising=False)
+    monkeypatch.setattr(estimate.resources, "files", lambda package: tmp_path)
+    with pytest.raises(ValueError) as refused:
+        load_prices()
+    assert str(refused.value) == "price table bmc/data/prices.json: 'about' must be a string"
+
+
+def test_training_costs_keep_four_decimals(tmp_path: Path) -> None:
+    prices = load_prices(table(tmp_path, training_per_1k_tokens={MICRO: 0.001}))
+    assert estimate_cost(NOVA_MICRO, 1234, 1, prices=prices)["training_cost"] == 0.0012
+
+
+def test_the_distillation_note(tmp_path: Path) -> None:
+    notes = estimate_cost(
+        NOVA_MICRO, 10, 1, customization_type="DISTILLATION", prices=load_prices(table(tmp_path))
+    )
+    assert (
+        notes["notes"][-1] == "Distillation also bills the teacher model's inference, which is not included."
+    )
+
+
+def test_steps_over_a_single_record(tmp_path: Path) -> None:
+    prices = load_prices(table(tmp_path))
+    assert (
+        estimate_cost(TITAN_IMAGE, 10, None, prices=prices, steps=10, batch_size=2, records=1)["epochs"] == 20
+    )
+    # Without a record count the passes are unknown.
+    assert estimate_cost(TITAN_IMAGE, 10, None, prices=prices, steps=10, batch_size=2)["epochs"] is None
+
+
+def test_notes_of_serving_without_an_end_or_a_price(tmp_path: Path) -> None:
+    prices = load_prices(serving_table(tmp_path, {"none": 1}))
+    open_ended = serving_cost(MICRO, mode="provisioned", prices=prices)
+    assert open_ended.notes[-1] == "Without ttlHours the throughput bills every hour until it is deleted."
+    nobody = serving_cost(None, mode="provisioned", prices=prices)
+    assert (
+        nobody.notes[-1]
+        == "No provisioned throughput price (no commitment) for this model in the price table."
+    )
+    stranger = serving_cost("vendor.unknown-model", mode="on-demand", prices=prices)
+    assert stranger.notes[-1] == "No on-demand token price for vendor.unknown-model in the price table."
+
+
+def test_a_term_total_keeps_cents(tmp_path: Path) -> None:
+    prices = load_prices(serving_table(tmp_path, {"OneMonth": 1.23456}))
+    month = serving_cost(MICRO, mode="provisioned", commitment="OneMonth", prices=prices)
+    assert (month.hourly_cost, month.total_cost) == (1.2346, 901.26)
+
+
+def test_a_serving_block_without_a_mode_serves_nothing(tmp_path: Path) -> None:
+    prices = load_prices(serving_table(tmp_path, {"none": 1}))
+    assert (
+        estimate_cost(NOVA_MICRO, 10, 1, serving={"modelUnits": 2}, prices=prices)["serving"]["requested"]
+        is None
+    )

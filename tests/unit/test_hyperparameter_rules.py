@@ -3,6 +3,9 @@ parameters after a bad one are still checked and still sent."""
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import pytest
 from bmc.catalog.hyperparameters import (
     HYPERPARAMETER_NOT_ALLOWED,
@@ -14,7 +17,7 @@ from bmc.catalog.hyperparameters import (
     HyperparameterCheck,
     check_hyperparameters,
 )
-from bmc.catalog.models import resolve_model
+from bmc.catalog.models import load_catalog, resolve_model
 
 NOVA = "amazon.nova-micro-v1:0:128k"
 COHERE = "cohere.command-text-v14:7:4k"
@@ -181,3 +184,101 @@ def test_the_batch_size_and_other_integers_are_read_back() -> None:
     assert (result.batch_size, result.epoch_count) == (16, 2)
     assert result.integer("learningRate") is None  # a float is not an integer
     assert result.integer("nothing") is None
+
+
+def test_a_parameter_dropped_for_validation_data_does_not_end_the_defaults() -> None:
+    """The catalog is data: wherever such a parameter sits in a schema, the ones after it count."""
+    document = json.loads(resources.files("bmc").joinpath("data/models.json").read_text(encoding="utf-8"))
+    schema = document["hyperparameter_schemas"]["cohere-command"]
+    schema.insert(0, schema.pop(next(i for i, spec in enumerate(schema) if spec["name"] == "evalPercentage")))
+    model = load_catalog(document).by_alias["cohere.command-text-v14"]
+    with_validation = check_hyperparameters(model, "FINE_TUNING", None, has_validation_data=True)
+    assert with_validation.ok
+    assert set(with_validation.values) == {
+        "epochCount",
+        "batchSize",
+        "learningRate",
+        "earlyStoppingThreshold",
+        "earlyStoppingPatience",
+    }
+
+
+def test_the_messages_of_the_whole_map() -> None:
+    not_a_map = check("epochCount=2")
+    assert [error.message for error in not_a_map.errors] == ["hyperparameters must be a JSON object, got str"]
+    named_by_number = check({1: 2})
+    assert [error.message for error in named_by_number.errors] == [
+        "hyperparameter names must be strings, got 1"
+    ]
+    unsupported = check_hyperparameters(
+        resolve_model("amazon.nova-pro-v1"),
+        "CONTINUED_PRE_TRAINING",
+        {"epochCount": 1},
+        has_validation_data=False,
+    )
+    assert (unsupported.values, unsupported.effective, unsupported.ok) == ({}, {}, False)
+
+
+def test_a_required_parameter_with_special_values_is_described_whole() -> None:
+    [error] = check({}, EMBEDDINGS).errors
+    assert error.message == "epochCount is required: an integer between 1 and 100 (inclusive) or 'Auto'"
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        (0.123456789, "0.123456789"),  # "g" would round it: the exact value is shown
+        (0.5, "0.5"),
+        ("2e-3", "0.002"),
+        (7, "7"),
+    ],
+)
+def test_out_of_range_values_are_shown_as_written(raw: object, shown: str) -> None:
+    [error] = check({"learningRate": raw}).errors
+    assert error.message == f"learningRate must be between 1e-06 and 0.0001 (inclusive); got {shown}"
+
+
+def test_integer_texts_are_read_exactly_not_through_a_float() -> None:
+    [error] = check({"epochCount": "12345678901234567"}).errors
+    assert error.message == "epochCount must be between 1 and 5 (inclusive); got 12345678901234567"
+
+
+def test_integer_texts_of_a_float_parameter_become_floats() -> None:
+    haiku = check({"learningRateMultiplier": "2"}, "anthropic.claude-3-haiku-20240307-v1")
+    assert haiku.effective["learningRateMultiplier"] == 2.0
+    assert isinstance(haiku.effective["learningRateMultiplier"], float)
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("EPOCHCOUNT", "; did you mean 'epochCount'?"),  # any case of a known name
+        ("rate", "; did you mean 'learningRate'?"),  # half the letters in common is close enough
+        ("temperature", "."),
+    ],
+)
+def test_the_hint_for_an_unknown_name(name: str, hint: str) -> None:
+    [error] = check({name: 1}).errors
+    assert error.message == (
+        f"unknown hyperparameter {name!r} for Amazon Nova Micro (amazon.nova-micro-v1:0:128k) FINE_TUNING{hint}"
+        " Accepted: epochCount, learningRate, learningRateWarmupSteps"
+    )
+
+
+def test_every_special_value_of_a_parameter_is_named() -> None:
+    document = json.loads(resources.files("bmc").joinpath("data/models.json").read_text(encoding="utf-8"))
+    [schema_name] = [
+        name
+        for name, schema in document["hyperparameter_schemas"].items()
+        if any(spec.get("special_values") == ["Auto"] for spec in schema)
+    ]
+    for spec in document["hyperparameter_schemas"][schema_name]:
+        if spec.get("special_values") == ["Auto"]:
+            spec["special_values"] = ["Auto", "Max"]
+    model = load_catalog(document).by_alias["amazon.titan-embed-image-v1"]
+    [error] = check_hyperparameters(model, "FINE_TUNING", {}, has_validation_data=False).errors
+    assert (
+        error.message == "epochCount is required: an integer between 1 and 100 (inclusive) or 'Auto' or 'Max'"
+    )
+    maximal = check_hyperparameters(model, "FINE_TUNING", {"epochCount": "max"}, has_validation_data=False)
+    assert maximal.values["epochCount"] == "Max"
