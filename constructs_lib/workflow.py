@@ -41,6 +41,7 @@ class WorkflowFunctions:
     serve: RuntimeFunction
     notify: RuntimeFunction
     cleanup: RuntimeFunction
+    write_report: RuntimeFunction
 
 
 @dataclass(frozen=True)
@@ -66,16 +67,18 @@ class CustomizationWorkflow(Construct):
         self._functions = functions
         self._timings = timings
 
+        notify_failure = self._invoke("NotifyFailure", functions.notify, "$.notification")
         failure = (
             self._invoke("Cleanup", functions.cleanup, "$.cleanup")
-            .next(self._invoke("NotifyFailure", functions.notify, "$.notification"))
+            .next(self._report("WriteFailureReport", then=notify_failure))
+            .next(notify_failure)
             .next(sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
         )
         self._failure = failure
 
-        notify = self._guarded(self._invoke("Notify", functions.notify, "$.notification")).next(
-            sfn.Succeed(self, "RunSucceeded")
-        )
+        notify_success = self._guarded(self._invoke("Notify", functions.notify, "$.notification"))
+        notify = self._report("WriteReport", then=notify_success)
+        notify.next(notify_success).next(sfn.Succeed(self, "RunSucceeded"))
         wait_for_serving = sfn.Wait(
             self, "WaitForServing", time=sfn.WaitTime.duration(Duration.seconds(SERVING_POLL_SECONDS))
         )
@@ -154,6 +157,12 @@ class CustomizationWorkflow(Construct):
             result_path=result_path,
             retry_on_service_exceptions=True,
         )
+
+    def _report(self, state_id: str, *, then: sfn.IChainable) -> tasks.LambdaInvoke:
+        """The run's HTML report; whatever happens to it, the run goes on to ``then``."""
+        task = self._invoke(state_id, self._functions.write_report, "$.report")
+        task.add_catch(then, errors=["States.ALL"], result_path="$.report")
+        return task
 
     def _guarded(self, task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
         """Retry transient Bedrock errors; send every other failure to the cleanup path."""

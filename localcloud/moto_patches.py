@@ -29,6 +29,9 @@ patches are installed:
    on the default bus, as AWS does.
 9. ``os.environ`` gets a thread-local layer for the running handler's variables (see
    ``_LayeredEnviron``), so moto's own threads never race with a handler's environment.
+10. Handlers read the simulated clock (``bmc.clock``) when one is given: a Lambda reads its
+    host's clock, and here the host's clock is the simulated one, so what the functions record
+    (status history, serving expiry) agrees with the simulated timeline.
 
 moto is pinned (MOTO_VERSION); the patched names are checked before anything is replaced.
 """
@@ -45,13 +48,14 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
 
 import moto
+from bmc import clock as bmc_clock
 from botocore import xform_name
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
@@ -569,6 +573,7 @@ class LocalCloudPatches:
         self._installed = False
         self._retry_sleep = _RetrySleep(self)
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
+        self._handler_clock = ExitStack()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -613,6 +618,8 @@ class LocalCloudPatches:
                 raise RuntimeError(f"moto internals not found (moto version drift?): {missing}")
             self._plain_environ = os.environ
             os.environ = _LayeredEnviron(os.environ)  # noqa: B003 (a view over the same variables)
+            if self.clock is not None:
+                self._handler_clock.enter_context(bmc_clock.use(self.clock.now))
             for patch in self._patches:
                 # Read the owner's own __dict__ so descriptors (staticmethod) are restored as-is.
                 owner_dict = vars(patch.owner)
@@ -634,6 +641,7 @@ class LocalCloudPatches:
                     delattr(patch.owner, patch.attribute)
             self._patches = []
             os.environ = self._plain_environ  # noqa: B003 (restores the original object)
+            self._handler_clock.close()
             self._installed = False
             LocalCloudPatches._active = None
 

@@ -22,7 +22,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from bmc import settings
+from bmc import clock, settings
 from bmc.aws import clients
 from bmc.errors import RunNotFound, RunStateConflict
 
@@ -83,7 +83,7 @@ _deserializer = TypeDeserializer()
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def timestamp(moment: datetime | None = None) -> str:

@@ -1,7 +1,8 @@
 """execution_ended: an execution ABORTED or TIMED_OUT gets the cleanup and failure notice.
 
 Such an execution never reaches its Cleanup state; this function, triggered by the Step
-Functions "Execution Status Change" event, does the same work and notifies.
+Functions "Execution Status Change" event, does the same work, writes the run's report and
+notifies.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bmc import settings
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
-from bmc.aws.registry import Registry
+from bmc.aws.registry import Registry, utc_now
 from bmc.errors import InvalidTaskInput
+from bmc.report.writer import write_report_or_record_problem
 from bmc.workflow import cleanup, notifications
 
 logger = Logger()
@@ -58,6 +60,14 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         bedrock=BedrockOps(),
         schedule_group=settings.optional_schedule_group(),
     )
+    report = write_report_or_record_problem(
+        run_id,
+        registry=registry,
+        bucket=settings.artifacts_bucket(),
+        s3_client=clients.client("s3"),
+        now=utc_now(),
+        error=cleanup.failure_record(error),
+    )
     notification = notifications.notify_failure(
         run_id,
         registry=registry,
@@ -69,4 +79,4 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         topic_arn=settings.topic_arn(),
         sns_client=clients.client("sns"),
     )
-    return {"runId": run_id, "cleanup": result.to_dict(), "notification": notification}
+    return {"runId": run_id, "cleanup": result.to_dict(), "report": report, "notification": notification}

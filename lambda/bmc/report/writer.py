@@ -1,0 +1,82 @@
+"""Write a run's report: gather its inputs, render the page, store it beside its JSON reports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from bmc.aws.registry import Registry
+from bmc.report.inputs import load_inputs, report_key
+from bmc.report.page import render_report
+
+logger = Logger(child=True)
+
+CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenReport:
+    uri: str
+    bytes: int
+    notes: tuple[str, ...]
+
+
+def write_run_report(
+    run_id: str,
+    *,
+    registry: Registry,
+    bucket: str,
+    s3_client: Any,
+    now: datetime,
+    error: Mapping[str, Any] | None = None,
+) -> WrittenReport:
+    """Render ``reports/<runId>/report.html`` and record it as ``reports.report`` on the run.
+
+    ``error`` is the failure the workflow is handling, shown when the record lacks one (cleanup
+    could not record it).
+    """
+    record = registry.get(run_id)
+    inputs = load_inputs(
+        run_id, record=record, bucket=bucket, s3_client=s3_client, generated_at=now, error=error
+    )
+    body = render_report(inputs).encode("utf-8")
+    key = report_key(run_id)
+    s3_client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=CONTENT_TYPE)
+    uri = f"s3://{bucket}/{key}"
+    if record is not None:
+        registry.update(run_id, fields={"reports.report": uri}, remove=["reportProblem"])
+    logger.info("run report written", extra={"report": uri, "bytes": len(body), "notes": inputs.notes})
+    return WrittenReport(uri=uri, bytes=len(body), notes=inputs.notes)
+
+
+def write_report_or_record_problem(
+    run_id: str,
+    *,
+    registry: Registry,
+    bucket: str,
+    s3_client: Any,
+    now: datetime,
+    error: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``write_run_report`` that never raises: a run's outcome never depends on its report.
+
+    A failure is logged and noted on the run (``reportProblem``); returns ``{"written", "uri"}``
+    or ``{"written": False, "problem"}``.
+    """
+    try:
+        written = write_run_report(
+            run_id, registry=registry, bucket=bucket, s3_client=s3_client, now=now, error=error
+        )
+    except Exception as exc:
+        logger.exception("the run report was not written")
+        problem = f"{type(exc).__name__}: {exc}"[:1000]
+        try:
+            registry.update(run_id, fields={"reportProblem": problem})
+        except Exception:
+            logger.exception("the report problem could not be recorded")
+        return {"written": False, "problem": problem}
+    return {"written": True, "uri": written.uri, "bytes": written.bytes}
