@@ -57,12 +57,14 @@ def test_main_path_in_order(definition: dict[str, Any]) -> None:
     assert choice["Choices"][0] == {
         "Variable": "$.spec.serving.mode",
         "StringEquals": "none",
-        "Next": "Notify",
+        "Next": "WriteReport",
     }
     assert choice["Default"] == "StartServing"
     assert states["StartServing"]["Next"] == "WaitForServing"
     assert states["WaitForServing"]["Seconds"] == 60
     assert states["ServingReady"]["Default"] == "WaitForServing"
+    assert states["ServingReady"]["Choices"][0]["Next"] == "WriteReport"
+    assert states["WriteReport"]["Next"] == "Notify"
     assert states["Notify"]["Next"] == "RunSucceeded"
 
 
@@ -76,14 +78,28 @@ def test_every_working_state_catches_into_cleanup(definition: dict[str, Any]) ->
         "Notify",
         "Cleanup",
         "NotifyFailure",
+        "WriteReport",
+        "WriteFailureReport",
     }
-    for name in set(tasks) - {"Cleanup", "NotifyFailure"}:
+    for name in set(tasks) - {"Cleanup", "NotifyFailure", "WriteReport", "WriteFailureReport"}:
         assert states[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}
         ], name
-    assert states["Cleanup"]["Next"] == "NotifyFailure"
+    assert states["Cleanup"]["Next"] == "WriteFailureReport"
+    assert states["WriteFailureReport"]["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "RunFailed"
     assert states["RunFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+
+
+def test_the_report_never_decides_a_run_outcome(definition: dict[str, Any]) -> None:
+    """Whatever happens to the report (even a function that crashes), the run goes on as it was."""
+    states = definition["States"]
+    for name, following in (("WriteReport", "Notify"), ("WriteFailureReport", "NotifyFailure")):
+        assert states[name]["ResultPath"] == "$.report"
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.report", "Next": following}
+        ]
+        assert states[name]["Resource"] == states["WriteReport"]["Resource"]
 
 
 def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> None:
@@ -192,7 +208,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 14
+    assert len(functions) == 15
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
@@ -264,8 +280,12 @@ EXPECTED_ACTIONS = {
     },
     "expire_serving": REGISTRY | DATA_KEY | DELETE_SERVING,
     "cleanup": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule"},
-    "execution_ended": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule", "sns:Publish"},
+    "execution_ended": REGISTRY
+    | DATA_KEY
+    | STOP_AND_DELETE
+    | {"scheduler:DeleteSchedule", "sns:Publish", "s3:GetObject", "s3:PutObject"},
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
+    "write_report": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:PutObject"},
     "start_run": {"states:StartExecution"},
 }
 
@@ -292,6 +312,26 @@ def test_each_function_role_allows_exactly_the_calls_it_makes(workflow: Template
         assert by_role[role] - LOGS_AND_TRACES == EXPECTED_ACTIONS[name], name
         seen.add(name)
     assert seen == set(EXPECTED_ACTIONS)
+
+
+def test_the_report_reads_and_writes_only_the_reports_prefix(workflow: Template) -> None:
+    [(_, function)] = [
+        item
+        for item in workflow.of_type("AWS::Lambda::Function").items()
+        if item[1]["Properties"]["Handler"] == "bmc.handlers.write_report.handler"
+    ]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in workflow.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if str(statement["Action"]).startswith("s3:") or "s3:" in json.dumps(statement["Action"])
+    ]
+    assert statements
+    for statement in statements:
+        resource = json.dumps(statement["Resource"])
+        assert "ArtifactsBucket" in resource and resource.endswith('"/reports/*"]]}'), resource
 
 
 def test_pass_role_targets_only_the_service_role_and_the_scheduler_role(workflow: Template) -> None:
