@@ -272,7 +272,9 @@ def validation(inputs: ReportInputs) -> Section | None:
     findings = _finding_rows(errors, "ERROR") + _finding_rows(warnings, "WARNING")
     if findings:
         body.append(
-            table(["Severity", "Where", "Field", "Code", "Message", "Occurrences"], findings, class_="findings")
+            table(
+                ["Severity", "Where", "Field", "Code", "Message", "Occurrences"], findings, class_="findings"
+            )
         )
     shown = min(len(errors), MAX_FINDINGS_SHOWN) + min(len(warnings), MAX_FINDINGS_SHOWN)
     if shown < len(errors) + len(warnings):
