@@ -11,9 +11,14 @@ from localcloud.cloud import LocalCloud
 pytestmark = pytest.mark.e2e
 
 
+# No teams configured: the caller (the local operator, an IAM user) is a team of its own, whose
+# data lives under its personal prefix.
+PERSONAL = "datasets/123456789012/user/local-operator/"
+
+
 def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
-    training = cloud.upload("datasets/support/train.jsonl", samples.jsonl("conversation", 160))
-    validation = cloud.upload("datasets/support/validation.jsonl", samples.jsonl("conversation", 24))
+    training = cloud.upload(f"{PERSONAL}train.jsonl", samples.jsonl("conversation", 160))
+    validation = cloud.upload(f"{PERSONAL}validation.jsonl", samples.jsonl("conversation", 24))
     request = {
         "ModelName": "support bot",
         "ModelType": "FINE_TUNING",
@@ -51,6 +56,8 @@ def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
     assert status == 200
     assert download["files"][0]["location"].endswith(f"/reports/{model_id}/metrics.json")
     assert "X-Amz-Signature=" in download["url"]
+    status, report = cloud.api("GET", f"/custom-models/{model_id}/download", query={"type": "report"})
+    assert status == 200 and report["files"][0]["location"].endswith(f"/reports/{model_id}/report.html")
 
     assert cloud.api("DELETE", f"/custom-models/{model_id}")[0] == 409  # the throughput is still there
     status, model = cloud.api("DELETE", f"/custom-models/{model_id}/throughput")

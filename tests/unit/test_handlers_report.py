@@ -9,13 +9,13 @@ from bmc.handlers import cleanup, execution_ended, notify, write_report
 
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
+    STARTED_AT_MS,
     Cloud,
     collected,
-    event_bridge,
-    execution_arn,
     invoke,
     lambda_error,
     local_cloud,
+    status_change,
     step,
     submitted,
 )
@@ -91,11 +91,24 @@ def test_a_broken_registry_does_not_stop_the_failure_path(
 
 def test_an_aborted_execution_gets_its_report(cloud: Cloud) -> None:
     submitted("run-1")
-    detail = {"name": "run-1", "status": "ABORTED", "executionArn": execution_arn("run-1")}
-    result = invoke(
-        execution_ended.handler, event_bridge("aws.states", "Step Functions Execution Status Change", detail)
-    )
+    result = invoke(execution_ended.handler, status_change("run-1", "ABORTED"))
     assert result["report"]["written"] is True
     page = report_of(cloud, "run-1")
     assert "ExecutionAborted" in page and 'badge status-stopped">STOPPED<' in page
     assert result["report"]["uri"] in cloud.notifications()[-1]["Message"]
+
+
+def test_a_run_id_used_again_never_overwrites_the_earlier_runs_report(cloud: Cloud) -> None:
+    state = collected(cloud, "run-1")
+    step("run-1", write_report.handler, state, None)
+    before = report_of(cloud, "run-1")
+    # A later execution with the same name (Step Functions frees names after 90 days) fails.
+    later = invoke(
+        execution_ended.handler, status_change("run-1", "ABORTED", startDate=STARTED_AT_MS + 86_400_000)
+    )
+    assert later["report"] == {
+        "written": False,
+        "problem": "run run-1 has no record of this execution; no report written",
+    }
+    assert report_of(cloud, "run-1") == before
+    assert "reportProblem" not in cloud.run("run-1")

@@ -36,6 +36,8 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             logger.exception("the run could not be completed here; Notify tries again")
     return write_report_or_record_problem(
         task.run_id,
+        execution_arn=task.execution_arn,
+        execution_started_at=task.started_at,
         registry=registry,
         bucket=settings.artifacts_bucket(),
         s3_client=clients.client("s3"),

@@ -9,13 +9,17 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import Registry
+from bmc.aws.registry import Registry, belongs_to
 from bmc.report.inputs import load_inputs, report_key
 from bmc.report.page import render_report
 
 logger = Logger(child=True)
 
 CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+class NotThisExecutionsRunError(Exception):
+    """The run id's record belongs to another execution (a name used again): not reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,8 @@ class WrittenReport:
 def write_run_report(
     run_id: str,
     *,
+    execution_arn: str,
+    execution_started_at: str | None,
     registry: Registry,
     bucket: str,
     s3_client: Any,
@@ -36,10 +42,13 @@ def write_run_report(
 ) -> WrittenReport:
     """Render ``reports/<runId>/report.html`` and record it as ``reports.report`` on the run.
 
-    ``error`` is the failure the workflow is handling, shown when the record lacks one (cleanup
-    could not record it).
+    Only for a record that belongs to the execution (``belongs_to``): a run id used again by
+    another execution must neither overwrite nor reveal the earlier run's report. ``error`` is
+    the failure the workflow is handling, shown when the record lacks one.
     """
     record = registry.get(run_id)
+    if record is None or not belongs_to(record, execution_arn, execution_started_at):
+        raise NotThisExecutionsRunError(f"run {run_id} has no record of this execution; no report written")
     inputs = load_inputs(
         run_id, record=record, bucket=bucket, s3_client=s3_client, generated_at=now, error=error
     )
@@ -47,8 +56,7 @@ def write_run_report(
     key = report_key(run_id)
     s3_client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=CONTENT_TYPE)
     uri = f"s3://{bucket}/{key}"
-    if record is not None:
-        registry.update(run_id, fields={"reports.report": uri}, remove=["reportProblem"])
+    registry.update(run_id, fields={"reports.report": uri}, remove=["reportProblem"])
     logger.info("run report written", extra={"report": uri, "bytes": len(body), "notes": inputs.notes})
     return WrittenReport(uri=uri, bytes=len(body), notes=inputs.notes)
 
@@ -56,6 +64,8 @@ def write_run_report(
 def write_report_or_record_problem(
     run_id: str,
     *,
+    execution_arn: str,
+    execution_started_at: str | None,
     registry: Registry,
     bucket: str,
     s3_client: Any,
@@ -64,13 +74,23 @@ def write_report_or_record_problem(
 ) -> dict[str, Any]:
     """``write_run_report`` that never raises: a run's outcome never depends on its report.
 
-    A failure is logged and noted on the run (``reportProblem``); returns ``{"written", "uri"}``
-    or ``{"written": False, "problem"}``.
+    A failure is logged and noted on the run (``reportProblem``, unless the record is another
+    execution's); returns ``{"written", "uri", "bytes"}`` or ``{"written": False, "problem"}``.
     """
     try:
         written = write_run_report(
-            run_id, registry=registry, bucket=bucket, s3_client=s3_client, now=now, error=error
+            run_id,
+            execution_arn=execution_arn,
+            execution_started_at=execution_started_at,
+            registry=registry,
+            bucket=bucket,
+            s3_client=s3_client,
+            now=now,
+            error=error,
         )
+    except NotThisExecutionsRunError as exc:
+        logger.warning(str(exc))
+        return {"written": False, "problem": str(exc)}
     except Exception as exc:
         logger.exception("the run report was not written")
         problem = f"{type(exc).__name__}: {exc}"[:1000]

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import COMPLETED, FAILED, STOPPED, Registry
+from bmc.aws.registry import COMPLETED, FAILED, STOPPED, Registry, belongs_to
 
 logger = Logger(child=True)
 
@@ -215,6 +215,7 @@ def notify_failure(
     *,
     registry: Registry,
     execution_arn: str | None,
+    execution_started_at: str | None,
     error: Mapping[str, str],
     cleanup: Mapping[str, Any] | None,
     prefix: str,
@@ -222,11 +223,17 @@ def notify_failure(
     topic_arn: str,
     sns_client: Any,
 ) -> dict[str, Any]:
-    """Publish a failure; never raises, so the run's own error stays the execution's error."""
+    """Publish a failure; never raises, so the run's own error stays the execution's error.
+
+    The run's facts come from its record only when the record is this execution's: a run id
+    used again must not report (or reveal) the earlier run.
+    """
     try:
         run = registry.get(run_id)
     except Exception:
         logger.exception("cannot read the run; notifying with what the execution knows")
+        run = None
+    if run is not None and not belongs_to(run, execution_arn or "", execution_started_at):
         run = None
     # The recorded status, unless cleanup could not record the failure (then the run looks active).
     recorded = (run or {}).get("status")
