@@ -116,7 +116,7 @@ def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> No
         elif name == "Cleanup":
             # Only the error: cleanup acts on the registry's record, never on the state's claims.
             assert parameters["state"] == {"error.$": "$.error"}
-        elif name == "NotifyFailure":
+        elif name in ("WriteFailureReport", "NotifyFailure"):
             assert parameters["state"] == {"error.$": "$.error", "cleanup.$": "$.cleanup"}
         else:
             assert parameters["state.$"] == "$"

@@ -139,7 +139,10 @@ def test_an_invalid_idempotency_key_is_400(cloud: Cloud) -> None:
 
 
 def test_list_pages_newest_first_and_filters_by_status(cloud: Cloud) -> None:
-    ids = [create_model(ModelName=f"model {n}") for n in range(3)]
+    ids = []
+    for n in range(3):
+        ids.append(create_model(ModelName=f"model {n}"))
+        cloud.clock.advance(1)  # the functions read the simulated clock: "newest" needs time to pass
     complete(cloud, ids[0])
     status, page = call("GET", "/custom-models", query={"limit": "2"})
     assert status == 200

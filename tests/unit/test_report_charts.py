@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from bmc.report import charts
@@ -128,16 +129,20 @@ def test_a_missing_value_is_a_gap_not_a_drop_to_zero() -> None:
 # --- charts --------------------------------------------------------------------------------------
 
 
+def line(series: list[Series], **options: Any) -> str:
+    """A line chart with this module's defaults for what a test does not care about."""
+    arguments: dict[str, Any] = {"chart_id": "c", "title": "Chart", "x_label": "epoch", "y_label": "loss"}
+    return charts.line_chart(**{**arguments, **options}, series=series)
+
+
 def test_a_line_chart_draws_each_series_on_shared_axes() -> None:
-    figure = charts.line_chart(
-        chart_id="loss",
-        title="Loss",
-        x_label="epoch",
-        y_label="loss",
-        series=[
+    figure = line(
+        [
             Series("training", "training", [(1, 1.2), (2, 0.8), (3, 0.6)]),
             Series("validation", "validation", [(1, 1.4), (2, 0.9), (3, 0.7)]),
         ],
+        chart_id="loss",
+        title="Loss",
         integer_x=True,
     )
     root = parse(figure)
@@ -157,13 +162,7 @@ def test_a_line_chart_draws_each_series_on_shared_axes() -> None:
 
 
 def test_an_empty_chart_says_so_and_a_series_without_data_is_labelled() -> None:
-    figure = charts.line_chart(
-        chart_id="loss",
-        title="Loss",
-        x_label="step",
-        y_label="loss",
-        series=[Series("training", "training", [])],
-    )
+    figure = line([Series("training", "training", [])], chart_id="loss", title="Loss", x_label="step")
     root = parse(figure)
     assert root.get("data-empty") == "true"
     texts = [t.text for t in root.iter(f"{SVG}text")]
@@ -172,13 +171,7 @@ def test_an_empty_chart_says_so_and_a_series_without_data_is_labelled() -> None:
 
 
 def test_a_single_point_is_a_visible_marker_inside_the_plot() -> None:
-    figure = charts.line_chart(
-        chart_id="one",
-        title="One",
-        x_label="epoch",
-        y_label="loss",
-        series=[Series("training", "t", [(1, 0.5)])],
-    )
+    figure = line([Series("training", "t", [(1, 0.5)])], chart_id="one", title="One")
     [marker] = svg_elements(figure, "circle")
     cx, cy = float(marker.get("cx", "nan")), float(marker.get("cy", "nan"))
     assert charts.MARGIN_LEFT < cx < charts.WIDTH - charts.MARGIN_RIGHT
@@ -186,12 +179,11 @@ def test_a_single_point_is_a_visible_marker_inside_the_plot() -> None:
 
 
 def test_nan_values_break_the_line_and_do_not_move_the_axes() -> None:
-    figure = charts.line_chart(
+    figure = line(
+        [Series("training", "t", [(0, 1.0), (1, NAN), (2, 0.5), (3, float("inf"))])],
         chart_id="gap",
         title="Gap",
         x_label="step",
-        y_label="loss",
-        series=[Series("training", "t", [(0, 1.0), (1, NAN), (2, 0.5), (3, float("inf"))])],
         integer_x=True,
     )
     [path] = svg_elements(figure, "path")
@@ -203,13 +195,7 @@ def test_nan_values_break_the_line_and_do_not_move_the_axes() -> None:
 
 def test_many_points_are_drawn_as_a_line_without_markers() -> None:
     points = [(i, math.exp(-i / 100)) for i in range(500)]
-    figure = charts.line_chart(
-        chart_id="steps",
-        title="Steps",
-        x_label="step",
-        y_label="loss",
-        series=[Series("training", "t", points)],
-    )
+    figure = line([Series("training", "t", points)], chart_id="steps", title="Steps", x_label="step")
     assert svg_elements(figure, "circle") == []
     [path] = svg_elements(figure, "path")
     assert path.get("d", "").count("L") == 499
@@ -279,12 +265,8 @@ def test_percent_of_scale() -> None:
 
 
 def test_chart_text_from_users_is_escaped() -> None:
-    figure = charts.line_chart(
-        chart_id="x",
-        title="<b>t</b>",
-        x_label="a&b",
-        y_label='"y"',
-        series=[Series("training", "<i>", [(0, 1.0)])],
+    figure = line(
+        [Series("training", "<i>", [(0, 1.0)])], chart_id="x", title="<b>t</b>", x_label="a&b", y_label='"y"'
     )
     assert "<b>" not in figure and "<i>" not in figure
     root = parse(figure)

@@ -18,7 +18,7 @@ from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.aws.registry import Registry, execution_start, utc_now
 from bmc.handlers._events import required_fields
-from bmc.report.writer import write_report_or_record_problem
+from bmc.report.writer import ReportRequest, write_report
 from bmc.workflow import cleanup, notifications
 
 logger = Logger()
@@ -62,16 +62,15 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         bedrock=BedrockOps(),
         schedule_group=settings.optional_schedule_group(),
     )
-    report = write_report_or_record_problem(
+    request = ReportRequest(
         run_id,
-        execution_arn=execution.arn,
-        execution_started_at=execution.started_at,
-        registry=registry,
-        bucket=settings.artifacts_bucket(),
-        s3_client=clients.client("s3"),
-        now=utc_now(),
-        error=cleanup.failure_record(error),
+        execution.arn,
+        execution.started_at,
+        settings.artifacts_bucket(),
+        utc_now(),
+        cleanup.failure_record(error),
     )
+    report = write_report(request, registry=registry, s3_client=clients.client("s3"))
     notification = notifications.notify_failure(
         run_id,
         registry=registry,

@@ -17,7 +17,7 @@ from bmc import settings
 from bmc.aws import clients
 from bmc.aws.registry import Registry, utc_now
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.report.writer import write_report_or_record_problem
+from bmc.report.writer import ReportRequest, write_report
 from bmc.workflow.cleanup import failure_record
 from bmc.workflow.notifications import complete_unserved_run
 
@@ -34,13 +34,12 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             complete_unserved_run(task.run_id, registry)
         except Exception:
             logger.exception("the run could not be completed here; Notify tries again")
-    return write_report_or_record_problem(
-        task.run_id,
+    request = ReportRequest(
+        run_id=task.run_id,
         execution_arn=task.execution_arn,
         execution_started_at=task.started_at,
-        registry=registry,
         bucket=settings.artifacts_bucket(),
-        s3_client=clients.client("s3"),
         now=utc_now(),
         error=failure_record(task.optional_section("error")) if failing else None,
     )
+    return write_report(request, registry=registry, s3_client=clients.client("s3"))

@@ -56,7 +56,9 @@ STATUS_COLORS = {
     "TRAINED": "#20c997",
     "DEPLOYING": "#9775fa",
     "IN_SERVICE": "#2b8a3e",
+    "EVALUATING": "#f08c00",
     "COMPLETED": "#2b8a3e",
+    "REJECTED": "#a61e4d",
     "FAILED": "#c92a2a",
     "STOPPED": "#e8590c",
     "DELETED": "#495057",
@@ -135,20 +137,20 @@ def _text(
     return tag("text", content, x=x, y=y, class_=class_, text_anchor=anchor, **attrs)
 
 
-def _no_data(area: PlotArea, message: str) -> Html:
-    return join(
-        [
-            void(
-                "rect",
-                x=area.left,
-                y=area.top,
-                width=area.right - area.left,
-                height=area.bottom - area.top,
-                class_="frame",
-            ),
-            _text((area.left + area.right) / 2, (area.top + area.bottom) / 2, message, class_="no-data"),
-        ]
+def _frame(area: PlotArea) -> Html:
+    return void(
+        "rect",
+        x=area.left,
+        y=area.top,
+        width=area.right - area.left,
+        height=area.bottom - area.top,
+        class_="frame",
     )
+
+
+def _no_data(area: PlotArea, message: str) -> Html:
+    middle = _text((area.left + area.right) / 2, (area.top + area.bottom) / 2, message, class_="no-data")
+    return join([_frame(area), middle])
 
 
 def _y_grid(area: PlotArea, ticks: Sequence[float], y: LinearScale, step: float) -> Html:
@@ -222,14 +224,7 @@ def line_chart(
     y = scale_over(y_ticks, (area.bottom, area.top))
     x_step, y_step = _ticks_step(x_ticks), _ticks_step(y_ticks)
     parts = [
-        void(
-            "rect",
-            x=area.left,
-            y=area.top,
-            width=area.right - area.left,
-            height=area.bottom - area.top,
-            class_="frame",
-        ),
+        _frame(area),
         _y_grid(area, y_ticks, y, y_step),
         _x_axis(area, x_ticks, x, lambda t: format_tick(t, x_step)),
         _axis_labels(area, width, height, x_label, y_label),
@@ -277,14 +272,7 @@ def grouped_bar_chart(
     slot = (area.right - area.left) / len(categories)
     bar_width = min(48.0, slot * 0.8 / max(len(groups), 1))
     parts = [
-        void(
-            "rect",
-            x=area.left,
-            y=area.top,
-            width=area.right - area.left,
-            height=area.bottom - area.top,
-            class_="frame",
-        ),
+        _frame(area),
         _y_grid(area, y_ticks, y, _ticks_step(y_ticks)),
         void("line", x1=area.left, x2=area.right, y1=area.bottom, y2=area.bottom, class_="axis"),
         _axis_labels(area, width, height, "", y_label),

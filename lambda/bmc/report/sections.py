@@ -146,6 +146,22 @@ def _per_epoch(summary: Mapping[str, Any], key: str) -> list[Point]:
     return points
 
 
+def _loss_chart(
+    chart_id: str, title: str, x_label: str, training: list[Point], validation: list[Point]
+) -> Html:
+    return charts.line_chart(
+        chart_id=chart_id,
+        title=title,
+        x_label=x_label,
+        y_label="loss",
+        series=[
+            Series("training", "training loss", training),
+            Series("validation", "validation loss", validation),
+        ],
+        integer_x=True,
+    )
+
+
 def training(inputs: ReportInputs) -> Section | None:
     metrics = inputs.document("metrics")
     summary = _mapping((metrics or {}).get("summary")) or _mapping(inputs.record.get("metricsSummary"))
@@ -153,27 +169,20 @@ def training(inputs: ReportInputs) -> Section | None:
         if inputs.record.get("jobArn"):
             return _section("training", "Training", _note("The job's training metrics were not collected."))
         return None
-    per_step = charts.line_chart(
-        chart_id="loss-per-step",
-        title="Loss per step",
-        x_label="step",
-        y_label="loss",
-        series=[
-            Series("training", "training loss", _loss_points((metrics or {}).get("training"), 0)),
-            Series("validation", "validation loss", _loss_points((metrics or {}).get("validation"), 0)),
-        ],
-        integer_x=True,
+    rows = metrics or {}
+    per_step = _loss_chart(
+        "loss-per-step",
+        "Loss per step",
+        "step",
+        _loss_points(rows.get("training"), 0),
+        _loss_points(rows.get("validation"), 0),
     )
-    per_epoch = charts.line_chart(
-        chart_id="loss-per-epoch",
-        title="Loss at the end of each epoch",
-        x_label="epoch",
-        y_label="loss",
-        series=[
-            Series("training", "training loss", _per_epoch(summary, "trainingLoss")),
-            Series("validation", "validation loss", _per_epoch(summary, "validationLoss")),
-        ],
-        integer_x=True,
+    per_epoch = _loss_chart(
+        "loss-per-epoch",
+        "Loss at the end of each epoch",
+        "epoch",
+        _per_epoch(summary, "trainingLoss"),
+        _per_epoch(summary, "validationLoss"),
     )
     epoch_rows = [
         [

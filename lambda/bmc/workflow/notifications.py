@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import COMPLETED, FAILED, STOPPED, Registry, belongs_to
+from bmc.aws.registry import COMPLETED, FAILED, STOPPED, TRAINED, Registry, belongs_to
 
 logger = Logger(child=True)
 
@@ -182,7 +182,7 @@ def complete_unserved_run(run_id: str, registry: Registry) -> dict[str, Any]:
     """
     run = registry.require(run_id)
     spec = run.get("spec") or {}
-    if (spec.get("serving") or {}).get("mode", "none") == "none":
+    if (spec.get("serving") or {}).get("mode", "none") == "none" and run.get("status") == TRAINED:
         registry.transition(run_id, COMPLETED, detail="run completed")
         run = registry.require(run_id)
     return run
