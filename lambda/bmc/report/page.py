@@ -41,7 +41,7 @@ th, td { border-bottom: 1px solid #e9ecef; padding: 4px 10px; text-align: left; 
 th { background: #f8f9fa; font-weight: 600; }
 td { overflow-wrap: anywhere; }
 table.numbers td + td { font-variant-numeric: tabular-nums; }
-table.findings td:nth-child(4) { white-space: nowrap; }
+table.findings td:nth-child(4), table.lineage td:nth-child(1), table.lineage td:nth-child(5) { white-space: nowrap; }
 table.findings td:nth-child(5) { max-width: 520px; }
 code.digest { display: inline-block; max-width: 12em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
   vertical-align: bottom; }

@@ -418,7 +418,7 @@ def evaluation(inputs: ReportInputs) -> Section | None:
     groups = []
     for key, label in (("base", "base model"), ("custom", "custom model")):
         values = [charts.percent_of_scale(metrics[n].get(key), *_scale(metrics[n])) for n in names]
-        texts = [formatting.decimal(metrics[n].get(key)) for n in names]
+        texts = [formatting.decimal(metrics[n].get(key), _places(metrics[n])) for n in names]
         if any(v is not None for v in values):
             groups.append(BarGroup(key, label, values, texts))
     bars = charts.grouped_bar_chart(
@@ -435,7 +435,7 @@ def evaluation(inputs: ReportInputs) -> Section | None:
         width = high - low
         ci = _list(entry.get("ci95"))
         ci_low, ci_high = ([*ci, None, None])[:2]
-        places = 3 if width <= 1 else 2  # 0-1 metrics need a third decimal, 0-100 ones do not
+        places = _places(entry)
         text = formatting.signed(entry.get("delta"), places)
         if ci_low is not None and ci_high is not None:
             text += f" [{formatting.signed(ci_low, places)}, {formatting.signed(ci_high, places)}]"
@@ -462,8 +462,8 @@ def evaluation(inputs: ReportInputs) -> Section | None:
         [
             name,
             metrics[name].get("scale") or "",
-            formatting.decimal(metrics[name].get("base")),
-            formatting.decimal(metrics[name].get("custom")),
+            formatting.decimal(metrics[name].get("base"), _places(metrics[name])),
+            formatting.decimal(metrics[name].get("custom"), _places(metrics[name])),
             intervals[index].text,
         ]
         for index, name in enumerate(names)
@@ -488,6 +488,12 @@ def evaluation(inputs: ReportInputs) -> Section | None:
     ]
     body += [_note(note) for note in _list(summary.get("notes"))]
     return _section("evaluation", "Evaluation against the base model", *body)
+
+
+def _places(entry: Mapping[str, Any]) -> int:
+    """Decimals for a metric's values: 0-1 metrics need a third, 0-100 and 1-5 ones two."""
+    low, high = _scale(entry)
+    return 3 if high - low <= 1 else 2
 
 
 def _share(value: Any, width: float) -> float | None:
