@@ -143,6 +143,7 @@ def test_the_report_the_demo_left_renders_its_charts(driver: Any, demo: DemoOutc
     )
     check_styled(driver)
     assert driver.find_element("css selector", ".badge").text == "IN_SERVICE"
+    assert "team platform" in driver.find_element("css selector", "dl.facts").text  # not a dict
     assert [entry for entry in console(driver) if entry.level == "SEVERE"] == []
 
 

@@ -29,7 +29,7 @@ def full_record() -> dict[str, Any]:
     return {
         "runId": RUN_ID,
         "status": "IN_SERVICE",
-        "owner": "team-support",
+        "owner": {"team": "support", "principal": "arn:aws:iam::123456789012:role/SupportML"},
         "createdAt": "2025-06-02T09:00:00.000Z",
         "updatedAt": "2025-06-02T10:10:00.000Z",
         "statusHistory": [

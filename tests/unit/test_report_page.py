@@ -131,6 +131,10 @@ def test_the_content_security_policy_allows_exactly_the_page_stylesheet(full_pag
     assert full_page.index("Content-Security-Policy") < full_page.index("<style>")
 
 
+def test_the_owner_reads_as_a_team_and_who_started_the_run(full_page: str) -> None:
+    assert "team support (started by arn:aws:iam::123456789012:role/SupportML)" in Page(full_page).plain
+
+
 def test_numbers_have_thousands_separators_and_costs_compare_plan_and_outcome(full_page: str) -> None:
     text = Page(full_page).plain
     assert "19,429" in text and "58,287" in text and "1.2 MiB" in text

@@ -61,7 +61,7 @@ def overview(inputs: ReportInputs) -> Section:
             [
                 ("Run", inputs.run_id),
                 ("Run name", spec.get("runName")),
-                ("Owner", record.get("owner")),
+                ("Owner", _owner(record.get("owner"))),
                 ("Base model", spec.get("baseModel")),
                 ("Customization", spec.get("customizationType")),
                 ("Teacher model", _mapping(spec.get("distillation")).get("teacherModel")),
@@ -85,6 +85,16 @@ def overview(inputs: ReportInputs) -> Section:
     for note in inputs.notes:
         body.append(_note(note))
     return _section("overview", "Overview", *body)
+
+
+def _owner(owner: Any) -> str | None:
+    """``{"team", "principal"}`` as a person reads it: the team, and who started the run."""
+    if not isinstance(owner, Mapping):
+        return None if owner is None else str(owner)
+    team, principal = owner.get("team"), owner.get("principal")
+    if team and principal:
+        return f"team {team} (started by {principal})"
+    return f"team {team}" if team else (str(principal) if principal else None)
 
 
 # --- timeline ------------------------------------------------------------------------------------
