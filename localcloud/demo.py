@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bmc.catalog.estimate import ServingCost
+
 from localcloud.cloud import LocalCloud, synthesize_templates
 from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
 
@@ -184,6 +186,9 @@ def print_validation(run: DemoRun) -> None:
             f"storage {estimate['storage_per_month']} {estimate['currency']} per month "
             f"(example prices as of {estimate['prices_as_of']})"
         )
+    requested = (estimate.get("serving") or {}).get("requested")
+    if requested:
+        print(f"  Estimated serving cost: {ServingCost.from_dict(requested).describe()}")
 
 
 def print_training(run: DemoRun) -> None:
@@ -211,8 +216,13 @@ def print_error(run: DemoRun) -> None:
 
 
 def print_notifications(run: DemoRun) -> None:
+    sweeps = run.cloud.sweeper_notifications()
     for notification in run.cloud.sent_notifications():
         print(f"\nNotification: {notification['subject']}")
+        if notification in sweeps:
+            # The sweep's figures and what it found, as the operator reads them.
+            body = notification["message"].split("\n\nRules:", 1)[0].splitlines()[2:]
+            print("  " + "\n  ".join(line for line in body if line.strip()))
 
 
 def print_summary(run: DemoRun) -> None:
@@ -312,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     scenario = SCENARIOS[args.scenario]
     # Handlers log JSON at INFO in AWS; here the timeline tells the story.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    # The sweeper's metrics go to stdout as embedded-metric JSON; its notification says the same.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     # moto logs every failed state at ERROR; a failing scenario's outcome is printed below.
     logging.getLogger("moto").setLevel(logging.CRITICAL)

@@ -204,7 +204,7 @@ def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
 
 def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
     rules = workflow.of_type("AWS::Events::Rule")
-    assert len(rules) == 4
+    assert len(rules) == 5  # manifest, job state, unfinished execution, reconciler, sweeper
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
@@ -311,8 +311,25 @@ EXPECTED_ACTIONS = {
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
     "write_report": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
     "start_run": FAILED_INVOCATIONS | {"states:StartExecution"},
+    "sweep": REGISTRY
+    | QUERY
+    | DATA_KEY
+    | DELETE_SERVING
+    | FAILED_INVOCATIONS
+    | {
+        "bedrock:ListProvisionedModelThroughputs",
+        "bedrock:ListCustomModelDeployments",
+        "bedrock:ListModelCustomizationJobs",
+        "bedrock:ListCustomModels",
+        "bedrock:ListTagsForResource",
+        "bedrock:StopModelCustomizationJob",
+        "states:DescribeExecution",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:GetMetricData",
+        "sns:Publish",
+    },
 }
-ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run"}
+ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run", "sweep"}
 
 
 def _role_actions(workflow: Template) -> dict[str, set[str]]:
@@ -405,6 +422,9 @@ def test_bedrock_statements_are_scoped_to_bedrock_resource_types(workflow: Templ
     )
     for _, statement in _statements(workflow):
         if any(action.startswith("bedrock:") for action in _as_list(statement["Action"])):
+            if statement["Resource"] == "*":  # List calls have no resource-level permissions
+                assert all(a.startswith("bedrock:List") for a in _as_list(statement["Action"])), statement
+                continue
             for resource in _as_list(statement["Resource"]):
                 assert json.dumps(resource).rstrip('"]}').endswith(allowed), resource
 

@@ -57,6 +57,14 @@ def test_create_registers_the_run_and_starts_the_workflow(cloud: Cloud) -> None:
     assert record["executionArn"] == execution["executionArn"]
     payload = json.loads(started["input"])
     assert payload["spec"] == spec and payload["source"]["type"] == "api"
+    estimate = body["CostEstimate"]
+    assert (estimate["Currency"], estimate["TrainingPer1kTokens"], estimate["StoragePerModelMonth"]) == (
+        "USD",
+        0.001,
+        1.95,
+    )
+    assert estimate["ThroughputPerModelUnitHour"] is None  # no sourced Nova throughput price
+    assert any(f"reports/{model_id}/validation.json" in note for note in estimate["Notes"])
 
 
 @pytest.mark.parametrize(
@@ -139,10 +147,7 @@ def test_an_invalid_idempotency_key_is_400(cloud: Cloud) -> None:
 
 
 def test_list_pages_newest_first_and_filters_by_status(cloud: Cloud) -> None:
-    ids = []
-    for n in range(3):
-        ids.append(create_model(ModelName=f"model {n}"))
-        cloud.clock.advance(1)  # the functions read the simulated clock: "newest" needs time to pass
+    ids = [create_model(ModelName=f"model {n}") for n in range(3)]
     complete(cloud, ids[0])
     status, page = call("GET", "/custom-models", query={"limit": "2"})
     assert status == 200

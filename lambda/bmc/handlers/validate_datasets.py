@@ -37,6 +37,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         s3_client=clients.client("s3"),
         region=settings.region(),
         allow=spec.validation_allow,
+        serving=spec.serving.to_dict(),
     )
     report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", report.to_dict())
     registry.update(task.run_id, fields={"reports.validation": report_uri})
