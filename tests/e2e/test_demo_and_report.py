@@ -95,12 +95,13 @@ def test_the_demo_prints_a_readable_run_and_saves_everything(demo: DemoOutcome) 
 
 
 def test_recorded_times_follow_the_simulated_timeline(demo: DemoOutcome) -> None:
-    """The job trains for an hour of simulated time: the record says so too (not wall time)."""
+    """The job trains for an hour of simulated time: the record says so too (not seconds of wall
+    time). The runtime clock also moves with real time between advances, hence the tolerance."""
     history = json.loads((demo.folder / "record.json").read_text())["statusHistory"]
     at = {entry["status"]: datetime.fromisoformat(entry["at"]) for entry in history}
-    assert (at["TRAINED"] - at["TRAINING"]).total_seconds() >= 3600
-    assert (at["IN_SERVICE"] - at["DEPLOYING"]).total_seconds() >= 600  # ten polls a minute apart
-    assert "TRAINED +1:00:01" in demo.printout
+    assert abs((at["TRAINED"] - at["TRAINING"]).total_seconds() - 3600) < 60
+    assert abs((at["IN_SERVICE"] - at["DEPLOYING"]).total_seconds() - 600) < 60  # ten polls a minute apart
+    assert re.search(r"TRAINED \+(0:59|1:00):\d\d", demo.printout)
 
 
 def open_report(driver: Any, path: Path) -> list[Any]:
