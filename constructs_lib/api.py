@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+from bmc.lineage.datasets import SNAPSHOTS_PREFIX
 from bmc.tenancy import TENANCY_VARIABLE, Tenancy
 from constructs import Construct
 from pydantic import BaseModel
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding, skip_checkov
 from constructs_lib.functions import FunctionSpec, RuntimeFunction, RuntimeFunctions
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
+from constructs_lib.snapshots import DATA_PURGER, role_name
 from constructs_lib.workflow_functions import DATA_KEY_USE, MODEL_KEY_USE, bedrock_arn
 
 STAGE = "v1"
@@ -127,6 +129,8 @@ class CustomModelsApi(Construct):
                 "api",
                 "the /custom-models REST API",
                 timeout=FUNCTION_TIMEOUT,
+                # Named: the datasets bucket's policy lets only this role delete snapshots (purgeData).
+                role_name=role_name(prefix, DATA_PURGER),
                 environment={
                     "STATE_MACHINE_ARN": resources.state_machine_arn,
                     "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
@@ -198,6 +202,12 @@ class CustomModelsApi(Construct):
                     resources.artifacts_bucket.arn_for_objects("reports/*"),
                 ],
             ),
+            # DELETE ?purgeData=true: every version of the model's snapshots.
+            (
+                "PurgeSnapshots",
+                ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                [resources.datasets_bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")],
+            ),
             (
                 "DeleteServingExpiry",
                 ["scheduler:DeleteSchedule"],
@@ -208,6 +218,14 @@ class CustomModelsApi(Construct):
             ),
         ):
             role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=arns))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListSnapshotVersions",
+                actions=["s3:ListBucketVersions"],
+                resources=[resources.datasets_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{SNAPSHOTS_PREFIX}*"]}},
+            )
+        )
         acknowledge_nag(
             role,
             "AwsSolutions-IAM5",
@@ -215,10 +233,11 @@ class CustomModelsApi(Construct):
             "Bedrock at run time, so statements are scoped to those resource types of this account and region "
             "(executions to this deployment's state machine); registry access includes its indexes (listing "
             "reads byCreatedAt); S3 reads are limited to the datasets bucket's objects and the artifacts "
-            "bucket's reports/ prefix; schedules to this deployment's schedule group.",
+            "bucket's reports/ prefix, deletions (purgeData) to the datasets bucket's snapshots/ prefix; schedules to this deployment's schedule group.",
             applies_to=[
                 arn_wildcard_finding(resources.registry, "/index/*"),
                 arn_wildcard_finding(resources.datasets_bucket, "/*"),
+                arn_wildcard_finding(resources.datasets_bucket, f"/{SNAPSHOTS_PREFIX}*"),
                 arn_wildcard_finding(resources.artifacts_bucket, "/reports/*"),
                 "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:custom-model/*",
                 "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:model-customization-job/*",

@@ -158,6 +158,7 @@ class FunctionSpec:
     memory_mb: int = 512
     environment: dict[str, str] = field(default_factory=dict)
     scoring: bool = False  # gets the evaluation asset (rouge-score, sacrebleu, numpy, ...)
+    role_name: str | None = None  # a fixed role name, for policies that must name the role in advance
 
 
 class RuntimeFunctions(Construct):
@@ -215,6 +216,7 @@ class RuntimeFunction(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{shared.prefix} {spec.name}: only the calls this function makes",
+            role_name=spec.role_name,
         )
         self.log_group.grant_write(self.role)
         self.function = lambda_.Function(

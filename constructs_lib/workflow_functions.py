@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
+from bmc.lineage.datasets import SNAPSHOTS_PREFIX
 from bmc.tenancy import TENANCY_VARIABLE
 from constructs import Construct
 
@@ -20,6 +21,7 @@ from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFunction, RuntimeFunctions
 from constructs_lib.network import JobNetwork
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
+from constructs_lib.snapshots import SNAPSHOT_WRITER, role_name
 from constructs_lib.workflow import WorkflowFunctions
 from stacks.config import AppConfig
 
@@ -100,7 +102,8 @@ class WorkflowLambdas(Construct):
         )
         self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")
         self._add_preparation(shared, allowed_models, serving_defaults)
-        self._add_job_tracking(shared)
+        self._add_snapshots(shared)
+        self._add_job_tracking(shared, topic)
         self._add_serving(shared, self.schedule_group.ref)
         self._add_outcome(shared, self.schedule_group.ref, topic)
         self._acknowledge_scoped_wildcards()
@@ -119,7 +122,8 @@ class WorkflowLambdas(Construct):
                 },
             )
         )
-        self._registry(self.prepare_run, REGISTRY_UPDATE)
+        # Query: a custom model ARN base is looked up among the owner's runs (index byTeam).
+        self._registry(self.prepare_run, REGISTRY_QUERY)
         self._read_datasets(self.prepare_run, versions=True)
 
         self.validate_datasets = shared.add(
@@ -128,7 +132,10 @@ class WorkflowLambdas(Construct):
                 "stream and validate the training and validation datasets",
                 timeout=Duration.minutes(15),
                 memory_mb=1024,
-                environment={"ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name},
+                environment={
+                    "ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name,
+                    "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
+                },
             )
         )
         self._registry(self.validate_datasets, REGISTRY_UPDATE)
@@ -139,12 +146,49 @@ class WorkflowLambdas(Construct):
             FunctionSpec(
                 "preflight",
                 "check the base model is available for this customization here",
-                environment={"ALLOWED_BASE_MODELS": allowed_models},
+                environment={
+                    "ALLOWED_BASE_MODELS": allowed_models,
+                    "ALLOW_LEGACY_BASE_MODELS": str(self._config.allow_legacy_base_models).lower(),
+                },
             )
         )
         self._bedrock(self.preflight, ["bedrock:GetFoundationModel"], [foundation_model_arn()])
+        # A LEGACY base model's warning is recorded on the run.
+        self._registry(self.preflight, REGISTRY_UPDATE)
 
-    def _add_job_tracking(self, shared: RuntimeFunctions) -> None:
+    def _add_snapshots(self, shared: RuntimeFunctions) -> None:
+        """Copies the validated dataset versions to snapshots/<runId>/: the one role the datasets
+        bucket's policy lets write there (constructs_lib/snapshots.py)."""
+        resources = self._resources
+        bucket = resources.datasets_bucket
+        self.snapshot_datasets = shared.add(
+            FunctionSpec(
+                "snapshot_datasets",
+                "copy the validated version of every dataset to the run's snapshots",
+                # Server-side copies: 10 GB copy in parallel parts in well under the limit.
+                timeout=Duration.minutes(15),
+                memory_mb=256,
+                environment={"DATA_KEY_ARN": resources.data_key.key_arn},
+                role_name=role_name(self._config.prefix, SNAPSHOT_WRITER),
+            )
+        )
+        role = self.snapshot_datasets.role
+        self._registry(self.snapshot_datasets, REGISTRY_UPDATE)
+        for sid, actions, arns in (
+            # The recorded version of each source (CopySource with VersionId needs GetObjectVersion).
+            ("ReadValidatedVersions", ["s3:GetObject", "s3:GetObjectVersion"], [bucket.arn_for_objects("*")]),
+            (
+                "WriteSnapshotsOnce",
+                ["s3:PutObject", "s3:AbortMultipartUpload"],
+                [bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")],
+            ),
+            # Without it S3 answers 403 instead of 404 for a key that does not exist (a free snapshot
+            # key, a deleted source); it shows key names only.
+            ("TellMissingKeys", ["s3:ListBucket"], [bucket.bucket_arn]),
+        ):
+            role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=arns))
+
+    def _add_job_tracking(self, shared: RuntimeFunctions, topic: sns.ITopic) -> None:
         resources = self._resources
         network = resources.job_network
         self.submit_job = shared.add(
@@ -153,6 +197,7 @@ class WorkflowLambdas(Construct):
                 "submit the Bedrock model customization job",
                 environment={
                     "ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name,
+                    "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
                     "SERVICE_ROLE_ARN": resources.service_role.role_arn,
                     "MODEL_KEY_ARN": resources.model_key.key_arn,
                     "JOB_SUBNET_IDS": ",".join(network.subnet_ids),
@@ -201,12 +246,22 @@ class WorkflowLambdas(Construct):
 
         self.reconcile = shared.add(
             FunctionSpec(
-                "reconcile", "resolve runs whose job ended without an event", timeout=Duration.minutes(5)
+                "reconcile",
+                "resolve runs whose job ended without an event; notify served models of LEGACY bases",
+                timeout=Duration.minutes(5),
+                environment={"TOPIC_ARN": topic.topic_arn},
             )
         )
         self._registry(self.reconcile, REGISTRY_QUERY)
         self._bedrock(
             self.reconcile, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
+        )
+        # Once a day: the lifecycle of served models' foundation models, notified once per run.
+        self._bedrock(self.reconcile, ["bedrock:GetFoundationModel"], [foundation_model_arn()])
+        self.reconcile.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PublishLegacyNotices", actions=["sns:Publish"], resources=[topic.topic_arn]
+            )
         )
         self._task_response(self.reconcile)
 
@@ -352,6 +407,7 @@ class WorkflowLambdas(Construct):
             prepare_run=self.prepare_run,
             validate_datasets=self.validate_datasets,
             preflight=self.preflight,
+            snapshot_datasets=self.snapshot_datasets,
             submit_job=self.submit_job,
             await_job=self.await_job,
             collect_metrics=self.collect_metrics,
@@ -457,11 +513,12 @@ class WorkflowLambdas(Construct):
                 "AwsSolutions-IAM5",
                 "Bedrock job, custom model, throughput and deployment ids are assigned by Bedrock at run time, "
                 "so statements are scoped to those resource types in this account and region; registry access "
-                "includes its indexes; S3 access is limited to the workflow's prefixes (reports/, jobs/) or "
-                "to the datasets bucket's objects; schedules to this deployment's schedule group.",
+                "includes its indexes; S3 access is limited to the workflow's prefixes (reports/, jobs/, "
+                "snapshots/) or to the datasets bucket's objects; schedules to this deployment's schedule group.",
                 applies_to=[
                     f"Resource::{arn_wildcard_finding(registry, '/index/*').removeprefix('Resource::')}",
                     arn_wildcard_finding(self._resources.datasets_bucket, "/*"),
+                    arn_wildcard_finding(self._resources.datasets_bucket, f"/{SNAPSHOTS_PREFIX}*"),
                     arn_wildcard_finding(self._resources.artifacts_bucket, "/reports/*"),
                     arn_wildcard_finding(self._resources.artifacts_bucket, "/jobs/*"),
                     "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/*",

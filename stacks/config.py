@@ -84,6 +84,7 @@ class AppConfig:
     reconcile_minutes: int = 15
     max_training_hours: int = 168
     tenancy: Tenancy = field(default_factory=Tenancy)
+    allow_legacy_base_models: bool = True
 
     @property
     def retain_data(self) -> bool:
@@ -106,6 +107,13 @@ def _decode(key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
 def _string(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: {allowed}")
+    return value
+
+
+def _boolean(key: str, value: Any) -> bool:
+    value = _decode(key, value, bool)
+    if not isinstance(value, bool):
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: true or false")
     return value
 
 
@@ -239,6 +247,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "queueHours": lambda v: _integer("queueHours", v, 0, 168),
     "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
     "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
+    "allowLegacyBaseModels": lambda v: _boolean("allowLegacyBaseModels", v),
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
     "admins": lambda v: _decode("admins", v, list),
@@ -257,6 +266,7 @@ _FIELDS = {
     "queueHours": "queue_hours",
     "reconcileMinutes": "reconcile_minutes",
     "maxTrainingHours": "max_training_hours",
+    "allowLegacyBaseModels": "allow_legacy_base_models",
     "teams": "teams",
     "admins": "admins",
 }

@@ -13,6 +13,7 @@ from constructs_lib.keys import EncryptionKeys
 from constructs_lib.network import TrainingNetwork
 from constructs_lib.registry import RunRegistry
 from constructs_lib.service_role import BedrockServiceRole
+from constructs_lib.snapshots import protect_snapshots
 from stacks.config import LOG_RETENTION_DAYS, AppConfig
 
 
@@ -33,6 +34,7 @@ class FoundationStack(Stack):
             removal_policy=removal_policy,
             event_bridge_enabled=True,
         ).bucket
+        protect_snapshots(self.datasets_bucket, prefix=config.prefix)
         # Job outputs and reports: a separate bucket, so nothing the workflow writes starts a run.
         self.artifacts_bucket = SecureBucket(
             self,

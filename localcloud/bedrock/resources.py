@@ -64,6 +64,11 @@ class FoundationModel:
     regions: tuple[str, ...] | None = None
     lifecycle_status: str = "ACTIVE"
     supports_custom_model_deployment: bool = False
+    end_of_life_time: datetime | None = None  # modelLifecycle.endOfLifeTime, announced for LEGACY models
+    # Customization types a custom model of this model may be customized further with (the job
+    # takes the custom model's ARN as baseModelIdentifier); AWS documents fine-tuning on a
+    # fine-tuned or distilled model.
+    customizations_of_custom_models: tuple[str, ...] = ()
 
     def arn(self, partition: str, region: str) -> str:
         return f"arn:{partition}:bedrock:{region}::foundation-model/{self.model_id}"
@@ -79,7 +84,7 @@ class FoundationModel:
             "responseStreamingSupported": True,
             "customizationsSupported": list(self.customizations_supported),
             "inferenceTypesSupported": list(self.inference_types_supported),
-            "modelLifecycle": {"status": self.lifecycle_status},
+            "modelLifecycle": compact({"status": self.lifecycle_status, "endOfLifeTime": self.end_of_life_time}),
         }
 
 

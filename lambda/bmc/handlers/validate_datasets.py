@@ -1,7 +1,9 @@
 """ValidateDatasets: stream-validate the training and validation files before any spending.
 
 The report goes to ``reports/<runId>/validation.json`` in the artifacts bucket either way;
-invalid datasets raise DatasetInvalid listing the first errors.
+invalid datasets raise DatasetInvalid listing the first errors. Every dataset's version,
+ETag, size, record count and SHA-256 (read in the validator's one pass) are recorded on the
+run's ``lineage.datasets``, with the snapshot each will be trained from, and shown in the report.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from bmc.aws import clients
 from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
 from bmc.handlers._task import TaskEvent, task_handler
+from bmc.lineage.datasets import RunDatasets, evaluation_test_data
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
 
@@ -37,8 +40,18 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         s3_client=clients.client("s3"),
         region=settings.region(),
     )
-    report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", report.to_dict())
+    datasets = RunDatasets.from_validation(
+        report.stats,
+        training=spec.training_data,
+        validation=spec.validation_data,
+        evaluation=evaluation_test_data(task.section("spec")),
+        bucket=settings.required_datasets_bucket(),
+        run_id=task.run_id,
+    )
+    document = {**report.to_dict(), "lineage": {"datasets": datasets.to_dict()}}
+    report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", document)
     registry.update(task.run_id, fields={"reports.validation": report_uri})
+    registry.update_lineage(task.run_id, {"datasets": datasets.to_dict()})
     if not report.valid:
         total = sum(report.error_counts.values())
         logger.warning("datasets refused", extra={"errorCounts": report.error_counts, "report": report_uri})
