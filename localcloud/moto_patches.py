@@ -29,6 +29,13 @@ patches are installed:
    on the default bus, as AWS does (``startDate`` and ``stopDate`` in epoch milliseconds).
 9. ``os.environ`` gets a thread-local layer for the running handler's variables (see
    ``_LayeredEnviron``), so moto's own threads never race with a handler's environment.
+10. Asynchronous invocations (EventBridge targets, and the local cloud's schedules) are
+   retried and then handed to the function's on-failure destination, as Lambda does.
+11. S3 and policies. moto evaluates bucket policies without their conditions (a TLS-only
+   deny refuses everything) and answers 404 for any missing key. The patches evaluate bucket
+   policies with their conditions (``localcloud.iam_policy``), uploads included, and answer a
+   missing key with 403 AccessDenied when the calling function's role may not list that
+   key's prefix (``identity_policies``, set by the local cloud), as S3 does.
 
 moto is pinned (MOTO_VERSION); the patched names are checked before anything is replaced.
 """
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import inspect
 import json
 import os
 import threading
@@ -61,6 +69,10 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.core.config import DefaultConfig
 from moto.core.responses import EmptyResult
 from moto.events.models import Rule, events_backends
+from moto.iam.access_control import PermissionResult
+from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend
+from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -83,6 +95,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from localcloud.clock import SimClock
+from localcloud.iam_policy import Request, allows, denies, statements_of
 
 MOTO_VERSION = "5.2.5"
 
@@ -569,6 +582,8 @@ class LocalCloudPatches:
         self._installed = False
         self._retry_sleep = _RetrySleep(self)
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
+        # Function name -> (role ARN, identity policy statements), for S3's 403-or-404 answer.
+        self.identity_policies: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -767,6 +782,7 @@ class LocalCloudPatches:
 
         return [
             *_event_and_stop_patches(),
+            *_s3_policy_patches(self),
             _Patch(StepFunctionsParserBackend, "start_execution", start_execution),
             _Patch(StepFunctionResponse, "send_task_failure", send_task_failure),
             _Patch(LambdaFunction, "_invoke_lambda", invoke_lambda),
@@ -827,13 +843,121 @@ def _event_and_stop_patches() -> list[_Patch]:
     ]
 
 
+# The requests of the local cloud all use TLS 1.3.
+_SECURE_TRANSPORT = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+
+
+def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
+    """Bucket policies with their conditions, and 403 for a key the caller may not list (patch 11)."""
+    original_put_object = S3Backend.put_object
+    original_get_object = S3Backend.get_object
+    put_signature = inspect.signature(original_put_object)
+
+    def caller() -> tuple[str, list[dict[str, Any]]] | None:
+        return patches.identity_policies.get(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
+
+    def principal() -> dict[str, str]:
+        found = caller()
+        return {"AWS": found[0]} if found else {}
+
+    def get_permission(bucket: Any, action: str, resource: str) -> Any:
+        if bucket.policy is None:
+            return PermissionResult.NEUTRAL
+        request = Request(action, resource, principal(), _SECURE_TRANSPORT)
+        denied = denies(statements_of(bucket.policy.decode()), request)
+        return PermissionResult.DENIED if denied else PermissionResult.NEUTRAL
+
+    def put_object(backend: Any, *args: Any, **kwargs: Any) -> Any:
+        call = put_signature.bind(backend, *args, **kwargs).arguments
+        bucket = backend.get_bucket(call["bucket_name"])
+        if bucket.policy is not None:
+            # The policy sees the request's headers only: the bucket default applies afterwards.
+            headers = {
+                "s3:x-amz-server-side-encryption": call.get("encryption"),
+                "s3:x-amz-server-side-encryption-aws-kms-key-id": call.get("kms_key_id"),
+            }
+            context = {**_SECURE_TRANSPORT, **{k: v for k, v in headers.items() if v}}
+            resource = f"arn:{bucket.partition}:s3:::{bucket.name}/{call['key_name']}"
+            if denies(
+                statements_of(bucket.policy.decode()), Request("s3:PutObject", resource, principal(), context)
+            ):
+                raise S3AccessDeniedError()
+        return original_put_object(backend, *args, **kwargs)
+
+    def get_object(backend: Any, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        found = original_get_object(backend, bucket_name, key_name, *args, **kwargs)
+        identity = caller()
+        # A key whose current version is a delete marker is missing too.
+        if (found is None or isinstance(found, FakeDeleteMarker)) and identity is not None:
+            # S3 reveals that a key does not exist only to a caller that may list it.
+            role_arn, statements = identity
+            bucket = backend.get_bucket(bucket_name)
+            listing = Request(
+                "s3:ListBucket",
+                f"arn:{bucket.partition}:s3:::{bucket_name}",
+                {"AWS": role_arn},
+                {"s3:prefix": key_name},
+            )
+            if not allows(statements, listing):
+                raise S3AccessDeniedError()
+        return found
+
+    return [
+        _Patch(FakeBucket, "get_permission", get_permission),
+        _Patch(S3Backend, "put_object", put_object),
+        _Patch(S3Backend, "get_object", get_object),
+    ]
+
+
 def _deliver_to_lambda(function_arn: str, event: Mapping[str, Any], account_id: str, region: str) -> None:
     """EventBridge invokes Lambda targets asynchronously; a handler error stays in the record."""
     payload = dict(event)
     if isinstance(payload.get("time"), int | float):
         payload["time"] = datetime.fromtimestamp(payload["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    invoke_asynchronously(function_arn, json.loads(json.dumps(payload, default=str)), account_id, region)
+
+
+# Lambda retries a failed asynchronous invocation twice unless the event invoke config says less.
+DEFAULT_ASYNC_RETRIES = 2
+
+
+def invoke_asynchronously(function_arn: str, event: Any, account_id: str, region: str) -> bool:
+    """What Lambda does with an asynchronous invocation (EventBridge, Scheduler): run it, retry a
+    failure as the function's event invoke config says, then hand the invocation record to the
+    on-failure destination (SQS) or drop it. Returns whether an attempt succeeded.
+
+    The retries run at once (no backoff): the simulated clock does not move for them.
+    """
     function = lambda_backends[account_id][region].get_function(function_arn)
-    function._invoke_lambda(event=json.loads(json.dumps(payload, default=str)))
+    config = function.event_invoke_config[0].config if function.event_invoke_config else {}
+    attempts = 1 + int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
+    response = ""
+    for _ in range(attempts):
+        response, failed, _ = function._invoke_lambda(event=event)
+        if not failed:
+            return True
+    destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if destination:
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{function.function_arn}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": json.loads(response),
+        }
+        queue_name = destination.rsplit(":", 1)[1]
+        sqs_backends[account_id][region].send_message(queue_name, json.dumps(record))
+    return False
 
 
 def _put_execution_status_event(backend: Any, execution: Any, status: str) -> None:

@@ -30,6 +30,10 @@ SUBNET_ID_PATTERN = re.compile(r"subnet-[0-9a-f]{8,17}")
 SECURITY_GROUP_ID_PATTERN = re.compile(r"sg-[0-9a-f]{8,17}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CIDR_PATTERN = re.compile(r"(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])")
+# An IAM role or user (with an optional path), or an account root, that may administer the keys.
+IAM_PRINCIPAL_ARN_PATTERN = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::\d{12}:(root|(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64})"
+)
 
 # The values CloudWatch Logs accepts for a retention period.
 LOG_RETENTION_DAYS = (
@@ -38,6 +42,8 @@ LOG_RETENTION_DAYS = (
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
 REMOVAL_POLICIES = ("retain", "destroy")
+# Who sets API Gateway's account-level CloudWatch Logs role: this deployment, or someone already did.
+API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
 
 class ConfigError(ValueError):
@@ -84,6 +90,8 @@ class AppConfig:
     reconcile_minutes: int = 15
     max_training_hours: int = 168
     tenancy: Tenancy = field(default_factory=Tenancy)
+    key_administrators: tuple[str, ...] = ()
+    api_gateway_cloudwatch_role: str = "create"
     allow_legacy_base_models: bool = True
 
     @property
@@ -251,6 +259,14 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
     "admins": lambda v: _decode("admins", v, list),
+    "keyAdministrators": lambda v: _string_list(
+        "keyAdministrators",
+        v,
+        lambda k, item: _string(k, item, IAM_PRINCIPAL_ARN_PATTERN, "an IAM role, user or account root ARN"),
+    ),
+    "apiGatewayCloudWatchRole": lambda v: _choice(
+        "apiGatewayCloudWatchRole", v, API_GATEWAY_CLOUDWATCH_ROLE_MODES
+    ),
 }
 
 _FIELDS = {
@@ -269,6 +285,8 @@ _FIELDS = {
     "allowLegacyBaseModels": "allow_legacy_base_models",
     "teams": "teams",
     "admins": "admins",
+    "keyAdministrators": "key_administrators",
+    "apiGatewayCloudWatchRole": "api_gateway_cloudwatch_role",
 }
 
 

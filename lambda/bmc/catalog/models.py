@@ -188,12 +188,24 @@ class Customization:
 
 @dataclass(frozen=True, slots=True)
 class Teacher:
+    """A distillation teacher. Some are invoked only through a system inference profile."""
+
     model_id: str
     name: str
     regions: tuple[str, ...]
+    on_demand: bool = True
+    inference_profile: str | None = None  # system (cross-region) inference profile id
+    profile_regions: tuple[str, ...] = ()  # the regions the profile routes requests to
 
     def available_in(self, region: str) -> bool:
         return region in self.regions
+
+    @property
+    def invocation_id(self) -> str:
+        """The id a distillation job must name: the profile id when on-demand is not offered."""
+        if self.on_demand or self.inference_profile is None:
+            return self.model_id
+        return self.inference_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +476,8 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
         _parse_model(_Obj(raw, f"models[{i}]"), profiles, schemas, teachers_by_id)
         for i, raw in enumerate(doc.list_at("models"))
     )
+    # A teacher is also found by its inference profile id (what the job request names).
+    teachers_by_id |= {t.inference_profile: t for t in teachers if t.inference_profile}
     doc.optional("about", str)
     models = _apply_chaining(doc.optional("chaining", dict, {}), models)
     doc.done()
@@ -684,10 +698,27 @@ def _parse_inference(obj: _Obj, regions: tuple[str, ...]) -> Inference:
 
 
 def _parse_teacher(obj: _Obj) -> Teacher:
+    profile_raw = obj.optional("inference_profile", dict)
+    profile_id: str | None = None
+    routes: tuple[str, ...] = ()
+    if profile_raw is not None:
+        profile = _Obj(profile_raw, f"{obj.path}.inference_profile")
+        profile_id = profile.required("id", str)
+        routes = profile.strings("routes_to")
+        profile.done()
+        if not routes:
+            raise CatalogDataError(f"{obj.path}.inference_profile.routes_to: no regions")
     teacher = Teacher(
-        model_id=obj.required("model_id", str), name=obj.required("name", str), regions=obj.strings("regions")
+        model_id=obj.required("model_id", str),
+        name=obj.required("name", str),
+        regions=obj.strings("regions"),
+        on_demand=obj.optional("on_demand", bool, True),
+        inference_profile=profile_id,
+        profile_regions=routes,
     )
     obj.done()
+    if not teacher.on_demand and teacher.inference_profile is None:
+        raise CatalogDataError(f"{obj.path}: a teacher without on-demand needs an inference_profile")
     return teacher
 
 

@@ -39,7 +39,12 @@ def run_models(args: argparse.Namespace) -> int:
         with output_to_stdout() as out:
             if args.json:
                 teachers = [
-                    {"model_id": t.model_id, "name": t.name, "regions": list(t.regions)}
+                    {
+                        "model_id": t.model_id,
+                        "invocation_id": t.invocation_id,
+                        "name": t.name,
+                        "regions": list(t.regions),
+                    }
                     for t in all_teachers()
                 ]
                 payload = {"models": [model_json(m) for m in models], "distillation_teachers": teachers}

@@ -137,7 +137,7 @@ class Snapshotter:
         except BotoCoreError as exc:
             raise SnapshotUnavailable(f"copying {target.uri} to {target.snapshot_uri}: {exc}") from exc
         recorded = (target.version_id, target.etag)
-        changed = recorded != (None, None) and current != recorded
+        changed = recorded not in ((None, None), current)
         return SnapshotResult(version, current[0], changed, method, verified)
 
     # -- the copy -----------------------------------------------------------------------------
