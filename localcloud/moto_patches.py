@@ -860,10 +860,16 @@ def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
         found = caller()
         return {"AWS": found[0]} if found else {}
 
+    def context(**extra: str) -> dict[str, str]:
+        """What S3 puts in every request's context: TLS, and the calling role's ARN."""
+        found = caller()
+        identity = {"aws:PrincipalArn": found[0]} if found else {}
+        return {**_SECURE_TRANSPORT, **identity, **extra}
+
     def get_permission(bucket: Any, action: str, resource: str) -> Any:
         if bucket.policy is None:
             return PermissionResult.NEUTRAL
-        request = Request(action, resource, principal(), _SECURE_TRANSPORT)
+        request = Request(action, resource, principal(), context())
         denied = denies(statements_of(bucket.policy.decode()), request)
         return PermissionResult.DENIED if denied else PermissionResult.NEUTRAL
 
@@ -876,10 +882,11 @@ def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
                 "s3:x-amz-server-side-encryption": call.get("encryption"),
                 "s3:x-amz-server-side-encryption-aws-kms-key-id": call.get("kms_key_id"),
             }
-            context = {**_SECURE_TRANSPORT, **{k: v for k, v in headers.items() if v}}
+            request_context = context(**{k: v for k, v in headers.items() if v})
             resource = f"arn:{bucket.partition}:s3:::{bucket.name}/{call['key_name']}"
             if denies(
-                statements_of(bucket.policy.decode()), Request("s3:PutObject", resource, principal(), context)
+                statements_of(bucket.policy.decode()),
+                Request("s3:PutObject", resource, principal(), request_context),
             ):
                 raise S3AccessDeniedError()
         return original_put_object(backend, *args, **kwargs)
