@@ -36,6 +36,10 @@ patches are installed:
    policies with their conditions (``localcloud.iam_policy``), uploads included, and answer a
    missing key with 403 AccessDenied when the calling function's role may not list that
    key's prefix (``identity_policies``, set by the local cloud), as S3 does.
+12. Conditional copies. moto ignores ``If-None-Match: *`` on CopyObject and
+   ``x-amz-copy-source-if-match`` on CopyObject and UploadPartCopy; S3 answers 412
+   PreconditionFailed when the destination exists or the source's ETag differs. Run snapshots
+   rely on both (write once; copy the validated bytes or nothing).
 
 moto is pinned (MOTO_VERSION); the patched names are checked before anything is replaced.
 """
@@ -58,6 +62,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
+from urllib.parse import parse_qs, unquote, urlparse
 
 import moto
 from botocore import xform_name
@@ -70,8 +75,9 @@ from moto.core.config import DefaultConfig
 from moto.core.responses import EmptyResult
 from moto.events.models import Rule, events_backends
 from moto.iam.access_control import PermissionResult
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import PreconditionFailed, S3AccessDeniedError
 from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend
+from moto.s3.responses import S3Response
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
@@ -783,6 +789,7 @@ class LocalCloudPatches:
         return [
             *_event_and_stop_patches(),
             *_s3_policy_patches(self),
+            *_s3_conditional_copy_patches(),
             _Patch(StepFunctionsParserBackend, "start_execution", start_execution),
             _Patch(StepFunctionResponse, "send_task_failure", send_task_failure),
             _Patch(LambdaFunction, "_invoke_lambda", invoke_lambda),
@@ -913,6 +920,42 @@ def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
         _Patch(FakeBucket, "get_permission", get_permission),
         _Patch(S3Backend, "put_object", put_object),
         _Patch(S3Backend, "get_object", get_object),
+    ]
+
+
+def _s3_conditional_copy_patches() -> list[_Patch]:
+    """CopyObject's ``If-None-Match: *`` and the copy-source ``If-Match`` (patch 12)."""
+    original_copy = S3Response.copy_object
+    original_part_copy = S3Response.upload_part_copy
+
+    def source_etag_holds(response: Any) -> None:
+        wanted = response.headers.get("x-amz-copy-source-if-match")
+        if not wanted:
+            return
+        source = response.headers.get("x-amz-copy-source")
+        source = source.decode("utf-8") if isinstance(source, bytes) else str(source)
+        parsed = urlparse(source)
+        bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+        version = parse_qs(parsed.query).get("versionId", [None])[0]
+        found = response.backend.get_object(bucket, key, version_id=version)
+        if found is not None and found.etag.strip('"') != wanted.strip('"'):
+            raise PreconditionFailed("x-amz-copy-source-If-Match")
+
+    def copy_object(response: Any) -> Any:
+        if response.headers.get("If-None-Match") == "*":
+            existing = response.backend.get_object(response.bucket_name, response.parse_key_name())
+            if existing is not None and not isinstance(existing, FakeDeleteMarker):
+                raise PreconditionFailed("If-None-Match")
+        source_etag_holds(response)
+        return original_copy(response)
+
+    def upload_part_copy(response: Any) -> Any:
+        source_etag_holds(response)
+        return original_part_copy(response)
+
+    return [
+        _Patch(S3Response, "copy_object", copy_object),
+        _Patch(S3Response, "upload_part_copy", upload_part_copy),
     ]
 
 

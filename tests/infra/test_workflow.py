@@ -130,7 +130,9 @@ def test_snapshots_are_taken_after_preflight_and_retried_on_s3_outages(definitio
 
 def test_only_the_named_snapshot_role_writes_snapshots(workflow: Template) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    (snapshot,) = [f for f in functions.values() if f["Properties"]["Handler"].endswith("snapshot_datasets.handler")]
+    (snapshot,) = [
+        f for f in functions.values() if f["Properties"]["Handler"].endswith("snapshot_datasets.handler")
+    ]
     role = workflow.resources[snapshot["Properties"]["Role"]["Fn::GetAtt"][0]]
     assert json.dumps(role["Properties"]["RoleName"]) == json.dumps(
         {"Fn::Join": ["", ["bmc-", {"Ref": "AWS::Region"}, "-snapshot-writer"]]}
@@ -146,7 +148,9 @@ def test_only_the_named_snapshot_role_writes_snapshots(workflow: Template) -> No
 
 def test_the_reconciler_checks_base_model_lifecycles_daily(workflow: Template) -> None:
     (rule,) = [
-        r for r in workflow.of_type("AWS::Events::Rule").values() if "LEGACY" in r["Properties"]["Description"]
+        r
+        for r in workflow.of_type("AWS::Events::Rule").values()
+        if "LEGACY" in r["Properties"]["Description"]
     ]
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 day)"
     (target,) = rule["Properties"]["Targets"]
