@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from bmc.errors import DatasetChanged, SnapshotConflict
-from bmc.lineage.snapshot import Snapshotter, SnapshotTarget, purge_snapshots
+from bmc.lineage.snapshot import SnapshotTarget, Snapshotter, purge_snapshots
 
 from tests.unit.workflow_support import DATASETS_BUCKET, Cloud, local_cloud
 
