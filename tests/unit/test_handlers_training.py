@@ -4,6 +4,7 @@ job_events and reconcile, against the simulated Bedrock."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -96,6 +97,30 @@ def test_invalid_datasets_are_refused_with_their_first_errors(cloud: Cloud) -> N
     assert report_uri in message
     assert cloud.read_json(report_uri)["valid"] is False
     assert cloud.run("run-1")["reports"]["validation"] == report_uri
+
+
+def test_the_report_records_which_object_version_was_validated(cloud: Cloud) -> None:
+    """Lineage: the digest of the exact bytes read, and the S3 version and ETag, from one read."""
+    cloud.s3.put_bucket_versioning(Bucket=DATASETS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    cloud.put_jsonl("data/train.jsonl", [CONVERSATION_RECORD] * 12)
+    head = cloud.s3.head_object(Bucket=DATASETS_BUCKET, Key="data/train.jsonl")
+    body = cloud.s3.get_object(Bucket=DATASETS_BUCKET, Key="data/train.jsonl")["Body"].read()
+    training = validated("run-1")["validation"]["stats"]["training"]
+    assert training["sha256"] == hashlib.sha256(body).hexdigest()
+    assert training["versionId"] == head["VersionId"]
+    assert training["etag"] == head["ETag"].strip('"')
+    assert training["size"] == len(body)
+
+
+def test_a_rule_acknowledged_in_the_spec_does_not_fail_the_run(cloud: Cloud) -> None:
+    system = {**CONVERSATION_RECORD, "system": [{"text": "System: be brief."}]}
+    cloud.put_jsonl("data/train.jsonl", [CONVERSATION_RECORD] * 10 + [system])
+    with pytest.raises(DatasetInvalid, match="RESERVED_STRING"):
+        validated("run-1")
+    state = validated("run-2", validation={"allow": ["RESERVED_STRING"]})
+    report = cloud.read_json(state["validation"]["reportUri"])
+    assert report["valid"] is True
+    assert report["stats"]["acknowledged_counts"] == {"RESERVED_STRING": 1}
 
 
 def test_a_missing_training_file_is_a_dataset_error(cloud: Cloud) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from bmc.catalog.estimate import default_prices
 from bmc.catalog.models import (
     Model,
+    RecordRange,
     UnknownModelError,
     all_models,
     all_teachers,
@@ -141,6 +142,8 @@ def print_model(model: Model, out: TextIO) -> None:
         out.write(f"    training records: {limits.training_records.describe()}\n")
         if customization.validation_data:
             out.write(f"    validation records: {limits.validation_records.describe()}\n")
+        if limits.total_records != RecordRange():
+            out.write(f"    training and validation records together: {limits.total_records.describe()}\n")
         for label, value in (
             ("training file", limits.training_file_bytes),
             ("validation file", limits.validation_file_bytes),
@@ -149,7 +152,10 @@ def print_model(model: Model, out: TextIO) -> None:
                 out.write(f"    {label}: at most {human_size(value)}\n")
         token_limits = [
             ("tokens per record", limits.record_tokens),
-            ("tokens per record when batchSize > 1", limits.record_tokens_batched),
+            (
+                f"tokens per record when batchSize >= {limits.record_tokens_batched_from}",
+                limits.record_tokens_batched,
+            ),
             ("prompt tokens", limits.prompt_tokens),
             ("completion tokens", limits.completion_tokens),
         ]

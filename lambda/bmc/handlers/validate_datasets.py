@@ -39,6 +39,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         hyperparameters=spec.hyperparameters,
         s3_client=clients.client("s3"),
         region=settings.region(),
+        allow=spec.validation_allow,
     )
     datasets = RunDatasets.from_validation(
         report.stats,

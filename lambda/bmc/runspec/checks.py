@@ -52,6 +52,7 @@ from bmc.runspec.model import (
     TEACHER_NOT_SUPPORTED,
     TOO_MANY_TAGS,
     UNKNOWN_TEACHER,
+    VALIDATION_FIELDS,
     WORKFLOW_TAG_KEYS,
     Distillation,
     ParentModel,
@@ -64,6 +65,7 @@ from bmc.runspec.model import (
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, slug
 from bmc.validation import codes
+from bmc.validation.validator import check_allowed_codes
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
 _TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")  # Bedrock's TagKey/TagValue pattern
@@ -198,6 +200,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     serving = _serving(check, data.get("serving"), defaults, model, path="serving")
     tags = _tags(check, data.get("tags"))
     notify_on_success = _notify(check, data.get("notify"))
+    validation_allow = _validation_options(check, data.get("validation"))
     if check.errors or model is None or customization_type is None or training is None:
         return SpecCheck(None, check.errors)
     if run_name is None:
@@ -213,6 +216,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         serving=serving,
         tags=tags,
         notify_on_success=notify_on_success,
+        validation_allow=validation_allow,
         parent=parent,
     )
     return SpecCheck(spec, [])
@@ -620,6 +624,29 @@ def _notify(check: _Checker, value: Any) -> bool:
     if not check.expect(on_success, bool, "notify.onSuccess", "true or false"):
         return True
     return bool(on_success)
+
+
+def _validation_options(check: _Checker, value: Any) -> tuple[str, ...]:
+    """``{"allow": [CODE, ...]}``: dataset rules acknowledged for this run (see docs/validation.md)."""
+    if value is None:
+        return ()
+    if not check.expect(value, Mapping, "validation", "an object"):
+        return ()
+    check.unknown_fields(value, VALIDATION_FIELDS, "validation")
+    allow = value.get("allow", [])
+    if not check.expect(allow, list, "validation.allow", "an array of finding codes"):
+        return ()
+    codes_found: list[str] = []
+    for index, code in enumerate(allow):
+        path = f"validation.allow[{index}]"
+        if not check.expect(code, str, path, "a finding code"):
+            continue
+        problems = check_allowed_codes([code])
+        if problems:
+            check.error(path, codes.INVALID_VALUE, problems[0])
+            continue
+        codes_found.append(code)
+    return tuple(dict.fromkeys(codes_found))
 
 
 # --- JSON paths and lines ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from bmc.catalog.models import Model, resolve_model
 from bmc.findings import Finding
+from bmc.validation import codes as validation_codes
 
 EXECUTION_INPUT = "execution input"
 DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
@@ -35,8 +36,8 @@ RESERVED_TAG_PREFIXES = ("aws:", "bmc:")
 # validator come from bmc.validation.codes.
 DUPLICATE_KEY = "DUPLICATE_KEY"
 MODEL_NOT_ALLOWED = "MODEL_NOT_ALLOWED"
-UNKNOWN_TEACHER = "UNKNOWN_TEACHER"
-TEACHER_NOT_SUPPORTED = "TEACHER_NOT_SUPPORTED"
+UNKNOWN_TEACHER = validation_codes.UNKNOWN_TEACHER  # shared with `bmc validate --teacher-model`
+TEACHER_NOT_SUPPORTED = validation_codes.TEACHER_NOT_SUPPORTED
 SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
 COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
 TOO_MANY_TAGS = "TOO_MANY_TAGS"
@@ -68,10 +69,12 @@ FIELDS = (
     "serving",
     "tags",
     "notify",
+    "validation",
 )
 DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
 SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
 NOTIFY_FIELDS = ("onSuccess",)
+VALIDATION_FIELDS = ("allow",)
 
 # Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
 # values and resource names, whose patterns are stricter.
@@ -169,6 +172,7 @@ class RunSpec:
     serving: Serving = Serving()
     tags: Mapping[str, str] = field(default_factory=dict)
     notify_on_success: bool = True
+    validation_allow: tuple[str, ...] = ()  # finding codes acknowledged for this run
     parent: ParentModel | None = None  # set when baseModel named an earlier run's model
 
     @property
@@ -194,6 +198,8 @@ class RunSpec:
         }
         if self.distillation is not None:
             data["distillation"] = self.distillation.to_dict()
+        if self.validation_allow:
+            data["validation"] = {"allow": list(self.validation_allow)}
         if self.parent is not None:
             data["parent"] = self.parent.to_dict()
         return data
