@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -177,6 +177,12 @@ class LocalCloud:
         data = body.encode() if isinstance(body, str) else body
         self.client("s3").put_object(Bucket=self.deployment.datasets_bucket, Key=key, Body=data)
         return f"s3://{self.deployment.datasets_bucket}/{key}"
+
+    def after_function(self, handler_module: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, right after the next successful invocation of the function whose
+        handler is ``bmc.handlers.<handler_module>`` (before the state machine moves on)."""
+        name = self.deployment.functions[handler_module]
+        self.patches.after_invocation.setdefault(name, []).append(callback)
 
     def executions(self) -> list[dict[str, Any]]:
         listed: list[dict[str, Any]] = self.client("stepfunctions").list_executions(

@@ -109,6 +109,27 @@ def print_report(cloud: LocalCloud, result: ScenarioResult) -> None:
     print("  " + json.dumps(visible, indent=2, default=str).replace("\n", "\n  "))
 
 
+def print_lineage(record: dict[str, Any]) -> None:
+    """Which bytes and which base made the model: each dataset's version, digest and snapshot."""
+    lineage = record.get("lineage") or {}
+    datasets = lineage.get("datasets") or {}
+    if not datasets and not lineage.get("parentRunId"):
+        return
+    print("\nLineage")
+    print(f"  foundation model: {lineage.get('rootFoundationModel')}")
+    for step in lineage.get("chain") or []:
+        print(f"  step {step['runId']}: {step['customizationType']} of {step['baseModel']}")
+    for role, entries in datasets.items():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            print(f"  {role}: {entry['uri']}")
+            print(f"    version {entry.get('versionId')}, sha256 {entry.get('sha256')}")
+            print(f"    snapshot {entry.get('snapshotUri')} (version {entry.get('snapshotVersionId')})")
+            if entry.get("changedAfterValidation"):
+                print(
+                    f"    the source changed after validation; it now holds {entry.get('currentVersionId')}"
+                )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the customization workflow in the local cloud.")
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, choices=sorted(SCENARIOS))
@@ -133,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         result = scenario.run(cloud)
         print(f"\nRun {result.run_id}: execution {result.execution['status']}, run {result.record['status']}")
         print_timeline(cloud, result)
+        print_lineage(result.record)
         print_report(cloud, result)
         problems = check_outcome(cloud, result)
     print(f"\nWall time: {time.monotonic() - began:.1f} s")

@@ -588,6 +588,9 @@ class LocalCloudPatches:
         self._installed = False
         self._retry_sleep = _RetrySleep(self)
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
+        # Function name -> callbacks run once after its next successful invocation (scenarios
+        # that change the world between two states, e.g. a dataset overwritten after validation).
+        self.after_invocation: dict[str, list[Callable[[], None]]] = {}
         # Function name -> (role ARN, identity policy statements), for S3's 403-or-404 answer.
         self.identity_policies: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
@@ -718,6 +721,10 @@ class LocalCloudPatches:
                 error = _error_payload(exc)
                 body = json.dumps(error)
         duration_ms = (time.monotonic() - started) * 1000
+        if error is None:
+            # Outside the function's environment: the callback acts as the test, not as the function.
+            for callback in self.after_invocation.pop(str(fn.function_name), []):
+                callback()
         self.registry.record(Invocation(str(fn.function_name), request_id, payload, result, error))
         logs = [f"START RequestId: {request_id} Version: {fn.version}"]
         if error is not None:
