@@ -36,7 +36,11 @@ patches are installed:
    policies with their conditions (``localcloud.iam_policy``), uploads included, and answer a
    missing key with 403 AccessDenied when the calling function's role may not list that
    key's prefix (``identity_policies``, set by the local cloud), as S3 does.
-12. Conditional copies. moto ignores ``If-None-Match: *`` on CopyObject and
+12. Not a moto patch, but installed with them: the runtime package's one clock
+    (``bmc.aws.registry.utc_now``) reads the simulated clock (plus the real time since it last
+    moved, so it never stands still), and the registry's timestamps and TTLs agree with the
+    simulated Bedrock's resource times and the rules' event times, as all clocks agree in AWS.
+13. Conditional copies. moto ignores ``If-None-Match: *`` on CopyObject and
    ``x-amz-copy-source-if-match`` on CopyObject and UploadPartCopy; S3 answers 412
    PreconditionFailed when the destination exists or the source's ETag differs. Run snapshots
    rely on both (write once; copy the validated bytes or nothing).
@@ -65,6 +69,7 @@ from typing import Any, ClassVar, Literal, cast
 from urllib.parse import parse_qs, unquote, urlparse
 
 import moto
+from bmc.aws import registry
 from botocore import xform_name
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
@@ -585,6 +590,7 @@ class LocalCloudPatches:
         self._waits: list[RequestedWait] = []
         self._waits_lock = threading.Lock()
         self._patches: list[_Patch] = []
+        self._moved_at = datetime.now(UTC)
         self._installed = False
         self._retry_sleep = _RetrySleep(self)
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
@@ -637,6 +643,10 @@ class LocalCloudPatches:
                 raise RuntimeError(f"moto internals not found (moto version drift?): {missing}")
             self._plain_environ = os.environ
             os.environ = _LayeredEnviron(os.environ)  # noqa: B003 (a view over the same variables)
+            if self.clock is not None:
+                self._moved_at = datetime.now(UTC)
+                self.clock.add_listener(self._clock_moved)
+                registry.use_clock(self._runtime_now)
             for patch in self._patches:
                 # Read the owner's own __dict__ so descriptors (staticmethod) are restored as-is.
                 owner_dict = vars(patch.owner)
@@ -658,6 +668,9 @@ class LocalCloudPatches:
                     delattr(patch.owner, patch.attribute)
             self._patches = []
             os.environ = self._plain_environ  # noqa: B003 (restores the original object)
+            registry.use_clock(None)
+            if self.clock is not None:
+                self.clock.remove_listener(self._clock_moved)
             self._installed = False
             LocalCloudPatches._active = None
 
@@ -682,6 +695,15 @@ class LocalCloudPatches:
             self._waits.append(RequestedWait(kind, seconds, state, execution))
         if self.clock is not None and self.advance_clock and seconds > 0:
             self.clock.advance(seconds)
+
+    def _clock_moved(self, now: datetime) -> None:
+        self._moved_at = datetime.now(UTC)
+
+    def _runtime_now(self) -> datetime:
+        """The simulated time, still moving between advances as real time does: two writes a
+        moment apart get two timestamps, in the order they happened."""
+        assert self.clock is not None
+        return self.clock.now() + (datetime.now(UTC) - self._moved_at)
 
     def _now_utc_naive(self) -> datetime:
         now = self.clock.now() if self.clock is not None else datetime.now(UTC)

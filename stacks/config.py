@@ -42,6 +42,10 @@ LOG_RETENTION_DAYS = (
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
 REMOVAL_POLICIES = ("retain", "destroy")
+IDLE_ACTIONS = ("notify", "delete")
+SWEEPER_MODES = ("delete", "report")
+# Interface endpoints the platform can put in its VPC (PrivateLink); each bills per AZ-hour.
+PRIVATE_ENDPOINT_SERVICES = ("bedrock", "bedrock-runtime")
 # Who sets API Gateway's account-level CloudWatch Logs role: this deployment, or someone already did.
 API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
@@ -73,6 +77,16 @@ class ServingDefaults:
     model_units: int = 1
     commitment: str = "none"
     ttl_hours: int | None = None
+    idle_action: str = "notify"
+
+
+@dataclass(frozen=True)
+class SweeperConfig:
+    """The orphan sweeper and idle guard (docs: README, "Operations: costs and alerts")."""
+
+    mode: str = "delete"  # delete what it can attribute to a run, or only report
+    interval_minutes: int = 60
+    idle_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,9 @@ class AppConfig:
     queue_hours: int = 24
     reconcile_minutes: int = 15
     max_training_hours: int = 168
+    sweeper: SweeperConfig = field(default_factory=SweeperConfig)
+    monthly_budget_usd: float | None = None
+    private_endpoints: tuple[str, ...] = ()
     tenancy: Tenancy = field(default_factory=Tenancy)
     key_administrators: tuple[str, ...] = ()
     api_gateway_cloudwatch_role: str = "create"
@@ -225,14 +242,43 @@ def _network(value: Any) -> NetworkConfig:
 
 
 def _serving(value: Any) -> ServingDefaults:
-    raw = _object("serving", value, ("mode", "modelUnits", "commitment", "ttlHours"))
+    raw = _object("serving", value, ("mode", "modelUnits", "commitment", "ttlHours", "idleAction"))
     ttl = raw.get("ttlHours")
     return ServingDefaults(
         mode=_choice("serving.mode", raw.get("mode", "none"), SERVING_MODES),
         model_units=_integer("serving.modelUnits", raw.get("modelUnits", 1), 1, 100),
         commitment=_choice("serving.commitment", raw.get("commitment", "none"), COMMITMENTS),
         ttl_hours=None if ttl is None else _integer("serving.ttlHours", ttl, 1, 24 * 365),
+        idle_action=_choice("serving.idleAction", raw.get("idleAction", "notify"), IDLE_ACTIONS),
     )
+
+
+def _sweeper(value: Any) -> SweeperConfig:
+    raw = _object("sweeper", value, ("mode", "intervalMinutes", "idleHours"))
+    return SweeperConfig(
+        mode=_choice("sweeper.mode", raw.get("mode", "delete"), SWEEPER_MODES),
+        interval_minutes=_integer("sweeper.intervalMinutes", raw.get("intervalMinutes", 60), 15, 1440),
+        idle_hours=_integer("sweeper.idleHours", raw.get("idleHours", 24), 1, 24 * 30),
+    )
+
+
+def _budget(value: Any) -> float | None:
+    value = _decode("monthlyBudgetUsd", value, float)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 1_000_000_000:
+        raise ConfigError(
+            f"context key 'monthlyBudgetUsd': {value!r} is not valid; "
+            "allowed: null (no budget) or a number of US dollars from 1 to 1000000000"
+        )
+    return float(value)
+
+
+def _private_endpoints(value: Any) -> tuple[str, ...]:
+    services = _string_list("privateEndpoints", value, lambda k, v: _choice(k, v, PRIVATE_ENDPOINT_SERVICES))
+    if len(set(services)) != len(services):
+        raise ConfigError("context key 'privateEndpoints': a service is listed twice")
+    return services
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
@@ -255,6 +301,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "queueHours": lambda v: _integer("queueHours", v, 0, 168),
     "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
     "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
+    "sweeper": _sweeper,
+    "monthlyBudgetUsd": _budget,
+    "privateEndpoints": _private_endpoints,
     "allowLegacyBaseModels": lambda v: _boolean("allowLegacyBaseModels", v),
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
@@ -282,6 +331,9 @@ _FIELDS = {
     "queueHours": "queue_hours",
     "reconcileMinutes": "reconcile_minutes",
     "maxTrainingHours": "max_training_hours",
+    "sweeper": "sweeper",
+    "monthlyBudgetUsd": "monthly_budget_usd",
+    "privateEndpoints": "private_endpoints",
     "allowLegacyBaseModels": "allow_legacy_base_models",
     "teams": "teams",
     "admins": "admins",
@@ -322,6 +374,11 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         raise ConfigError(
             "context key 'serving.ttlHours': a committed throughput cannot be deleted before its term; "
             "allowed: no ttlHours with a commitment"
+        )
+    if config.serving.commitment != "none" and config.serving.idle_action == "delete":
+        raise ConfigError(
+            "context key 'serving.idleAction': a committed throughput cannot be deleted before its term; "
+            "allowed: notify with a commitment"
         )
     return config
 

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
 from constructs_lib.notifications import RunNotifications
+from constructs_lib.sweeper import OrphanSweeper
 from constructs_lib.triggers import WorkflowTriggers
 from constructs_lib.workflow import CustomizationWorkflow, WorkflowTimings
 from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources
@@ -61,7 +62,7 @@ class WorkflowStack(Stack):
             log_retention=foundation.log_retention,
             removal_policy=removal_policy,
         )
-        WorkflowTriggers(
+        triggers = WorkflowTriggers(
             self,
             "Triggers",
             prefix=config.prefix,
@@ -73,6 +74,22 @@ class WorkflowStack(Stack):
             reconcile=self.lambdas.reconcile.function,
             execution_ended=self.lambdas.execution_ended.function,
             reconcile_minutes=config.reconcile_minutes,
+        )
+        self.notifications_topic = notifications.topic
+        self.sweeper = OrphanSweeper(
+            self,
+            "Sweeper",
+            prefix=config.prefix,
+            runtime=self.lambdas.runtime,
+            mode=config.sweeper.mode,
+            interval_minutes=config.sweeper.interval_minutes,
+            idle_hours=config.sweeper.idle_hours,
+            default_idle_action=config.serving.idle_action,
+            registry=foundation.registry,
+            data_key=data_key,
+            topic=notifications.topic,
+            state_machine_arn=self.lambdas.state_machine_arn,
+            dead_letter_queue=triggers.dead_letters,
         )
         for name, value, description in (
             (

@@ -139,6 +139,60 @@ def _ttl_expiry(cloud: LocalCloud, result: ScenarioResult) -> None:
     assert "IN_SERVICE" in _statuses(result)
 
 
+def _sweeps(cloud: LocalCloud) -> list[dict[str, Any]]:
+    """What each sweep returned (the sweep function's invocations)."""
+    invocations = cloud.patches.registry.invocations_of(cloud.deployment.functions["sweep"])
+    return [i.result for i in invocations if i.result]
+
+
+def _findings(cloud: LocalCloud) -> list[tuple[str, str]]:
+    return [(f["rule"], f["action"]) for sweep in _sweeps(cloud) for f in sweep["findings"]]
+
+
+def _sweep_delete_put_race(cloud: LocalCloud, result: ScenarioResult) -> None:
+    serving = result.record["serving"]
+    assert serving["status"] == "Deleted" and serving["deletedReason"].startswith("sweeper: ")
+    assert ("orphaned-serving", "deleted") in _findings(cloud)
+    assert result.record["sweeps"][-1]["action"] == "deleted"
+    [message] = cloud.sweeper_notifications()
+    assert "Figures: 2 examined, 1 deleted, 0 stopped, 0 reported" in message["message"]
+
+
+def _sweep_ttl_schedule_vanished(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert _statuses(result)[-2:] == ["IN_SERVICE", "COMPLETED"]
+    assert result.record["serving"]["deletedReason"].startswith("its ttlHours ended at")
+    assert ("expired-serving", "deleted") in _findings(cloud)
+
+
+def _sweep_unknown_serving(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (throughput,) = cloud.bedrock.throughputs()
+    assert throughput.name == "bmc-console-experiment"  # kept: no run owns it
+    assert _findings(cloud)[-1] == ("unknown-resource", "reported")
+    assert "without a bmc:runId tag" in cloud.sweeper_notifications()[-1]["message"]
+
+
+def _sweep_job_of_stopped_run(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (job,) = cloud.bedrock.jobs()
+    assert job.status == "Stopped"
+    assert "StopModelCustomizationJob" in " ".join(cloud.run_notifications()[-1]["message"].splitlines())
+    assert ("running-job", "stopped") in _findings(cloud)
+    assert result.record["sweeps"][-1]["action"] == "stopped"
+
+
+def _sweep_report_mode(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert ("orphaned-serving", "reported") in _findings(cloud)
+    assert "deleted" not in {action for _, action in _findings(cloud)}
+    assert "sweeps" not in result.record and "lastSweep" not in result.record
+    assert "(report mode)" in cloud.sweeper_notifications()[-1]["message"]
+
+
+def _idle_serving_deleted(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert _statuses(result)[-2:] == ["IN_SERVICE", "COMPLETED"]
+    reason = result.record["serving"]["deletedReason"]
+    assert reason == "no invocations in the last 24 hour(s): deleted by the idle guard"
+    assert ("idle-serving", "deleted") in _findings(cloud)
+
+
 def _training_lineage(result: ScenarioResult) -> dict[str, Any]:
     training: dict[str, Any] = result.record["lineage"]["datasets"]["training"]
     return training
@@ -163,12 +217,11 @@ def _dataset_overwritten(cloud: LocalCloud, result: ScenarioResult) -> None:
     assert training["records"] == 160  # not the 40 records written after validation
     assert "the validated version was trained" in cloud.sent_notifications()[-1]["message"]
     # Nobody but the workflow writes or deletes a snapshot, not even the data's owner.
-    for write in (
-        lambda: s3.put_object(Bucket=bucket, Key=training["snapshotUri"].split("/", 3)[3], Body=b"x"),
-        lambda: s3.delete_object(Bucket=bucket, Key=training["snapshotUri"].split("/", 3)[3]),
-    ):
-        with pytest.raises(ClientError, match=r"AccessDenied|403"):
-            write()
+    key = training["snapshotUri"].split("/", 3)[3]
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
+        s3.delete_object(Bucket=bucket, Key=key)
 
 
 def _chain_fine_tuning(cloud: LocalCloud, result: ScenarioResult) -> None:
@@ -216,6 +269,12 @@ SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
     "duplicate-s3-event": _duplicate_s3_event,
     "abort-mid-training": _abort_mid_training,
     "ttl-expiry": _ttl_expiry,
+    "sweep-delete-put-race": _sweep_delete_put_race,
+    "sweep-ttl-schedule-vanished": _sweep_ttl_schedule_vanished,
+    "sweep-unknown-serving": _sweep_unknown_serving,
+    "sweep-job-of-stopped-run": _sweep_job_of_stopped_run,
+    "sweep-report-mode": _sweep_report_mode,
+    "idle-serving-deleted": _idle_serving_deleted,
     "dataset-overwritten": _dataset_overwritten,
     "chain-fine-tuning": _chain_fine_tuning,
     "chain-refused": _chain_refused,

@@ -225,7 +225,9 @@ def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
 
 def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
     rules = workflow.of_type("AWS::Events::Rule")
-    assert len(rules) == 5  # manifests, job state, unfinished executions, reconciler, base model lifecycle
+    assert (
+        len(rules) == 6
+    )  # manifests, job state, unfinished executions, reconciler, sweeper, base model lifecycle
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
@@ -335,8 +337,25 @@ EXPECTED_ACTIONS = {
     | {"scheduler:DeleteSchedule", "sns:Publish"},
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
     "start_run": FAILED_INVOCATIONS | {"states:StartExecution"},
+    "sweep": REGISTRY
+    | QUERY
+    | DATA_KEY
+    | DELETE_SERVING
+    | FAILED_INVOCATIONS
+    | {
+        "bedrock:ListProvisionedModelThroughputs",
+        "bedrock:ListCustomModelDeployments",
+        "bedrock:ListModelCustomizationJobs",
+        "bedrock:ListCustomModels",
+        "bedrock:ListTagsForResource",
+        "bedrock:StopModelCustomizationJob",
+        "states:DescribeExecution",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:GetMetricData",
+        "sns:Publish",
+    },
 }
-ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run"}
+ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run", "sweep"}
 
 
 def _role_actions(workflow: Template) -> dict[str, set[str]]:
@@ -405,6 +424,9 @@ def test_bedrock_statements_are_scoped_to_bedrock_resource_types(workflow: Templ
     )
     for _, statement in _statements(workflow):
         if any(action.startswith("bedrock:") for action in _as_list(statement["Action"])):
+            if statement["Resource"] == "*":  # List calls have no resource-level permissions
+                assert all(a.startswith("bedrock:List") for a in _as_list(statement["Action"])), statement
+                continue
             for resource in _as_list(statement["Resource"]):
                 assert json.dumps(resource).rstrip('"]}').endswith(allowed), resource
 

@@ -40,6 +40,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         s3_client=clients.client("s3"),
         region=settings.region(),
         allow=spec.validation_allow,
+        serving=spec.serving.to_dict(),
     )
     datasets = RunDatasets.from_validation(
         report.stats,
