@@ -225,9 +225,8 @@ def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
 
 def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
     rules = workflow.of_type("AWS::Events::Rule")
-    assert (
-        len(rules) == 6
-    )  # manifests, job state, unfinished executions, reconciler, sweeper, base model lifecycle
+    # Manifests, job state, unfinished executions, reconciler, sweeper, base model lifecycle.
+    assert len(rules) == 6
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
@@ -240,7 +239,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 15
+    assert len(functions) == 16
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
