@@ -66,6 +66,21 @@ def test_the_validated_version_is_copied_even_after_the_source_changed(cloud: Cl
     assert result.fields()["currentVersionId"] == newer["VersionId"]
 
 
+def test_a_file_nobody_digested_gets_s3s_digest_of_its_copy(cloud: Cloud) -> None:
+    """The evaluation test set: its version is recorded without reading it, the copy digests it."""
+    from bmc.lineage.datasets import current_version
+
+    body = b'{"prompt": "p", "referenceResponse": "r"}\n'
+    put(cloud, body)
+    recorded = current_version(cloud.s3, SOURCE)
+    result = snapshotter(cloud).snapshot(
+        SnapshotTarget(SOURCE, recorded["versionId"], recorded["etag"], recorded["size"], None, SNAPSHOT)
+    )
+    fields = result.fields()
+    assert (fields["sha256"], fields["sha256From"]) == (hashlib.sha256(body).hexdigest(), "s3-copy-checksum")
+    assert fields["checksumVerified"] is False  # nothing to compare with
+
+
 def test_a_retry_reuses_its_own_copy_and_never_writes_twice(cloud: Cloud) -> None:
     body = b'{"a": 1}\n'
     source = put(cloud, body)

@@ -8,17 +8,19 @@ run's ``lineage.datasets``, with the snapshot each will be trained from, and sho
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from bmc import settings
 from bmc.aws import clients
 from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.lineage.datasets import RunDatasets, evaluation_test_data
+from bmc.lineage.datasets import RunDatasets, current_version, evaluation_test_data
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
 
@@ -42,11 +44,18 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         allow=spec.validation_allow,
         serving=spec.serving.to_dict(),
     )
+    stats = dict(report.stats)
+    test_set = evaluation_test_data(task.section("spec"))
+    if test_set is not None and not (stats.get("evaluation") or {}).get("sources"):
+        # Not read by the dataset validator: its version now; the snapshot pins and digests it.
+        # A test set that cannot be read is the evaluation check's finding, not this one's.
+        with suppress(ClientError):
+            stats["evaluation"] = {"sources": [current_version(clients.client("s3"), test_set)]}
     datasets = RunDatasets.from_validation(
-        report.stats,
+        stats,
         training=spec.training_data,
         validation=spec.validation_data,
-        evaluation=evaluation_test_data(task.section("spec")),
+        evaluation=test_set,
         bucket=settings.required_datasets_bucket(),
         run_id=task.run_id,
     )

@@ -75,6 +75,7 @@ class SnapshotResult:
     changed: bool  # the source key moved on since validation
     method: str  # "copy", "multipart" or "existing" (a retry found its own copy)
     checksum_verified: bool  # S3's SHA-256 of the copy equals the validator's digest
+    copy_sha256: str | None = None  # S3's SHA-256 of the copy (hex), for a file nobody digested
 
     def fields(self) -> dict[str, Any]:
         """What the lineage entry gains."""
@@ -86,6 +87,9 @@ class SnapshotResult:
         }
         if self.changed:
             data["currentVersionId"] = self.current_version_id
+        if self.copy_sha256 is not None:
+            data["sha256"] = self.copy_sha256
+            data["sha256From"] = "s3-copy-checksum"
         return data
 
 
@@ -122,8 +126,11 @@ class Snapshotter:
             current = self._current_version(target)
             size = target.size if target.size is not None else self._source_size(target)
             try:
+                copy_sha256 = None
                 if size <= self.single_copy_limit:
-                    version, verified = self._copy(bucket, key, target)
+                    version, checksum = self._copy(bucket, key, target)
+                    verified = checksum is not None and target.sha256 is not None
+                    copy_sha256 = checksum if target.sha256 is None else None
                     method = "copy"
                 else:
                     version, verified = self._multipart_copy(bucket, key, target, size), False
@@ -138,7 +145,7 @@ class Snapshotter:
             raise SnapshotUnavailable(f"copying {target.uri} to {target.snapshot_uri}: {exc}") from exc
         recorded = (target.version_id, target.etag)
         changed = recorded not in ((None, None), current)
-        return SnapshotResult(version, current[0], changed, method, verified)
+        return SnapshotResult(version, current[0], changed, method, verified, copy_sha256)
 
     # -- the copy -----------------------------------------------------------------------------
 
@@ -169,7 +176,9 @@ class Snapshotter:
             )
         return request
 
-    def _copy(self, bucket: str, key: str, target: SnapshotTarget) -> tuple[str | None, bool]:
+    def _copy(self, bucket: str, key: str, target: SnapshotTarget) -> tuple[str | None, str | None]:
+        """The copy's version and S3's SHA-256 of it (hex; None when S3 gave none), which must be
+        the validator's digest when there is one."""
         response = self.s3.copy_object(
             Bucket=bucket,
             Key=key,
@@ -180,17 +189,14 @@ class Snapshotter:
             **self._conditions(target),
             **self._destination(target),
         )
-        checksum = (response.get("CopyObjectResult") or {}).get("ChecksumSHA256")
-        verified = False
-        if checksum and target.sha256:
-            expected = base64.b64encode(bytes.fromhex(target.sha256)).decode()
-            if checksum != expected:
-                raise DatasetChanged(
-                    f"the copy of {target.uri} (version {target.version_id}) has SHA-256 "
-                    f"{base64.b64decode(checksum).hex()}, not the validated {target.sha256}"
-                )
-            verified = True
-        return response.get("VersionId"), verified
+        encoded = (response.get("CopyObjectResult") or {}).get("ChecksumSHA256")
+        checksum = base64.b64decode(encoded).hex() if encoded else None
+        if checksum and target.sha256 and checksum != target.sha256:
+            raise DatasetChanged(
+                f"the copy of {target.uri} (version {target.version_id}) has SHA-256 {checksum}, "
+                f"not the validated {target.sha256}"
+            )
+        return response.get("VersionId"), checksum
 
     def _multipart_copy(self, bucket: str, key: str, target: SnapshotTarget, size: int) -> str | None:
         part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
