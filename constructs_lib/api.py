@@ -16,8 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
-from bmc.lineage.datasets import SNAPSHOTS_PREFIX
-from bmc.tenancy import TENANCY_VARIABLE, Tenancy
+from bmc.tenancy import SNAPSHOTS_PREFIX, TENANCY_VARIABLE, Tenancy
 from constructs import Construct
 from pydantic import BaseModel
 

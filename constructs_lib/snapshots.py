@@ -15,7 +15,7 @@ from __future__ import annotations
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from bmc.lineage.datasets import SNAPSHOTS_PREFIX
+from bmc.tenancy import SNAPSHOTS_PREFIX
 
 SNAPSHOT_WRITER = "snapshot-writer"
 DATA_PURGER = "api"  # the API function: it purges a deleted model's snapshots

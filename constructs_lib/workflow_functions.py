@@ -14,8 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from bmc.lineage.datasets import SNAPSHOTS_PREFIX
-from bmc.tenancy import TENANCY_VARIABLE
+from bmc.tenancy import SNAPSHOTS_PREFIX, TENANCY_VARIABLE
 from constructs import Construct
 
 from constructs_lib.bedrock_scope import (

@@ -206,6 +206,17 @@ def test_the_catalog_decides_which_chains_exist(registry: Registry) -> None:
     )
 
 
+def test_no_run_trains_on_another_runs_snapshot() -> None:
+    for prefixes in (None, ("snapshots/",)):
+        found = runspec.validate_spec(
+            spec_on(NOVA_MICRO, trainingData=f"s3://{BUCKET}/snapshots/run-0/training.jsonl"),
+            datasets_bucket=BUCKET,
+            data_prefixes=prefixes,
+        ).errors
+        assert [(f.field, f.code) for f in found] == [("trainingData", "DATA_NOT_IN_TEAM_PREFIXES")]
+        assert "snapshots" in found[0].message
+
+
 def test_without_a_registry_a_run_base_is_named_not_guessed() -> None:
     (finding,) = runspec.validate_spec(spec_on("run:run-0")).errors
     assert (finding.field, finding.code) == ("baseModel", "PARENT_NOT_RESOLVED")

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SNAPSHOTS_PREFIX = "snapshots/"
+from bmc.tenancy import SNAPSHOTS_PREFIX
+
 TRAINING = "training"
 VALIDATION = "validation"
 EVALUATION = "evaluation"
