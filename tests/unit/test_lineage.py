@@ -256,3 +256,18 @@ def test_the_chain_runs_from_the_foundation_model_to_the_run_and_keeps_deleted_p
     )
     assert first["deletedAt"] == "2026-01-02T00:00:00.000Z"
     assert second["baseModel"] == PARENT_ARN and second["hyperparameters"]["epochCount"] == "2"
+
+
+def test_lineage_is_written_on_records_registered_before_lineage_existed(registry: Registry) -> None:
+    registry.create_run(
+        "run-old",
+        spec=None,
+        source={"type": "console"},
+        names=None,
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:bmc-customization:run-old",
+        owner=Owner("platform"),
+    )
+    assert "lineage" not in registry.require("run-old")
+    updated = registry.update_lineage("run-old", {"datasets": {"training": {"uri": "s3://b/k"}}})
+    assert updated["lineage"] == {"datasets": {"training": {"uri": "s3://b/k"}}}
+    assert [s["runId"] for s in recorded_chain("run-old", updated)] == ["run-old"]
