@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from bmc.cli.common import EXIT_INVALID, EXIT_VALID, human_size, output_to_stdout
 from bmc.cli.registry import RunReader, add_registry_arguments, registry_table
+from bmc.lineage.datasets import snapshot_taken
 
 DIGEST_SHOWN = 16  # hex characters of a SHA-256 in the human output (--json has all 64)
 
@@ -87,7 +88,7 @@ def print_step(number: int, step: Mapping[str, Any], out: TextIO) -> None:
     for dataset in step.get("datasets") or []:
         out.write(f"   {dataset_line(dataset)}\n")
         if dataset.get("snapshotUri"):
-            taken = "trained from" if dataset.get("snapshotVersionId") else "snapshot (not taken)"
+            taken = "trained from" if snapshot_taken(dataset) else "snapshot (not taken)"
             out.write(f"      {taken} {dataset['snapshotUri']}\n")
         if dataset.get("changedAfterValidation"):
             out.write(

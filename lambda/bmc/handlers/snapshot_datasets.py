@@ -22,7 +22,7 @@ from bmc.aws import clients
 from bmc.aws.registry import Registry, timestamp
 from bmc.errors import RunStateConflict
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.lineage.datasets import recorded_datasets
+from bmc.lineage.datasets import recorded_datasets, snapshot_taken
 from bmc.lineage.snapshot import SnapshotTarget, Snapshotter
 
 logger = Logger()
@@ -40,7 +40,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     datasets: dict[str, Any] = dict(lineage.get("datasets") or {})
     copies = []
     for role, index, entry in files:
-        if entry.get("snapshotVersionId"):
+        if snapshot_taken(entry):
             updated = dict(entry)  # copied by an earlier attempt
         else:
             result = snapshotter.snapshot(SnapshotTarget.from_entry(entry))

@@ -159,12 +159,18 @@ def recorded_datasets(lineage: Mapping[str, Any] | None) -> list[tuple[str, int,
     return found
 
 
+def snapshot_taken(entry: Mapping[str, Any]) -> bool:
+    """Whether SnapshotDatasets copied this dataset (``snapshotAt``; a bucket without versioning
+    gives the copy no version id)."""
+    return bool(entry.get("snapshotAt") and entry.get("snapshotUri"))
+
+
 def snapshot_uris(lineage: Mapping[str, Any] | None, role: str) -> list[str]:
     """The snapshot URIs of one role recorded on a run (empty before SnapshotDatasets ran)."""
     return [
         str(entry["snapshotUri"])
         for found_role, _, entry in recorded_datasets(lineage)
-        if found_role == role and entry.get("snapshotVersionId") and entry.get("snapshotUri")
+        if found_role == role and snapshot_taken(entry)
     ]
 
 

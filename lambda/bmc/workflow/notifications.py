@@ -90,7 +90,7 @@ def metrics_lines(summary: Mapping[str, Any]) -> list[str]:
 
 def lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
     """Which bytes and which base trained the model: one line per dataset, then the parent."""
-    from bmc.lineage.datasets import recorded_datasets  # the notify function imports little
+    from bmc.lineage.datasets import recorded_datasets, snapshot_taken  # the notify function imports little
 
     lines = []
     for role, index, entry in recorded_datasets(lineage):
@@ -98,7 +98,7 @@ def lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
         version = entry.get("versionId") or "unversioned"
         digest = entry.get("sha256") or "no digest"
         lines.append(f"  {name}: {entry.get('uri')} (version {version}, sha256 {digest})")
-        if entry.get("snapshotVersionId"):
+        if snapshot_taken(entry):
             lines.append(f"    trained from {entry.get('snapshotUri')}")
         if entry.get("changedAfterValidation"):
             lines.append(
