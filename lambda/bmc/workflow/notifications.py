@@ -98,6 +98,30 @@ def metrics_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
+    """Which bytes and which base trained the model: one line per dataset, then the parent."""
+    from bmc.lineage.datasets import recorded_datasets, snapshot_taken  # the notify function imports little
+
+    lines = []
+    for role, index, entry in recorded_datasets(lineage):
+        name = f"{role} {index + 1}" if role == "validation" else role
+        version = entry.get("versionId") or "unversioned"
+        digest = entry.get("sha256") or "no digest"
+        lines.append(f"  {name}: {entry.get('uri')} (version {version}, sha256 {digest})")
+        if snapshot_taken(entry):
+            lines.append(f"    trained from {entry.get('snapshotUri')}")
+        if entry.get("changedAfterValidation"):
+            lines.append(
+                f"    the source changed after validation (now {entry.get('currentVersionId') or 'deleted'}): "
+                "the validated version was trained"
+            )
+    if lineage.get("parentRunId"):
+        lines.append(f"  built on run {lineage['parentRunId']} ({lineage.get('parentModelArn')})")
+    if lineage.get("rootFoundationModel"):
+        lines.append(f"  foundation model: {lineage['rootFoundationModel']}")
+    return lines
+
+
 def serving_cost_line(spec: Mapping[str, Any], serving: Mapping[str, Any]) -> str:
     """What the run's serving bills per hour and, with ttlHours or a commitment, in total."""
     asked = spec.get("serving") or {}
@@ -151,9 +175,17 @@ def compose(
         lines.append("")
         fact("Error", error.get("error"))
         fact("Cause", error.get("cause"))
+    warnings = [w for w in run.get("warnings") or [] if isinstance(w, Mapping)]
+    if warnings:
+        lines += ["", "Warnings:", *(f"  {w.get('code')}: {w.get('message')}" for w in warnings)]
     summary = run.get("metricsSummary")
     if isinstance(summary, Mapping):
         lines += ["", "Metrics:", *metrics_lines(summary)]
+    lineage = run.get("lineage")
+    if isinstance(lineage, Mapping):
+        described = lineage_lines(lineage)
+        if described:
+            lines += ["", "Lineage:", *described]
     if cleanup:
         lines += ["", "Cleanup:"]
         lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
