@@ -26,6 +26,7 @@ EXECUTION_CONTEXT = {
 }
 SERVING_POLL_SECONDS = 60
 FAST_RETRY_ERRORS = ["BedrockThrottled", "BedrockUnavailable"]
+SNAPSHOT_RETRY_ERRORS = ["SnapshotUnavailable"]
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,14 @@ class WorkflowFunctions:
     prepare_run: RuntimeFunction
     validate_datasets: RuntimeFunction
     preflight: RuntimeFunction
+    snapshot_datasets: RuntimeFunction
     submit_job: RuntimeFunction
     await_job: RuntimeFunction
     collect_metrics: RuntimeFunction
     serve: RuntimeFunction
     notify: RuntimeFunction
     cleanup: RuntimeFunction
+    write_report: RuntimeFunction
 
 
 @dataclass(frozen=True)
@@ -69,23 +72,21 @@ class CustomizationWorkflow(Construct):
         # The failure path passes on only the error (and cleanup's result): it acts on what the
         # registry recorded, never on what the state claims, and must run whatever the state holds.
         error_only: dict[str, object] = {"error": sfn.JsonPath.object_at("$.error")}
+        after_cleanup: dict[str, object] = {**error_only, "cleanup": sfn.JsonPath.object_at("$.cleanup")}
+        notify_failure = self._invoke(
+            "NotifyFailure", functions.notify, "$.notification", state=after_cleanup
+        )
         failure = (
             self._invoke("Cleanup", functions.cleanup, "$.cleanup", state=error_only)
-            .next(
-                self._invoke(
-                    "NotifyFailure",
-                    functions.notify,
-                    "$.notification",
-                    state={**error_only, "cleanup": sfn.JsonPath.object_at("$.cleanup")},
-                )
-            )
+            .next(self._report("WriteFailureReport", then=notify_failure, state=after_cleanup))
+            .next(notify_failure)
             .next(sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
         )
         self._failure = failure
 
-        notify = self._guarded(self._invoke("Notify", functions.notify, "$.notification")).next(
-            sfn.Succeed(self, "RunSucceeded")
-        )
+        notify_success = self._guarded(self._invoke("Notify", functions.notify, "$.notification"))
+        notify = self._report("WriteReport", then=notify_success)
+        notify.next(notify_success).next(sfn.Succeed(self, "RunSucceeded"))
         wait_for_serving = sfn.Wait(
             self, "WaitForServing", time=sfn.WaitTime.duration(Duration.seconds(SERVING_POLL_SECONDS))
         )
@@ -112,6 +113,7 @@ class CustomizationWorkflow(Construct):
                 self._guarded(self._invoke("ValidateDatasets", functions.validate_datasets, "$.validation"))
             )
             .next(self._guarded(self._invoke("Preflight", functions.preflight, "$.preflight")))
+            .next(self._snapshot_datasets())
             .next(self._submit_job())
             .next(self._await_job())
             .next(self._guarded(self._invoke("CollectMetrics", functions.collect_metrics, "$.metrics")))
@@ -189,11 +191,28 @@ class CustomizationWorkflow(Construct):
         }
         return self._lambda_task("PrepareRun", self._functions.prepare_run, payload, "$")
 
+    def _report(
+        self, state_id: str, *, then: sfn.IChainable, state: dict[str, object] | None = None
+    ) -> tasks.LambdaInvoke:
+        """The run's HTML report; whatever happens to it, the run goes on to ``then``."""
+        task = self._invoke(state_id, self._functions.write_report, "$.report", state=state)
+        task.add_catch(then, errors=["States.ALL"], result_path="$.report")
+        return task
+
     def _guarded(self, task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
         """Retry transient Bedrock errors; send every other failure to the cleanup path."""
         task.add_retry(errors=FAST_RETRY_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6)
         task.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
         return task
+
+    def _snapshot_datasets(self) -> tasks.LambdaInvoke:
+        """After Preflight: a run refused there copies nothing. S3 errors that outlast the SDK's own
+        retries are retried here; every copy is idempotent (a retry reuses its own earlier copy)."""
+        task = self._invoke("SnapshotDatasets", self._functions.snapshot_datasets, "$.snapshots")
+        task.add_retry(
+            errors=SNAPSHOT_RETRY_ERRORS, interval=Duration.seconds(10), backoff_rate=2, max_attempts=4
+        )
+        return self._guarded(task)
 
     def _submit_job(self) -> tasks.LambdaInvoke:
         task = self._invoke("SubmitJob", self._functions.submit_job, "$.job")

@@ -40,6 +40,10 @@ patches are installed:
     (``bmc.aws.registry.utc_now``) reads the simulated clock (plus the real time since it last
     moved, so it never stands still), and the registry's timestamps and TTLs agree with the
     simulated Bedrock's resource times and the rules' event times, as all clocks agree in AWS.
+13. Conditional copies. moto ignores ``If-None-Match: *`` on CopyObject and
+   ``x-amz-copy-source-if-match`` on CopyObject and UploadPartCopy; S3 answers 412
+   PreconditionFailed when the destination exists or the source's ETag differs. Run snapshots
+   rely on both (write once; copy the validated bytes or nothing).
 
 moto is pinned (MOTO_VERSION); the patched names are checked before anything is replaced.
 """
@@ -62,6 +66,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
+from urllib.parse import parse_qs, unquote, urlparse
 
 import moto
 from bmc.aws import registry
@@ -75,8 +80,9 @@ from moto.core.config import DefaultConfig
 from moto.core.responses import EmptyResult
 from moto.events.models import Rule, events_backends
 from moto.iam.access_control import PermissionResult
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import PreconditionFailed, S3AccessDeniedError
 from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend
+from moto.s3.responses import S3Response
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
@@ -588,6 +594,9 @@ class LocalCloudPatches:
         self._installed = False
         self._retry_sleep = _RetrySleep(self)
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
+        # Function name -> callbacks run once after its next successful invocation (scenarios
+        # that change the world between two states, e.g. a dataset overwritten after validation).
+        self.after_invocation: dict[str, list[Callable[[], None]]] = {}
         # Function name -> (role ARN, identity policy statements), for S3's 403-or-404 answer.
         self.identity_policies: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
@@ -734,6 +743,10 @@ class LocalCloudPatches:
                 error = _error_payload(exc)
                 body = json.dumps(error)
         duration_ms = (time.monotonic() - started) * 1000
+        if error is None:
+            # Outside the function's environment: the callback acts as the test, not as the function.
+            for callback in self.after_invocation.pop(str(fn.function_name), []):
+                callback()
         self.registry.record(Invocation(str(fn.function_name), request_id, payload, result, error))
         logs = [f"START RequestId: {request_id} Version: {fn.version}"]
         if error is not None:
@@ -805,6 +818,7 @@ class LocalCloudPatches:
         return [
             *_event_and_stop_patches(),
             *_s3_policy_patches(self),
+            *_s3_conditional_copy_patches(),
             _Patch(StepFunctionsParserBackend, "start_execution", start_execution),
             _Patch(StepFunctionResponse, "send_task_failure", send_task_failure),
             _Patch(LambdaFunction, "_invoke_lambda", invoke_lambda),
@@ -882,10 +896,16 @@ def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
         found = caller()
         return {"AWS": found[0]} if found else {}
 
+    def context(**extra: str) -> dict[str, str]:
+        """What S3 puts in every request's context: TLS, and the calling role's ARN."""
+        found = caller()
+        identity = {"aws:PrincipalArn": found[0]} if found else {}
+        return {**_SECURE_TRANSPORT, **identity, **extra}
+
     def get_permission(bucket: Any, action: str, resource: str) -> Any:
         if bucket.policy is None:
             return PermissionResult.NEUTRAL
-        request = Request(action, resource, principal(), _SECURE_TRANSPORT)
+        request = Request(action, resource, principal(), context())
         denied = denies(statements_of(bucket.policy.decode()), request)
         return PermissionResult.DENIED if denied else PermissionResult.NEUTRAL
 
@@ -898,10 +918,11 @@ def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
                 "s3:x-amz-server-side-encryption": call.get("encryption"),
                 "s3:x-amz-server-side-encryption-aws-kms-key-id": call.get("kms_key_id"),
             }
-            context = {**_SECURE_TRANSPORT, **{k: v for k, v in headers.items() if v}}
+            request_context = context(**{k: v for k, v in headers.items() if v})
             resource = f"arn:{bucket.partition}:s3:::{bucket.name}/{call['key_name']}"
             if denies(
-                statements_of(bucket.policy.decode()), Request("s3:PutObject", resource, principal(), context)
+                statements_of(bucket.policy.decode()),
+                Request("s3:PutObject", resource, principal(), request_context),
             ):
                 raise S3AccessDeniedError()
         return original_put_object(backend, *args, **kwargs)
@@ -928,6 +949,42 @@ def _s3_policy_patches(patches: LocalCloudPatches) -> list[_Patch]:
         _Patch(FakeBucket, "get_permission", get_permission),
         _Patch(S3Backend, "put_object", put_object),
         _Patch(S3Backend, "get_object", get_object),
+    ]
+
+
+def _s3_conditional_copy_patches() -> list[_Patch]:
+    """CopyObject's ``If-None-Match: *`` and the copy-source ``If-Match`` (patch 12)."""
+    original_copy = S3Response.copy_object
+    original_part_copy = S3Response.upload_part_copy
+
+    def source_etag_holds(response: Any) -> None:
+        wanted = response.headers.get("x-amz-copy-source-if-match")
+        if not wanted:
+            return
+        source = response.headers.get("x-amz-copy-source")
+        source = source.decode("utf-8") if isinstance(source, bytes) else str(source)
+        parsed = urlparse(source)
+        bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+        version = parse_qs(parsed.query).get("versionId", [None])[0]
+        found = response.backend.get_object(bucket, key, version_id=version)
+        if found is not None and found.etag.strip('"') != wanted.strip('"'):
+            raise PreconditionFailed("x-amz-copy-source-If-Match")
+
+    def copy_object(response: Any) -> Any:
+        if response.headers.get("If-None-Match") == "*":
+            existing = response.backend.get_object(response.bucket_name, response.parse_key_name())
+            if existing is not None and not isinstance(existing, FakeDeleteMarker):
+                raise PreconditionFailed("If-None-Match")
+        source_etag_holds(response)
+        return original_copy(response)
+
+    def upload_part_copy(response: Any) -> Any:
+        source_etag_holds(response)
+        return original_part_copy(response)
+
+    return [
+        _Patch(S3Response, "copy_object", copy_object),
+        _Patch(S3Response, "upload_part_copy", upload_part_copy),
     ]
 
 

@@ -26,6 +26,7 @@ MAIN_PATH = [
     "PrepareRun",
     "ValidateDatasets",
     "Preflight",
+    "SnapshotDatasets",
     "SubmitJob",
     "AwaitJob",
     "CollectMetrics",
@@ -57,12 +58,14 @@ def test_main_path_in_order(definition: dict[str, Any]) -> None:
     assert choice["Choices"][0] == {
         "Variable": "$.spec.serving.mode",
         "StringEquals": "none",
-        "Next": "Notify",
+        "Next": "WriteReport",
     }
     assert choice["Default"] == "StartServing"
     assert states["StartServing"]["Next"] == "WaitForServing"
     assert states["WaitForServing"]["Seconds"] == 60
     assert states["ServingReady"]["Default"] == "WaitForServing"
+    assert states["ServingReady"]["Choices"][0]["Next"] == "WriteReport"
+    assert states["WriteReport"]["Next"] == "Notify"
     assert states["Notify"]["Next"] == "RunSucceeded"
 
 
@@ -76,14 +79,28 @@ def test_every_working_state_catches_into_cleanup(definition: dict[str, Any]) ->
         "Notify",
         "Cleanup",
         "NotifyFailure",
+        "WriteReport",
+        "WriteFailureReport",
     }
-    for name in set(tasks) - {"Cleanup", "NotifyFailure"}:
+    for name in set(tasks) - {"Cleanup", "NotifyFailure", "WriteReport", "WriteFailureReport"}:
         assert states[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}
         ], name
-    assert states["Cleanup"]["Next"] == "NotifyFailure"
+    assert states["Cleanup"]["Next"] == "WriteFailureReport"
+    assert states["WriteFailureReport"]["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "RunFailed"
     assert states["RunFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+
+
+def test_the_report_never_decides_a_run_outcome(definition: dict[str, Any]) -> None:
+    """Whatever happens to the report (even a function that crashes), the run goes on as it was."""
+    states = definition["States"]
+    for name, following in (("WriteReport", "Notify"), ("WriteFailureReport", "NotifyFailure")):
+        assert states[name]["ResultPath"] == "$.report"
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.report", "Next": following}
+        ]
+        assert states[name]["Resource"] == states["WriteReport"]["Resource"]
 
 
 def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> None:
@@ -100,7 +117,7 @@ def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> No
         elif name == "Cleanup":
             # Only the error: cleanup acts on the registry's record, never on the state's claims.
             assert parameters["state"] == {"error.$": "$.error"}
-        elif name == "NotifyFailure":
+        elif name in ("WriteFailureReport", "NotifyFailure"):
             assert parameters["state"] == {"error.$": "$.error", "cleanup.$": "$.cleanup"}
         else:
             assert parameters["state.$"] == "$"
@@ -118,6 +135,42 @@ def test_submit_retries_throttling_iam_propagation_and_queues_on_quota(definitio
     quota = retries[("BedrockQuotaExceeded",)]
     assert quota["IntervalSeconds"] == 1800 and quota["BackoffRate"] == 1
     assert quota["MaxAttempts"] == 48  # queueHours 24, every 30 minutes
+
+
+def test_snapshots_are_taken_after_preflight_and_retried_on_s3_outages(definition: dict[str, Any]) -> None:
+    state = definition["States"]["SnapshotDatasets"]
+    assert state["ResultPath"] == "$.snapshots"
+    retries = {tuple(r["ErrorEquals"]): r for r in state["Retry"]}
+    assert retries[("SnapshotUnavailable",)]["MaxAttempts"] == 4
+
+
+def test_only_the_named_snapshot_role_writes_snapshots(workflow: Template) -> None:
+    functions = workflow.of_type("AWS::Lambda::Function")
+    (snapshot,) = [
+        f for f in functions.values() if f["Properties"]["Handler"].endswith("snapshot_datasets.handler")
+    ]
+    role = workflow.resources[snapshot["Properties"]["Role"]["Fn::GetAtt"][0]]
+    assert json.dumps(role["Properties"]["RoleName"]) == json.dumps(
+        {"Fn::Join": ["", ["bmc-", {"Ref": "AWS::Region"}, "-snapshot-writer"]]}
+    )
+    writers = []
+    for policy in workflow.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "s3:PutObject" in actions and "snapshots/*" in json.dumps(statement["Resource"]):
+                writers += [r["Ref"] for r in policy["Properties"]["Roles"]]
+    assert writers == [snapshot["Properties"]["Role"]["Fn::GetAtt"][0]]
+
+
+def test_the_reconciler_checks_base_model_lifecycles_daily(workflow: Template) -> None:
+    (rule,) = [
+        r
+        for r in workflow.of_type("AWS::Events::Rule").values()
+        if "LEGACY" in r["Properties"]["Description"]
+    ]
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 day)"
+    (target,) = rule["Properties"]["Targets"]
+    assert json.loads(target["Input"]) == {"check": "base-model-lifecycle"}
 
 
 def test_await_job_waits_for_a_task_token_with_a_timeout(definition: dict[str, Any]) -> None:
@@ -188,7 +241,8 @@ def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
 
 def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
     rules = workflow.of_type("AWS::Events::Rule")
-    assert len(rules) == 5  # manifest, job state, unfinished execution, reconciler, sweeper
+    # Manifests, job state, unfinished executions, reconciler, sweeper, base model lifecycle.
+    assert len(rules) == 6
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
@@ -201,7 +255,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 15
+    assert len(functions) == 17
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
@@ -238,9 +292,13 @@ TASK_RESPONSE = {"states:SendTaskSuccess", "states:SendTaskFailure"}
 FAILED_INVOCATIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 READ_DATASETS = {"s3:GetObject", "s3:ListBucket"}
 EXPECTED_ACTIONS = {
-    "prepare_run": REGISTRY | DATA_KEY | READ_DATASETS | {"s3:GetObjectVersion"},
+    "prepare_run": REGISTRY | QUERY | DATA_KEY | READ_DATASETS | {"s3:GetObjectVersion"},
     "validate_datasets": REGISTRY | DATA_KEY | READ_DATASETS | {"s3:PutObject"},
-    "preflight": {"bedrock:GetFoundationModel", "bedrock:GetInferenceProfile"},
+    "preflight": REGISTRY | DATA_KEY | {"bedrock:GetFoundationModel", "bedrock:GetInferenceProfile"},
+    "snapshot_datasets": REGISTRY
+    | DATA_KEY
+    | READ_DATASETS
+    | {"s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload"},
     "submit_job": REGISTRY
     | DATA_KEY
     | {
@@ -263,7 +321,7 @@ EXPECTED_ACTIONS = {
     | DATA_KEY
     | TASK_RESPONSE
     | FAILED_INVOCATIONS
-    | {"bedrock:GetModelCustomizationJob"},
+    | {"bedrock:GetModelCustomizationJob", "bedrock:GetFoundationModel", "sns:Publish"},
     "collect_metrics": REGISTRY
     | DATA_KEY
     | {
@@ -291,8 +349,9 @@ EXPECTED_ACTIONS = {
     | DATA_KEY
     | STOP_AND_DELETE
     | FAILED_INVOCATIONS
-    | {"scheduler:DeleteSchedule", "sns:Publish"},
+    | {"scheduler:DeleteSchedule", "sns:Publish", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
+    "write_report": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
     "start_run": FAILED_INVOCATIONS | {"states:StartExecution"},
     "sweep": REGISTRY
     | QUERY
@@ -337,6 +396,30 @@ def test_each_function_role_allows_exactly_the_calls_it_makes(workflow: Template
         assert by_role[role] - LOGS_AND_TRACES == EXPECTED_ACTIONS[name], name
         seen.add(name)
     assert seen == set(EXPECTED_ACTIONS)
+
+
+def test_the_report_reads_and_writes_only_the_reports_prefix(workflow: Template) -> None:
+    [(_, function)] = [
+        item
+        for item in workflow.of_type("AWS::Lambda::Function").items()
+        if item[1]["Properties"]["Handler"] == "bmc.handlers.write_report.handler"
+    ]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in workflow.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:" in json.dumps(statement["Action"])
+    ]
+    assert statements
+    for statement in statements:
+        resource = json.dumps(statement["Resource"])
+        assert "ArtifactsBucket" in resource, resource
+        if statement["Action"] == "s3:ListBucket":  # so a missing document is a 404, not a 403
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["reports/*"]}}
+        else:
+            assert resource.endswith('"/reports/*"]]}'), resource
 
 
 def test_pass_role_targets_only_the_service_role_and_the_scheduler_role(workflow: Template) -> None:

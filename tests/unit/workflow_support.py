@@ -55,7 +55,7 @@ CONVERSATION_RECORD = {
 _TOKEN_MACHINE = "token-parking"
 
 
-def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
+def environment(topic_arn: str, state_machine_arn: str, data_key_arn: str = "") -> dict[str, str]:
     """Every variable docs/workflow.md gives the functions (the union over functions)."""
     return {
         "AWS_REGION": REGION,
@@ -86,6 +86,7 @@ def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
         "MAX_SERVING_POLLS": str(MAX_SERVING_POLLS),
         "TOPIC_ARN": topic_arn,
         "STATE_MACHINE_ARN": state_machine_arn,
+        "DATA_KEY_ARN": data_key_arn,
     }
 
 
@@ -118,6 +119,25 @@ def task_event(
         "execution": {"arn": execution_arn(run_id), "name": run_id, "startTime": started_at or STARTED_AT},
         **extra,
     }
+
+
+STARTED_AT_MS = 1_767_225_600_000  # STARTED_AT in epoch milliseconds, as status events carry it
+
+
+def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event of the run's execution."""
+    return event_bridge(
+        "aws.states",
+        "Step Functions Execution Status Change",
+        {
+            "executionArn": execution_arn(run_id),
+            "stateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}",
+            "name": run_id,
+            "status": status,
+            "startDate": STARTED_AT_MS,  # epoch milliseconds, as AWS sends it
+            **detail,
+        },
+    )
 
 
 def lambda_error(exc: BaseException) -> dict[str, str]:
@@ -309,8 +329,11 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
             aws_client(name) for name in ("s3", "sqs", "sns", "stepfunctions", "scheduler")
         )
         _create_table(aws_client("dynamodb"))
+        data_key_arn = aws_client("kms").create_key(Description="data")["KeyMetadata"]["Arn"]
         for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
             s3.create_bucket(Bucket=bucket)
+            # Versioned, as constructs_lib/buckets.py makes them: snapshots copy validated versions.
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         topic_arn = sns.create_topic(Name="bmc-notifications")["TopicArn"]
         notification_queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=notification_queue, AttributeNames=["QueueArn"])[
@@ -343,7 +366,7 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
         )
         if with_datasets:
             cloud.put_datasets()
-        with mock.patch.dict(os.environ, environment(topic_arn, state_machine_arn)):
+        with mock.patch.dict(os.environ, environment(topic_arn, state_machine_arn, data_key_arn)):
             try:
                 yield cloud
             finally:
@@ -387,13 +410,22 @@ def prepared(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
     return result
 
 
-def submitted(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
-    """PrepareRun, ValidateDatasets, Preflight and SubmitJob done: the job is InProgress."""
-    from bmc.handlers import preflight, submit_job, validate_datasets
+def snapshotted(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
+    """PrepareRun, ValidateDatasets, Preflight and SnapshotDatasets done: ready to submit."""
+    from bmc.handlers import preflight, snapshot_datasets, validate_datasets
 
     state = prepared(run_id, **spec_overrides)
     state = step(run_id, validate_datasets.handler, state, "validation")
     state = step(run_id, preflight.handler, state, "preflight")
+    result: dict[str, Any] = step(run_id, snapshot_datasets.handler, state, "snapshots")
+    return result
+
+
+def submitted(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
+    """... and SubmitJob: the job is InProgress."""
+    from bmc.handlers import submit_job
+
+    state = snapshotted(run_id, **spec_overrides)
     result: dict[str, Any] = step(run_id, submit_job.handler, state, "job")
     return result
 

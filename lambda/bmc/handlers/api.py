@@ -213,8 +213,12 @@ def list_custom_models(
 
 @app.get(
     "/custom-models/<id>",
-    summary="A custom model: request, status, job, model, metrics, throughput, error",
-    description="The model's record; a throughput still being created is refreshed from Bedrock." + OWNERSHIP,
+    summary="A custom model: request, status, job, model, metrics, throughput, error, lineage",
+    description=(
+        "The model's record; a throughput still being created is refreshed from Bedrock. `Lineage` shows the "
+        "chain from the foundation model to this model, each step with its datasets (URI, version, SHA-256, "
+        "snapshot), hyperparameters, job, model and evaluation summary." + OWNERSHIP
+    ),
     responses={200: _json_response("The custom model", CustomModel), **FORBIDDEN, **NOT_FOUND},
     tags=[MODELS_TAG],
 )
@@ -225,10 +229,11 @@ def get_custom_model(id: ModelId) -> CustomModel:
 
 @app.get(
     "/custom-models/<id>/download",
-    summary="Short-lived presigned URLs of the model's metrics, training or validation data",
+    summary="Short-lived presigned URLs of the model's metrics, HTML run report, training or validation data",
     description=(
-        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, or its data in its "
-        "team's dataset prefixes." + OWNERSHIP
+        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, its HTML run "
+        "report (one self-contained page with charts), or the snapshots of its data, the exact bytes it was "
+        "trained on (runs recorded before snapshots: its data in its team's dataset prefixes)." + OWNERSHIP
     ),
     responses={200: _json_response("Presigned URLs", Download), **FORBIDDEN, **BAD_REQUEST, **NOT_FOUND},
     tags=[MODELS_TAG],
@@ -244,7 +249,11 @@ def download_custom_model_data(
 @app.delete(
     "/custom-models/<id>",
     summary="Stop the model's run if it still runs, delete the custom model; the record stays, Deleted",
-    description="Stops a running run (execution and job), deletes the custom model in Bedrock." + OWNERSHIP,
+    description=(
+        "Stops a running run (execution and job), deletes the custom model in Bedrock. The snapshots of its "
+        "data (what it was trained on) are kept for the record unless purgeData=true; a model a later run "
+        "was trained from may be deleted: that run's lineage keeps this record." + OWNERSHIP
+    ),
     responses={
         200: _json_response("The model, Deleted", CustomModel),
         **FORBIDDEN,
@@ -258,8 +267,16 @@ def download_custom_model_data(
 def delete_custom_model(
     id: ModelId,
     force: Annotated[bool, Query(description="Delete the model's throughput first")] = False,
+    purge_data: Annotated[
+        bool,
+        Query(
+            alias="purgeData",
+            description="Also delete the snapshots of its training, validation and test data (every version); "
+            "calling again on a Deleted model purges them",
+        ),
+    ] = False,
 ) -> CustomModel:
-    return _service().delete(id, force=force)
+    return _service().delete(id, force=force, purge_data=purge_data)
 
 
 @app.put(

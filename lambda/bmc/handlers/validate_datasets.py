@@ -1,21 +1,26 @@
 """ValidateDatasets: stream-validate the training and validation files before any spending.
 
 The report goes to ``reports/<runId>/validation.json`` in the artifacts bucket either way;
-invalid datasets raise DatasetInvalid listing the first errors.
+invalid datasets raise DatasetInvalid listing the first errors. Every dataset's version,
+ETag, size, record count and SHA-256 (read in the validator's one pass) are recorded on the
+run's ``lineage.datasets``, with the snapshot each will be trained from, and shown in the report.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from bmc import settings
 from bmc.aws import clients
 from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
 from bmc.handlers._task import TaskEvent, task_handler
+from bmc.lineage.datasets import RunDatasets, current_version, evaluation_test_data
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
 
@@ -39,8 +44,25 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         allow=spec.validation_allow,
         serving=spec.serving.to_dict(),
     )
-    report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", report.to_dict())
+    stats = dict(report.stats)
+    test_set = evaluation_test_data(task.section("spec"))
+    if test_set is not None and not (stats.get("evaluation") or {}).get("sources"):
+        # Not read by the dataset validator: its version now; the snapshot pins and digests it.
+        # A test set that cannot be read is the evaluation check's finding, not this one's.
+        with suppress(ClientError):
+            stats["evaluation"] = {"sources": [current_version(clients.client("s3"), test_set)]}
+    datasets = RunDatasets.from_validation(
+        stats,
+        training=spec.training_data,
+        validation=spec.validation_data,
+        evaluation=test_set,
+        bucket=settings.required_datasets_bucket(),
+        run_id=task.run_id,
+    )
+    document = {**report.to_dict(), "lineage": {"datasets": datasets.to_dict()}}
+    report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", document)
     registry.update(task.run_id, fields={"reports.validation": report_uri})
+    registry.update_lineage(task.run_id, {"datasets": datasets.to_dict()})
     if not report.valid:
         total = sum(report.error_counts.values())
         logger.warning("datasets refused", extra={"errorCounts": report.error_counts, "report": report_uri})

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import COMPLETED, FAILED, STOPPED, Registry, belongs_to
+from bmc.aws.registry import COMPLETED, FAILED, STOPPED, TRAINED, Registry, belongs_to
 from bmc.catalog.estimate import serving_cost
 
 logger = Logger(child=True)
@@ -30,11 +31,20 @@ class Message:
 
 
 def console_links(
-    region: str, *, execution_arn: str | None, serving_kind: str | None
+    region: str, *, execution_arn: str | None, serving_kind: str | None, report_uri: str | None = None
 ) -> list[tuple[str, str]]:
     """(label, URL) of the consoles where the run can be inspected."""
     base = f"https://{region}.console.aws.amazon.com"
     links = []
+    if report_uri and report_uri.startswith("s3://"):
+        # The bucket is private: the console opens the report with the reader's own access.
+        bucket, _, key = report_uri.removeprefix("s3://").partition("/")
+        links.append(
+            (
+                "Run report (HTML)",
+                f"{base}/s3/object/{bucket}?region={region}&bucketType=general&prefix={quote(key, safe='/')}",
+            )
+        )
     if execution_arn:
         links.append(
             (
@@ -85,6 +95,30 @@ def metrics_lines(summary: Mapping[str, Any]) -> list[str]:
         )
     lines.append(f"  {summary.get('epochs', 0)} epoch(s), {summary.get('steps', 0)} step(s)")
     lines.extend(f"  note: {note}" for note in summary.get("notes", []))
+    return lines
+
+
+def lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
+    """Which bytes and which base trained the model: one line per dataset, then the parent."""
+    from bmc.lineage.datasets import recorded_datasets, snapshot_taken  # the notify function imports little
+
+    lines = []
+    for role, index, entry in recorded_datasets(lineage):
+        name = f"{role} {index + 1}" if role == "validation" else role
+        version = entry.get("versionId") or "unversioned"
+        digest = entry.get("sha256") or "no digest"
+        lines.append(f"  {name}: {entry.get('uri')} (version {version}, sha256 {digest})")
+        if snapshot_taken(entry):
+            lines.append(f"    trained from {entry.get('snapshotUri')}")
+        if entry.get("changedAfterValidation"):
+            lines.append(
+                f"    the source changed after validation (now {entry.get('currentVersionId') or 'deleted'}): "
+                "the validated version was trained"
+            )
+    if lineage.get("parentRunId"):
+        lines.append(f"  built on run {lineage['parentRunId']} ({lineage.get('parentModelArn')})")
+    if lineage.get("rootFoundationModel"):
+        lines.append(f"  foundation model: {lineage['rootFoundationModel']}")
     return lines
 
 
@@ -141,17 +175,32 @@ def compose(
         lines.append("")
         fact("Error", error.get("error"))
         fact("Cause", error.get("cause"))
+    warnings = [w for w in run.get("warnings") or [] if isinstance(w, Mapping)]
+    if warnings:
+        lines += ["", "Warnings:", *(f"  {w.get('code')}: {w.get('message')}" for w in warnings)]
     summary = run.get("metricsSummary")
     if isinstance(summary, Mapping):
         lines += ["", "Metrics:", *metrics_lines(summary)]
+    lineage = run.get("lineage")
+    if isinstance(lineage, Mapping):
+        described = lineage_lines(lineage)
+        if described:
+            lines += ["", "Lineage:", *described]
     if cleanup:
         lines += ["", "Cleanup:"]
         lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
         lines += [f"  PROBLEM: {problem}" for problem in cleanup.get("problems", [])]
     report_lines = [f"  {name}: {uri}" for name, uri in sorted(reports.items()) if uri]
+    if run.get("reportProblem"):
+        report_lines.append(f"  report: not written ({run['reportProblem']})")
     if report_lines:
         lines += ["", "Reports:", *report_lines]
-    links = console_links(region, execution_arn=execution_arn, serving_kind=serving.get("kind"))
+    links = console_links(
+        region,
+        execution_arn=execution_arn,
+        serving_kind=serving.get("kind"),
+        report_uri=reports.get("report"),
+    )
     lines += ["", "Consoles:", *(f"  {label}: {url}" for label, url in links)]
     return Message(
         subject=subject_line(prefix, run_id, status, None if error is None else error.get("error")),
@@ -172,6 +221,20 @@ def publish(message: Message, *, topic_arn: str, sns_client: Any) -> str:
     return str(response["MessageId"])
 
 
+def complete_unserved_run(run_id: str, registry: Registry) -> dict[str, Any]:
+    """A successful run that serves nothing is COMPLETED; returns the run as recorded now.
+
+    The report step does it first so the report shows the final status; Notify repeats it,
+    harmlessly, in case the report step failed.
+    """
+    run = registry.require(run_id)
+    spec = run.get("spec") or {}
+    if (spec.get("serving") or {}).get("mode", "none") == "none" and run.get("status") == TRAINED:
+        registry.transition(run_id, COMPLETED, detail="run completed")
+        run = registry.require(run_id)
+    return run
+
+
 def notify_success(
     run_id: str,
     *,
@@ -183,11 +246,8 @@ def notify_success(
     sns_client: Any,
 ) -> dict[str, Any]:
     """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false."""
-    run = registry.require(run_id)
+    run = complete_unserved_run(run_id, registry)
     spec = run.get("spec") or {}
-    if (spec.get("serving") or {}).get("mode", "none") == "none":
-        registry.transition(run_id, COMPLETED, detail="run completed")
-        run = registry.require(run_id)
     status = str(run.get("status"))
     if not (spec.get("notify") or {}).get("onSuccess", True):
         return {"messageId": None, "status": status}
