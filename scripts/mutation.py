@@ -91,6 +91,10 @@ MODULES: dict[str, Module] = {
         ),
         tests=_unit("test_evaluation_metrics", "test_evaluation_catalog", "test_evaluation_rules"),
     ),
+    "lineage": Module(
+        sources=("lambda/bmc/lineage/*.py",),
+        tests=_unit("test_lineage", "test_lineage_snapshot", "test_handlers_lineage", "test_lineage_rules"),
+    ),
     "sweep": Module(
         sources=("lambda/bmc/guardrails/sweep.py",),
         tests=_unit("test_sweeper", "test_sweep_rules"),

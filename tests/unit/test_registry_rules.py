@@ -478,3 +478,63 @@ def test_an_unbound_record_belongs_to_its_execution_only_while_active() -> None:
     assert not reg.belongs_to(bound, arn, None)
     assert not reg.belongs_to(bound, "", STARTED_AT)
     assert not reg.belongs_to({"status": "PENDING"}, "", None)
+
+
+# --- lineage lookups ----------------------------------------------------------------------------
+
+
+def test_a_custom_model_is_found_among_its_owners_runs_only(cloud: Cloud, small_pages: None) -> None:
+    model_arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc"
+    for index in range(5):
+        cloud.clock.advance(1)
+        create(cloud, f"model-{index}", team="team:a")
+    create(cloud, "other-team", team="team:b")
+    cloud.registry.update("model-0", fields={"customModelArn": model_arn})  # the oldest: on the last page
+    cloud.registry.update("other-team", fields={"customModelArn": model_arn + "-b"})
+    found = cloud.registry.find_by_custom_model_arn("team:a", model_arn)
+    assert found is not None and found["runId"] == "model-0" and found["spec"]  # the whole record
+    assert cloud.registry.find_by_custom_model_arn("team:b", model_arn) is None
+    assert cloud.registry.find_by_custom_model_arn("team:a", model_arn + "-b") is None
+    assert cloud.registry.find_by_custom_model_arn("team:nobody", model_arn) is None
+
+
+def test_runs_with_a_status_are_read_from_every_page(cloud: Cloud) -> None:
+    for index in range(reg.MAX_LISTING_PAGES * 10 + 5):
+        create_with_status(cloud, f"served-{index:03d}", "IN_SERVICE" if index % 50 == 0 else "FAILED")
+    served = list(cloud.registry.runs_with_status(["IN_SERVICE"]))
+    assert sorted(run["runId"] for run in served) == ["served-000", "served-050", "served-100"]
+
+
+def test_lineage_fields_are_written_into_the_map_even_on_an_old_record(cloud: Cloud) -> None:
+    create_with_status(cloud, "old", "TRAINED")  # registered before runs had lineage
+    assert "lineage" not in cloud.run("old")
+    updated = cloud.registry.update_lineage("old", {"datasets": [{"uri": "s3://b/k"}], "snapshotAt": "t"})
+    assert updated["lineage"] == {"datasets": [{"uri": "s3://b/k"}], "snapshotAt": "t"}
+    cloud.registry.update_lineage("old", {"snapshotAt": "t2"})
+    assert cloud.run("old")["lineage"] == {"datasets": [{"uri": "s3://b/k"}], "snapshotAt": "t2"}
+    with pytest.raises(RunNotFound):
+        cloud.registry.update_lineage("absent", {"snapshotAt": "t"})
+
+
+def test_an_attribute_is_marked_once(cloud: Cloud) -> None:
+    create(cloud, "marked")
+    assert cloud.registry.mark_once("marked", "legacyNoticeAt", "t1")
+    assert not cloud.registry.mark_once("marked", "legacyNoticeAt", "t2")
+    assert cloud.run("marked")["legacyNoticeAt"] == "t1"
+    assert not cloud.registry.mark_once("absent", "legacyNoticeAt", "t1")
+    assert cloud.registry.get("absent") is None
+
+
+def test_a_run_is_registered_with_its_lineage(cloud: Cloud) -> None:
+    cloud.registry.create_run(
+        "with-lineage",
+        spec=None,
+        source={"type": "api"},
+        names=None,
+        execution_arn="arn:x",
+        owner=Owner("team:a"),
+        lineage={"parent": {"runId": "earlier"}},
+    )
+    run = cloud.run("with-lineage")
+    assert run["lineage"] == {"parent": {"runId": "earlier"}}
+    assert "spec" not in run and "names" not in run and "executionStartedAt" not in run
