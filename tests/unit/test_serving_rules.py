@@ -104,7 +104,7 @@ def test_a_ready_serving_is_ready_whatever_the_poll_count(cloud: Cloud) -> None:
 
 
 def test_a_failure_without_a_reason_says_so(cloud: Cloud) -> None:
-    cloud.sim.script_throughput(ProvisioningScript(fail=True, failure_message=None))
+    cloud.sim.script_throughput(ProvisioningScript(fail=True, failure_message=""))
     state = started(cloud, mode="provisioned")
     cloud.sim.advance(600)
     arn = state["serving"]["arn"]
