@@ -81,7 +81,7 @@ MODULES: dict[str, Module] = {
     ),
     "runspec": Module(
         sources=("lambda/bmc/runspec/*.py",),
-        tests=_unit("test_runspec", "test_examples", "test_runspec_rules"),
+        tests=_unit("test_runspec", "test_examples", "test_handlers_prepare", "test_runspec_rules"),
     ),
     "evaluation": Module(
         sources=(
