@@ -8,6 +8,7 @@ writes are checked against what DynamoDB (moto) stores.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -538,3 +539,77 @@ def test_a_run_is_registered_with_its_lineage(cloud: Cloud) -> None:
     run = cloud.run("with-lineage")
     assert run["lineage"] == {"parent": {"runId": "earlier"}}
     assert "spec" not in run and "names" not in run and "executionStartedAt" not in run
+
+
+# --- reading the environment, times in any zone, exact details ----------------------------------
+
+
+def test_the_registry_is_named_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGISTRY_TABLE", "runs-table")
+    monkeypatch.setenv("JOB_ARN_INDEX", "jobs-index")
+    monkeypatch.setenv("AWAITING_INDEX", "awaiting-index")
+    registry = reg.Registry.from_environment()
+    assert (registry.table_name, registry.job_arn_index, registry.awaiting_index) == (
+        "runs-table",
+        "jobs-index",
+        "awaiting-index",
+    )
+    assert (registry.created_index, registry.team_index) == ("byCreatedAt", "byTeam")
+
+
+@pytest.fixture
+def tokyo_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine whose local time is not UTC (a developer's laptop running the CLI)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2026, 1, 1, 9, 0, 0, 123999), "2026-01-01T09:00:00.123Z"),  # naive: UTC, not local
+        (0, "1970-01-01T00:00:00.000Z"),
+        ("2026-01-01T09:00:00", "2026-01-01T09:00:00.000Z"),
+    ],
+)
+def test_naive_times_are_utc_whatever_the_local_zone(tokyo_time: None, value: Any, expected: str) -> None:
+    assert reg.execution_start(value) == expected
+
+
+def test_a_rejected_runs_history_names_the_error(cloud: Cloud) -> None:
+    error = {"error": "RunSpecInvalid", "cause": "x" * 600}
+    assert cloud.registry.record_rejected_run(
+        "rejected",
+        source={"type": "api"},
+        execution_arn="arn:rejected",
+        execution_started_at=STARTED_AT,
+        owner=Owner("team:a"),
+        error=error,
+    )
+    run = cloud.run("rejected")
+    assert run["statusHistory"][-1]["detail"] == ("RunSpecInvalid: " + "x" * 600)[:500]
+    assert run["executionStartedAt"] == STARTED_AT and run["executionArn"] == "arn:rejected"
+
+
+def test_writes_stamp_the_time(cloud: Cloud) -> None:
+    create(cloud, "stamped")
+    reg.use_clock(lambda: datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC))  # the local cloud resets it
+    cloud.registry.record_sweep("stamped", {"action": "report"})
+    assert cloud.run("stamped")["updatedAt"] == "2031-05-06T07:08:09.000Z"
+    reg.use_clock(lambda: datetime(2031, 5, 6, 8, 0, 0, tzinfo=UTC))
+    cloud.registry.mark_once("stamped", "legacyNoticeAt", "t")
+    assert cloud.run("stamped")["updatedAt"] == "2031-05-06T08:00:00.000Z"
+
+
+def test_any_of_several_replaceable_servings_may_be_replaced(cloud: Cloud) -> None:
+    create_with_status(cloud, "several", "COMPLETED")
+    cloud.registry.update("several", fields={"serving": {"status": "Failed"}})
+    assert cloud.registry.claim_serving(
+        "several", CLAIM, from_statuses=("COMPLETED",), replaceable=("Deleted", "Failed")
+    )
+    assert not cloud.registry.claim_serving(
+        "several", CLAIM, from_statuses=("COMPLETED",), replaceable=("Deleted", "Failed")
+    )
