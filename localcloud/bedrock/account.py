@@ -74,10 +74,13 @@ class BedrockAccount(BedrockBackend):
             )
         return arn
 
-    def _remember_token(self, operation: str, params: dict[str, Any], arn: str) -> None:
+    def _created(self, operation: str, params: dict[str, Any], arn: str, tags: list[dict[str, str]]) -> str:
+        """Tag a resource ``operation`` just created and remember its client request token."""
+        self._tag(arn, tags)
         token = params.get("clientRequestToken")
         if token:
             self._tokens[(operation, token)] = (fingerprint(params), arn)
+        return arn
 
     def foundation_model(self, identifier: str) -> FoundationModel | None:
         model_id = (

@@ -111,8 +111,7 @@ class CustomizationControl(BedrockAccount):
             last_modified_time=now,
         )
         self.jobs[job_id] = job
-        self._tag(job.job_arn, job_tags)
-        self._remember_token("CreateModelCustomizationJob", params, job.job_arn)
+        self._created("CreateModelCustomizationJob", params, job.job_arn, job_tags)
         # Bedrock sends an event on every status change, the first one (InProgress) included.
         self.sim._emit(lifecycle.job_event(self, job))
         return job.job_arn

@@ -6,7 +6,7 @@ model is ``runtime``; what time does to them is ``lifecycle``.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from localcloud.bedrock import access
@@ -15,6 +15,7 @@ from localcloud.bedrock.errors import not_found, validation_error
 from localcloud.bedrock.resources import (
     COMMITMENT_DAYS,
     RESOURCE_NAME,
+    ProvisioningScript,
     SimDeployment,
     SimThroughput,
     check_name,
@@ -27,6 +28,15 @@ from localcloud.bedrock.resources import (
 
 class ServingControl(BedrockAccount):
     """Provisioned throughputs and custom model deployments of one account and region."""
+
+    def _schedule(
+        self, scripts: dict[str | None, list[ProvisioningScript]], name: str, default_delay: float
+    ) -> tuple[ProvisioningScript, datetime, datetime, str]:
+        """A new throughput or deployment's script, creation time, due time and id."""
+        script = self.sim._take_provisioning_script(scripts, name)
+        now = self.sim.clock.now()
+        delay = script.delay_seconds if script.delay_seconds is not None else default_delay
+        return script, now, now + timedelta(seconds=delay), self.sim._new_id()
 
     def find_throughput(self, identifier: str) -> SimThroughput:
         for throughput in self.throughputs.values():
@@ -61,12 +71,9 @@ class ServingControl(BedrockAccount):
         model_arn, foundation_arn = self._resolve_served_model(str(params.get("modelId", "")))
         access.check_model_key(self, model_arn)
         tags = check_tags(params.get("tags"), "tags")
-        script = self.sim._take_provisioning_script(self.sim._throughput_scripts, name)
-        now = self.sim.clock.now()
-        delay = (
-            script.delay_seconds if script.delay_seconds is not None else self.sim.throughput_delay_seconds
+        script, now, due, throughput_id = self._schedule(
+            self.sim._throughput_scripts, name, self.sim.throughput_delay_seconds
         )
-        throughput_id = self.sim._new_id()
         throughput = SimThroughput(
             throughput_id=throughput_id,
             arn=self._arn(f"provisioned-model/{throughput_id}"),
@@ -77,13 +84,11 @@ class ServingControl(BedrockAccount):
             commitment_duration=commitment,
             script=script,
             creation_time=now,
-            due_time=now + timedelta(seconds=delay),
+            due_time=due,
             last_modified_time=now,
         )
         self.throughputs[throughput_id] = throughput
-        self._tag(throughput.arn, tags)
-        self._remember_token("CreateProvisionedModelThroughput", params, throughput.arn)
-        return throughput.arn
+        return self._created("CreateProvisionedModelThroughput", params, throughput.arn, tags)
 
     def delete_throughput(self, identifier: str) -> None:
         throughput = self.find_throughput(identifier)
@@ -146,12 +151,9 @@ class ServingControl(BedrockAccount):
             )
         access.check_model_key(self, model.model_arn)
         tags = check_tags(params.get("tags"), "tags")
-        script = self.sim._take_provisioning_script(self.sim._deployment_scripts, name)
-        now = self.sim.clock.now()
-        delay = (
-            script.delay_seconds if script.delay_seconds is not None else self.sim.deployment_delay_seconds
+        script, now, due, deployment_id = self._schedule(
+            self.sim._deployment_scripts, name, self.sim.deployment_delay_seconds
         )
-        deployment_id = self.sim._new_id()
         deployment = SimDeployment(
             deployment_id=deployment_id,
             arn=self._arn(f"custom-model-deployment/{deployment_id}"),
@@ -160,13 +162,11 @@ class ServingControl(BedrockAccount):
             description=params.get("description"),
             script=script,
             creation_time=now,
-            due_time=now + timedelta(seconds=delay),
+            due_time=due,
             last_updated_time=now,
         )
         self.deployments[deployment_id] = deployment
-        self._tag(deployment.arn, tags)
-        self._remember_token("CreateCustomModelDeployment", params, deployment.arn)
-        return deployment.arn
+        return self._created("CreateCustomModelDeployment", params, deployment.arn, tags)
 
     def delete_deployment(self, identifier: str) -> None:
         deployment = self.find_deployment(identifier)
