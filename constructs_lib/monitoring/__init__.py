@@ -21,15 +21,14 @@ cdk-monitoring-constructs: see docs/decisions.md.
 from __future__ import annotations
 
 from aws_cdk import Duration
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib.compliance import acknowledge_nag
 from constructs_lib.monitoring.alarms import platform_alarms
 from constructs_lib.monitoring.alerts import allow_service_publishers, bedrock_budget, outside_serving_rule
 from constructs_lib.monitoring.dashboard import platform_dashboard
 from constructs_lib.monitoring.queries import saved_queries
 from constructs_lib.monitoring.sources import MonitoredResources
+from constructs_lib.queues import dead_letter_queue
 
 __all__ = ["MonitoredResources", "PlatformMonitoring"]
 
@@ -48,19 +47,12 @@ class PlatformMonitoring(Construct):
         super().__init__(scope, construct_id)
         sweep_period = Duration.minutes(sweeper_interval_minutes)
         allow_service_publishers(prefix=prefix, resources=resources, budget=monthly_budget_usd is not None)
-        self.undelivered = sqs.Queue(
+        self.undelivered = dead_letter_queue(
             self,
             "UndeliveredAlerts",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=resources.data_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            self.undelivered,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the CloudTrail alert rule's target; a DLQ of a DLQ would "
-            "only move the same undelivered events again.",
+            key=resources.data_key,
+            reason="This queue is the dead-letter queue of the CloudTrail alert rule's target; a DLQ of a DLQ "
+            "would only move the same undelivered events again.",
         )
         self.alarms = platform_alarms(
             self, prefix=prefix, resources=resources, undelivered=self.undelivered, sweep_period=sweep_period
