@@ -90,7 +90,7 @@ $(MUTATION_STAMP): $(VENV_STAMP) requirements-mutation.txt
 	touch $@
 
 mutation: $(MUTATION_STAMP)
-	$(TEST_ENV) nice -n 10 $(PY) scripts/mutation.py $(MODULES)
+	nice -n 10 $(PY) scripts/mutation.py $(MODULES)
 
 # The CLI installs on its own: a clean venv, `pip install .`, the README's commands.
 install-check:

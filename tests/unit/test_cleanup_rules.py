@@ -4,6 +4,7 @@ or deleted was read from the run's record, and only from a record bound to this 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from bmc.aws.bedrock_ops import BedrockOps
 from bmc.handlers import cleanup as cleanup_handler
 from bmc.handlers import serve
 from bmc.tenancy import Owner
+from bmc.workflow import cleanup as cleanup_module
 from bmc.workflow.cleanup import Execution, clean_up, failure_record
 
 from tests.unit.workflow_support import (
@@ -227,3 +229,51 @@ def test_the_detail_is_bounded(cloud: Cloud) -> None:
 )
 def test_failure_records(error: dict[str, Any] | None, expected: dict[str, str]) -> None:
     assert failure_record(error) == expected
+
+
+# --- what operators read in the logs ------------------------------------------------------------
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def cleanup_log() -> Iterator[list[logging.LogRecord]]:
+    handler = Records()
+    target = logging.getLogger(cleanup_module.logger.name)
+    target.addHandler(handler)
+    yield handler.records
+    target.removeHandler(handler)
+
+
+def test_a_refused_record_is_logged_with_the_execution_it_belongs_to(
+    cloud: Cloud, cleanup_log: list[logging.LogRecord]
+) -> None:
+    submitted("run-1")
+    error_only("run-1", {"Error": "X"}, started_at=LATER)
+    [refusal] = [r for r in cleanup_log if r.levelno == logging.ERROR]
+    assert refusal.getMessage() == "the run id is recorded for another execution: nothing cleaned up"
+    assert refusal.recordedExecution == execution_arn("run-1")  # type: ignore[attr-defined]
+    assert refusal.recordedStart == STARTED_AT  # type: ignore[attr-defined]
+
+
+def test_a_failed_step_is_logged_and_named_with_its_error(
+    cloud: Cloud, cleanup_log: list[logging.LogRecord]
+) -> None:
+    submitted("run-1")
+    cloud.sim.fail_next("GetModelCustomizationJob", "InternalServerException")
+    result = clean(cloud, "run-1", {"Error": "X"})
+    [problem] = result["problems"]
+    assert problem == (
+        "stop the customization job: BedrockUnavailable: GetModelCustomizationJob: "
+        "InternalServerException: Simulated InternalServerException"
+    )
+    [failure] = [r for r in cleanup_log if r.levelno == logging.ERROR]
+    assert failure.getMessage() == "step failed: stop the customization job"
+    assert failure.exc_info is not None
