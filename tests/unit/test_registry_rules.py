@@ -7,6 +7,7 @@ writes are checked against what DynamoDB (moto) stores.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -490,10 +491,11 @@ def test_a_custom_model_is_found_among_its_owners_runs_only(cloud: Cloud, small_
         cloud.clock.advance(1)
         create(cloud, f"model-{index}", team="team:a")
     create(cloud, "other-team", team="team:b")
-    cloud.registry.update("model-0", fields={"customModelArn": model_arn})  # the oldest: on the last page
+    # byTeam reads oldest first, two a page: the newest run is alone on the third page.
+    cloud.registry.update("model-4", fields={"customModelArn": model_arn})
     cloud.registry.update("other-team", fields={"customModelArn": model_arn + "-b"})
     found = cloud.registry.find_by_custom_model_arn("team:a", model_arn)
-    assert found is not None and found["runId"] == "model-0" and found["spec"]  # the whole record
+    assert found is not None and found["runId"] == "model-4" and found["spec"]  # the whole record
     assert cloud.registry.find_by_custom_model_arn("team:b", model_arn) is None
     assert cloud.registry.find_by_custom_model_arn("team:a", model_arn + "-b") is None
     assert cloud.registry.find_by_custom_model_arn("team:nobody", model_arn) is None
@@ -613,3 +615,89 @@ def test_any_of_several_replaceable_servings_may_be_replaced(cloud: Cloud) -> No
     assert not cloud.registry.claim_serving(
         "several", CLAIM, from_statuses=("COMPLETED",), replaceable=("Deleted", "Failed")
     )
+
+
+WRITES_AT = datetime(2031, 5, 6, 9, 10, 11, 250000, tzinfo=UTC)
+
+
+def _claim_serving(registry: reg.Registry, run_id: str) -> bool:
+    return registry.claim_serving(run_id, CLAIM, from_statuses=("TRAINED",), replaceable=("Deleted",))
+
+
+def _claim_unchanged(registry: reg.Registry, run_id: str) -> bool:
+    return registry.claim_if_unchanged(run_id, {"status": "TRAINED"}, {"action": "report"})
+
+
+def _restore_token(registry: reg.Registry, run_id: str) -> bool:
+    return registry.claim_task_token(run_id) == "token-1" and registry.restore_task_token(run_id, "token-1")
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda registry, run_id: registry.update(run_id, fields={"note": "n"}),
+        _claim_serving,
+        _claim_unchanged,
+        lambda registry, run_id: registry.claim_task_token(run_id) == "token-1",
+        _restore_token,
+    ],
+    ids=["update", "claim_serving", "claim_if_unchanged", "claim_task_token", "restore_task_token"],
+)
+def test_every_write_stamps_the_time(cloud: Cloud, write: Any) -> None:
+    create_with_status(cloud, "stamp", "TRAINED")
+    cloud.registry.store_task_token("stamp", "token-1")
+    reg.use_clock(lambda: WRITES_AT)  # the local cloud resets it
+    assert write(cloud.registry, "stamp")
+    assert cloud.run("stamp")["updatedAt"] == "2031-05-06T09:10:11.250Z"
+
+
+def test_a_token_is_claimed_only_where_one_is_stored(cloud: Cloud) -> None:
+    create(cloud, "tokenless")
+    before = cloud.run("tokenless")
+    assert cloud.registry.claim_task_token("tokenless") is None
+    assert cloud.run("tokenless") == before  # nothing written, not even the time
+    assert cloud.registry.claim_task_token("absent") is None
+    assert cloud.registry.get("absent") is None
+    # A token that is not a string (a record written by hand) is never handed to Step Functions.
+    cloud.registry.update("tokenless", fields={"taskToken": 42})
+    assert cloud.registry.claim_task_token("tokenless") is None
+
+
+@pytest.fixture
+def capped_pages() -> Iterator[None]:
+    """Every Query reads at most two items, whatever Limit it asks for (a page ends at 1 MB)."""
+    client = clients.client("dynamodb")
+
+    def two_at_most(params: dict[str, Any], **_: Any) -> None:
+        params["Limit"] = min(int(params.get("Limit", 2)), 2)
+
+    client.meta.events.register("provide-client-params.dynamodb.Query", two_at_most)
+    yield
+    client.meta.events.unregister("provide-client-params.dynamodb.Query", two_at_most)
+
+
+def test_runs_with_a_status_continue_where_each_listing_stopped(cloud: Cloud, capped_pages: None) -> None:
+    # One listing reads at most MAX_LISTING_PAGES pages of two: 25 runs need two listings.
+    for index in range(25):
+        cloud.clock.advance(1)
+        create_with_status(cloud, f"page-{index:02d}", "IN_SERVICE")
+    served = list(itertools.islice(cloud.registry.runs_with_status(["IN_SERVICE"]), 50))
+    assert [run["runId"] for run in served] == [f"page-{index:02d}" for index in reversed(range(25))]
+
+
+def test_a_status_no_longer_known_is_still_counted(cloud: Cloud) -> None:
+    # A record written by another version of the workflow keeps the status it had.
+    create(cloud, "archived")
+    cloud.registry.update("archived", fields={"status": "ARCHIVED"})
+    create(cloud, "pending")
+    counts = cloud.registry.count_by_status()
+    assert counts == dict.fromkeys(ALLOWED, 0) | {"PENDING": 1, "ARCHIVED": 1}
+
+
+def test_refusals_name_the_run_and_the_rule(cloud: Cloud) -> None:
+    with pytest.raises(RunNotFound) as missing:
+        cloud.registry.update("absent", fields={"note": "n"})
+    assert str(missing.value) == "run absent is not in the registry"
+    with pytest.raises(ValueError) as not_bookkeeping:
+        cloud.registry.write_state("sweeper", {})
+    assert str(not_bookkeeping.value) == "bookkeeping keys start with '#' so they can never be a run id"
