@@ -98,6 +98,7 @@ class WorkflowLambdas(Construct):
             }
         )
         self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")
+        self.runtime = shared  # the evaluation functions share the code assets and settings
         self._add_preparation(shared, allowed_models, serving_defaults)
         self._add_job_tracking(shared)
         self._add_serving(shared, self.schedule_group.ref)

@@ -17,8 +17,8 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -103,6 +103,7 @@ class LocalCloud:
         self.bedrock = self._stack.enter_context(
             BedrockSimulator(self.clock, event_sink=self._put_bedrock_event, **self._bedrock_options)
         )
+        self._stack.enter_context(backoff_on(self.clock))
         self._deploy()
         self.clock.add_listener(self._on_clock)
         return self
@@ -546,6 +547,23 @@ class LocalCloud:
             name = self._physical[logical_id]["Ref"]
             events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), State="ENABLED")
             events.put_targets(Rule=name, Targets=targets)
+
+
+@contextmanager
+def backoff_on(clock: SimClock) -> Iterator[None]:
+    """The evaluation's retry backoff waits on the simulated clock (a child's timeline inside a
+    Distributed Map), as a Lambda's sleep takes its time on AWS."""
+    from bmc.evaluation import generation
+
+    def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    saved = generation.backoff_sleep
+    generation.backoff_sleep = sleep
+    try:
+        yield
+    finally:
+        generation.backoff_sleep = saved
 
 
 def rest_proxy_event(

@@ -149,6 +149,13 @@ SUPPORT_DATASETS = (
     Dataset("datasets/support/train.jsonl", "conversation", 160),
     Dataset("datasets/support/validation.jsonl", "conversation", 24),
 )
+TEST_SET = Dataset("datasets/support/test.jsonl", "evaluation", 40)
+EVALUATED_DATASETS = (*SUPPORT_DATASETS, TEST_SET)
+# Compare the custom model with its base on held-out tickets; keep it only if ROUGE-L improves.
+EVALUATION = {
+    "testData": "s3://{datasets}/datasets/support/test.jsonl",
+    "gate": {"metric": "rougeL", "minDelta": 0.05, "onFail": "undeploy"},
+}
 PROVISIONED = {"mode": "provisioned", "modelUnits": 1}
 _COMPLETES = ("SUCCEEDED", "COMPLETED")  # (execution status, the run's final status)
 _FAILS = ("FAILED", "FAILED")
@@ -176,9 +183,9 @@ SCENARIOS: dict[str, Scenario] = {
     for scenario in (
         Scenario(
             "fine-tuning-provisioned",
-            "Fine-tune Nova Micro and serve it with no-commitment provisioned throughput",
-            _fine_tuning(PROVISIONED),
-            SUPPORT_DATASETS,
+            "Fine-tune Nova Micro, serve it with provisioned throughput and evaluate it against its base",
+            _fine_tuning(PROVISIONED, evaluation=EVALUATION),
+            EVALUATED_DATASETS,
             "SUCCEEDED",
             "IN_SERVICE",
             expect_serving_left="provisioned",

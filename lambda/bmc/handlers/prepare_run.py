@@ -47,6 +47,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             allowed_base_models=settings.allowed_base_models(),
             region=settings.region(),
             datasets_bucket=settings.datasets_bucket(),
+            allowed_judge_models=settings.evaluation_judge_models(),
         )
     except RunSpecInvalid as exc:
         logger.warning("run spec refused", extra={"findings": [f.to_dict() for f in exc.findings]})

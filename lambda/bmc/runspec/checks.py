@@ -18,6 +18,7 @@ from bmc.catalog.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE, check_hy
 from bmc.catalog.models import CUSTOMIZATION_TYPES, Model, UnknownModelError, resolve_model, resolve_teacher
 from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
+from bmc.runspec.evaluation import check_evaluation
 from bmc.runspec.model import (
     COMMITMENT_WITH_TTL,
     COMMITMENTS,
@@ -71,6 +72,7 @@ class SpecOptions:
     allowed_base_models: Sequence[str] = ()
     region: str | None = None
     datasets_bucket: str | None = None
+    allowed_judge_models: Sequence[str] | None = None  # the deployment's judges; None: any
 
 
 def load_spec(
@@ -126,10 +128,17 @@ def validate_spec(
     allowed_base_models: Sequence[str] = (),
     region: str | None = None,
     datasets_bucket: str | None = None,
+    allowed_judge_models: Sequence[str] | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
     options = SpecOptions(
-        source, default_run_name, default_serving, allowed_base_models, region, datasets_bucket
+        source,
+        default_run_name,
+        default_serving,
+        allowed_base_models,
+        region,
+        datasets_bucket,
+        allowed_judge_models,
     )
     return check_spec(data, options, lines)
 
@@ -146,8 +155,9 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     customization_type = _customization_type(check, data)
     training = _s3_object(check, data.get("trainingData"), "trainingData", required=True)
     validation = _validation_data(check, data.get("validationData"))
+    test_data = _test_data(check, data.get("evaluation"))
     if options.datasets_bucket:
-        _in_datasets_bucket(check, training, validation, options.datasets_bucket)
+        _in_datasets_bucket(check, training, validation, options.datasets_bucket, test_data)
     hyperparameters: dict[str, str] = {}
     if model is not None and customization_type is not None:
         if not model.supports(customization_type):
@@ -169,6 +179,15 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     serving = _serving(check, data.get("serving"), defaults, model, path="serving")
     tags = _tags(check, data.get("tags"))
     notify_on_success = _notify(check, data.get("notify"))
+    evaluation = check_evaluation(
+        check,
+        data.get("evaluation"),
+        test_data,
+        model=model,
+        serving=serving,
+        region=options.region,
+        allowed_judges=options.allowed_judge_models,
+    )
     if check.errors or model is None or customization_type is None or training is None:
         return SpecCheck(None, check.errors)
     if run_name is None:
@@ -184,6 +203,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         serving=serving,
         tags=tags,
         notify_on_success=notify_on_success,
+        evaluation=evaluation,
     )
     return SpecCheck(spec, [])
 
@@ -363,13 +383,26 @@ def _s3_object(check: _Checker, value: Any, path: str, *, required: bool) -> str
     return str(value)
 
 
+def _test_data(check: _Checker, evaluation: Any) -> str | None:
+    """The evaluation's test set URI (the rest of the block is checked by bmc.runspec.evaluation)."""
+    if not isinstance(evaluation, Mapping):
+        return None
+    return _s3_object(check, evaluation.get("testData"), "evaluation.testData", required=True)
+
+
 def _in_datasets_bucket(
-    check: _Checker, training: str | None, validation: Sequence[str], datasets_bucket: str
+    check: _Checker,
+    training: str | None,
+    validation: Sequence[str],
+    datasets_bucket: str,
+    test_data: str | None = None,
 ) -> None:
-    """Bedrock's service role reads the deployment's datasets bucket only: data elsewhere would fail late."""
+    """Bedrock's service role reads the deployment's datasets bucket only: data elsewhere would fail
+    late; the evaluation's test set is held to the same place."""
     located = [("trainingData", training)] + [
         (f"validationData[{i}]", uri) for i, uri in enumerate(validation)
     ]
+    located.append(("evaluation.testData", test_data))
     for path, uri in located:
         if uri is not None and parse_s3_uri(uri)[0] != datasets_bucket:
             check.error(

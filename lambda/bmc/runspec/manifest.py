@@ -90,6 +90,7 @@ def load_run_spec(
     allowed_base_models: Sequence[str] = (),
     region: str | None = None,
     datasets_bucket: str | None = None,
+    allowed_judge_models: Sequence[str] | None = None,
 ) -> RunSpec:
     """The validated spec of a run, read from S3 when it came as a manifest."""
     options = SpecOptions(
@@ -99,6 +100,7 @@ def load_run_spec(
         allowed_base_models,
         region,
         datasets_bucket,
+        allowed_judge_models,
     )
     if run_input.manifest is None:
         return checked(check_spec(run_input.data, options), options.source)

@@ -13,12 +13,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import COMPLETED, FAILED, STOPPED, Registry
+from bmc.aws.registry import COMPLETED, FAILED, REJECTED, STOPPED, TRAINED, Registry
+from bmc.evaluation.report import comparison_table
 
 logger = Logger(child=True)
 
 MAX_SUBJECT_LENGTH = 100
 SUCCEEDED = "SUCCEEDED"
+GATE_FAILED_ERROR = "EvaluationGateFailed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,15 @@ def metrics_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def evaluation_lines(evaluation: Any) -> list[str]:
+    """The evaluation's headline: base vs custom per metric with intervals, and the gate."""
+    if not isinstance(evaluation, Mapping) or not isinstance(evaluation.get("summary"), Mapping):
+        return []
+    gate = evaluation.get("gate")
+    table = comparison_table(evaluation["summary"], gate if isinstance(gate, Mapping) else None)
+    return ["", "Evaluation (custom model vs its base):", *(f"  {line}" if line else "" for line in table)]
+
+
 def compose(
     *,
     prefix: str,
@@ -129,6 +140,7 @@ def compose(
     summary = run.get("metricsSummary")
     if isinstance(summary, Mapping):
         lines += ["", "Metrics:", *metrics_lines(summary)]
+    lines += evaluation_lines(run.get("evaluation"))
     if cleanup:
         lines += ["", "Cleanup:"]
         lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
@@ -167,17 +179,31 @@ def notify_success(
     topic_arn: str,
     sns_client: Any,
 ) -> dict[str, Any]:
-    """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false."""
+    """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false;
+    a run the evaluation gate REJECTED is always notified, with the gate's reason."""
     run = registry.require(run_id)
     spec = run.get("spec") or {}
-    if (spec.get("serving") or {}).get("mode", "none") == "none":
+    if (spec.get("serving") or {}).get("mode", "none") == "none" and run.get("status") == TRAINED:
         registry.transition(run_id, COMPLETED, detail="run completed")
         run = registry.require(run_id)
     status = str(run.get("status"))
-    if not (spec.get("notify") or {}).get("onSuccess", True):
+    rejection = None
+    if status == REJECTED:  # always told: the model the run trained was refused
+        gate = (run.get("evaluation") or {}).get("gate") or {}
+        rejection = {
+            "error": GATE_FAILED_ERROR,
+            "cause": str(gate.get("reason") or "the evaluation gate failed"),
+        }
+    elif not (spec.get("notify") or {}).get("onSuccess", True):
         return {"messageId": None, "status": status}
     message = compose(
-        prefix=prefix, region=region, run_id=run_id, status=status, run=run, execution_arn=execution_arn
+        prefix=prefix,
+        region=region,
+        run_id=run_id,
+        status=status,
+        run=run,
+        execution_arn=execution_arn,
+        error=rejection,
     )
     return {"messageId": publish(message, topic_arn=topic_arn, sns_client=sns_client), "status": status}
 

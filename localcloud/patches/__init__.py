@@ -1,0 +1,54 @@
+"""Every patch of moto internals the local cloud needs (moto is pinned: ``MOTO_VERSION``).
+
+moto runs real Amazon States Language (a port of LocalStack's interpreter) when started with
+``mock_aws(config=MOTO_CONFIG)``. These gaps keep it from running this project's synthesized
+state machine faithfully; each is bridged by replacing a moto internal for as long as the
+patches are installed (``install_patches``; the patched names are checked before anything is
+replaced). One module per seam, each explaining what AWS does and why its patches exist:
+
+- ``lambdas``: 1. Lambda handlers run in process, with the function's environment, a Lambda
+  context (remaining time on the simulated clock) and AWS's error payload; 9. ``os.environ``
+  gets a thread-local layer for the running handler's variables.
+- ``sdk``: 2. ``aws-sdk:`` and forwarded optimized integrations map parameters, responses and
+  errors through the botocore operation model, as AWS does.
+- ``waits``: 3. Wait states and Retry backoffs return at once and advance the simulated clock;
+  4. ``Wait`` on a timestamp measures against the simulated clock.
+- ``events``: 5. unnamed executions get a UUID; 6. SendTaskFailure keeps its cause;
+  7. EventBridge rules invoke Lambda targets; 8. StopExecution wakes a waiting task and emits
+  the ABORTED status-change event.
+- ``distributed_map``: 10. EXPRESS, ItemBatcher, WriterConfig and integer percentages get past
+  moto's grammar; 11. items are batched as AWS delivers them, failed children counted and the
+  tolerated failure thresholds applied; 12. children run concurrently on the simulated clock;
+  13. ResultWriter writes the result files and manifest.
+"""
+
+from localcloud.patches.core import (
+    MOTO_CONFIG,
+    MOTO_VERSION,
+    LocalCloudPatches,
+    active_patches,
+    install_patches,
+    wait_for_execution,
+)
+from localcloud.patches.distributed_map import preprocess_definition
+from localcloud.patches.lambdas import Invocation, LambdaContext, LambdaRegistry, RegisteredFunction
+from localcloud.patches.sdk import sfn_error_name, to_boto_params, to_sfn_result
+from localcloud.patches.waits import RequestedWait
+
+__all__ = [
+    "MOTO_CONFIG",
+    "MOTO_VERSION",
+    "Invocation",
+    "LambdaContext",
+    "LambdaRegistry",
+    "LocalCloudPatches",
+    "RegisteredFunction",
+    "RequestedWait",
+    "active_patches",
+    "install_patches",
+    "preprocess_definition",
+    "sfn_error_name",
+    "to_boto_params",
+    "to_sfn_result",
+    "wait_for_execution",
+]

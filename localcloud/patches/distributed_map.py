@@ -1,0 +1,712 @@
+"""The Distributed Map as AWS runs it (patches 10 to 13 of ``localcloud.patches``).
+
+moto 5.2.5 runs a DISTRIBUTED Map with an S3 ItemReader, but its ANTLR grammar (a port of
+LocalStack's) refuses ``"ExecutionType": "EXPRESS"``, ``ItemBatcher``, ``ResultWriter.
+WriterConfig`` and an integer ``ToleratedFailurePercentage`` (CDK renders ``5``), and its
+interpreter ignores the tolerated failure thresholds, swallows failed child executions and
+writes an empty result manifest. The synthesized definition is run unchanged with AWS's
+semantics this way:
+
+10. Definition preprocessor (``AmazonStateLanguageParser.parse``). What the grammar refuses is
+    moved into the ItemProcessor's ``Comment`` (a field it accepts) as base64 JSON behind
+    ``STASH_MARKER``: the execution type, the ItemBatcher and the WriterConfig; an integer
+    percentage becomes a float. DescribeStateMachine still returns the definition as written.
+    EXPRESS children cannot wait (``.sync``, ``.waitForTaskToken``): such a definition is
+    refused, as CreateStateMachine refuses it on AWS.
+11. The map run (``DistributedIterationComponent._map_run``). AWS applies ItemSelector to each
+    item, then batches items into child inputs ``{"BatchInput": {...}, "Items": [...]}``
+    (MaxItemsPerBatch[Path], MaxInputBytesPerBatch[Path]; BatchInput is a payload template on
+    the state's input), and a child's input may not exceed 256 KiB (States.DataLimitExceeded).
+    Children run at most MaxConcurrency at a time. A failed child is counted, not swallowed;
+    when failed children exceed ToleratedFailureCount or ToleratedFailurePercentage (of the
+    children started, which are batches with an ItemBatcher) the map run stops and fails with
+    States.ExceedToleratedFailureThreshold. An EXPRESS child fails with States.Timeout after 5
+    minutes.
+12. Simulated concurrency. Each child runs on its own timeline of the simulated clock (its
+    Lambda calls, Bedrock latencies and backoffs advance only its time); when the map run
+    ends, the shared clock advances by the time the children took with MaxConcurrency slots
+    (each child starts on the slot that frees first, in item order). Records per simulated
+    second then measure the concurrency the definition asks for.
+13. ResultWriter (``ResourceEvalS3._handle_put_object``, ``ResultWriter._eval_body``). Its
+    Parameters are evaluated against the state's input (moto used the children's outputs, so
+    a ``Prefix.$`` on the run id failed). AWS writes the child executions by
+    status to ``<Prefix>/<map run id>/SUCCEEDED_<n>.json`` and ``FAILED_<n>.json`` (execution
+    ARN, input, output or error and cause; WriterConfig picks JSON or JSONL and the
+    transformation) and a ``manifest.json`` listing them; the state's output is
+    ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``. Without a ResultWriter the
+    outputs are the state's result, which may not exceed 256 KiB.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Final
+
+from moto.stepfunctions.parser.api import HistoryEventType
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+    StatesErrorNameType,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+    DistributedIterationComponent,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor.distributed_item_processor_worker import (
+    DistributedItemProcessorWorker,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.max_concurrency import (
+    DEFAULT_MAX_CONCURRENCY_VALUE,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
+    ResourceEvalS3,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (
+    ResultWriter,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
+from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+from localcloud.clock import SimClock
+from localcloud.patches.base import Patch
+
+STASH_MARKER = "localcloud:distributed-map "
+MAX_PAYLOAD_BYTES = 256 * 1024  # a state's input or output, and a child's input
+EXPRESS_MAX_SECONDS = 300.0
+DEFAULT_MAX_ITEMS_PER_BATCH = 0  # no limit by count
+WAITING_SUFFIXES = (".sync", ".sync:2", ".waitForTaskToken")
+
+
+class DefinitionRefusedError(ValueError):
+    """A definition AWS's CreateStateMachine would refuse (moto reports it as InvalidDefinition)."""
+
+
+# --------------------------------------------------------------------------------------------
+# 10. The definition preprocessor
+# --------------------------------------------------------------------------------------------
+
+
+def preprocess_definition(definition: str) -> str:
+    """The definition with what moto's grammar refuses moved into each distributed
+    ItemProcessor's Comment (see the module's docstring)."""
+    try:
+        document = json.loads(definition)
+    except ValueError:
+        return definition  # moto reports the syntax error itself
+    if not isinstance(document, dict) or not _rewrite_states(document.get("States")):
+        return definition
+    return json.dumps(document)
+
+
+def _rewrite_states(states: Any) -> bool:
+    changed = False
+    if not isinstance(states, dict):
+        return False
+    for state in states.values():
+        if not isinstance(state, dict):
+            continue
+        if state.get("Type") == "Parallel":
+            for branch in state.get("Branches") or []:
+                changed |= _rewrite_states(branch.get("States") if isinstance(branch, dict) else None)
+        if state.get("Type") != "Map":
+            continue
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if not isinstance(processor, dict):
+            continue
+        if (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
+            changed |= _stash(state, processor)
+        changed |= _rewrite_states(processor.get("States"))
+    return changed
+
+
+def _stash(state: dict[str, Any], processor: dict[str, Any]) -> bool:
+    extras: dict[str, Any] = {}
+    config = processor["ProcessorConfig"]
+    if config.get("ExecutionType") == "EXPRESS":
+        _refuse_waiting_tasks(processor.get("States"))
+        extras["executionType"] = "EXPRESS"
+        config["ExecutionType"] = "STANDARD"
+    if "ItemBatcher" in state:
+        extras["itemBatcher"] = state.pop("ItemBatcher")
+    writer = state.get("ResultWriter")
+    if isinstance(writer, dict) and "WriterConfig" in writer:
+        extras["writerConfig"] = writer.pop("WriterConfig")
+        if not writer:  # WriterConfig alone: the results are the state's output
+            del state["ResultWriter"]
+    percentage = state.get("ToleratedFailurePercentage")
+    if isinstance(percentage, int) and not isinstance(percentage, bool):
+        state["ToleratedFailurePercentage"] = float(percentage)
+    if not extras:
+        return isinstance(percentage, int)
+    extras["comment"] = processor.get("Comment")
+    # base64: moto keeps a string's JSON escapes, so JSON text would not survive as a comment.
+    processor["Comment"] = STASH_MARKER + base64.urlsafe_b64encode(json.dumps(extras).encode()).decode()
+    return True
+
+
+def _refuse_waiting_tasks(states: Any) -> None:
+    for name, state in (states or {}).items():
+        resource = str(state.get("Resource", "")) if isinstance(state, dict) else ""
+        if resource.endswith(WAITING_SUFFIXES):
+            raise DefinitionRefusedError(
+                f"Express state machines do not support the '{resource.rsplit('.', 1)[-1]}' service "
+                f"integration pattern (state {name!r} of an EXPRESS ItemProcessor)"
+            )
+
+
+@dataclass(frozen=True)
+class StashedFields:
+    """What the preprocessor moved aside for one Distributed Map."""
+
+    execution_type: str = "STANDARD"
+    item_batcher: Mapping[str, Any] | None = None
+    writer_config: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, component: Any) -> StashedFields:
+        comment = getattr(getattr(component, "_comment", None), "comment", None)
+        if not isinstance(comment, str) or not comment.startswith(STASH_MARKER):
+            return cls()
+        extras = json.loads(base64.urlsafe_b64decode(comment.removeprefix(STASH_MARKER)))
+        return cls(
+            execution_type=extras.get("executionType", "STANDARD"),
+            item_batcher=extras.get("itemBatcher"),
+            writer_config=extras.get("writerConfig"),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# 11 and 12. The map run
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChildExecution:
+    """One child execution as the ResultWriter reports it."""
+
+    index: int
+    name: str
+    input: Any
+    status: str = "RUNNING"  # SUCCEEDED | FAILED | ABORTED
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    seconds: float = 0.0
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    stopped: datetime | None = None
+
+
+class MapRun:
+    """The children of one map run, their outcomes and the tolerated failures."""
+
+    def __init__(
+        self,
+        record: Any,
+        *,
+        stashed: StashedFields,
+        inputs: Sequence[Any],
+        tolerated_count: int,
+        tolerated_percentage: float,
+        clock: SimClock | None,
+    ) -> None:
+        self.record = record
+        self.stashed = stashed
+        self.children = [
+            ChildExecution(index, f"{uuid.uuid4()}", child_input) for index, child_input in enumerate(inputs)
+        ]
+        self.tolerated_count = tolerated_count
+        self.tolerated_percentage = tolerated_percentage
+        self.clock = clock
+        self.lock = threading.Lock()
+        self._running = 0
+        self._idle = threading.Condition(self.lock)
+
+    def started(self) -> None:
+        with self.lock:
+            self._running += 1
+
+    def finished(self) -> None:
+        with self.lock:
+            self._running -= 1
+            self._idle.notify_all()
+
+    def wait_until_idle(self) -> None:
+        with self.lock:
+            self._idle.wait_for(lambda: self._running == 0)
+
+    @property
+    def express(self) -> bool:
+        return self.stashed.execution_type == "EXPRESS"
+
+    def execution_arn(self, child: ChildExecution) -> str:
+        return (
+            str(self.record.map_state_machine_arn).replace(":stateMachine:", ":execution:") + f":{child.name}"
+        )
+
+    def timeline(self) -> Any:
+        return self.clock.timeline() if self.clock is not None else nullcontext(None)
+
+    def failed(self) -> int:
+        with self.lock:
+            return sum(child.status in ("FAILED", "ABORTED") for child in self.children)
+
+    def exceeded(self) -> bool:
+        """More failed children than tolerated (the percentage is of all children)."""
+        failed = self.failed()
+        if failed == 0:
+            return False
+        over_count = failed > self.tolerated_count
+        over_percentage = failed * 100 > self.tolerated_percentage * len(self.children)
+        return over_count and over_percentage
+
+    def makespan(self, max_concurrency: int) -> float:
+        """Simulated seconds the children took with ``max_concurrency`` slots, in item order."""
+        ran = [child.seconds for child in self.children if child.status != "RUNNING"]
+        slots = len(ran) if max_concurrency in (0, DEFAULT_MAX_CONCURRENCY_VALUE) else max_concurrency
+        finishing: list[float] = [0.0] * max(1, min(slots, len(ran) or 1))
+        for seconds in ran:
+            start = heapq.heappop(finishing)
+            heapq.heappush(finishing, start + seconds)
+        return max(finishing)
+
+    def threshold_failure(self, env: Any) -> FailureEventException:
+        failed = self.failed()
+        cause = (
+            f"{failed} of {len(self.children)} child executions failed, more than the tolerated "
+            f"count {self.tolerated_count} or {self.tolerated_percentage:g}%"
+        )
+        return _failure(env, StatesErrorNameType.StatesExceedToleratedFailureThreshold, cause)
+
+
+RUN_ATTRIBUTE = "_localcloud_run"  # the MapRun of a moto map-run record
+
+
+def run_of(record: Any) -> MapRun | None:
+    run: MapRun | None = getattr(record, RUN_ATTRIBUTE, None)
+    return run
+
+
+def _failure(env: Any, error: StatesErrorNameType, cause: str) -> FailureEventException:
+    name = error.to_name()
+    return FailureEventException(
+        FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.MapRunFailed,
+            event_details=EventDetails(mapRunFailedEventDetails={"error": name, "cause": cause}),  # type: ignore[typeddict-item]
+        )
+    )
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+@cache
+def _payload_template(template_json: str) -> Any:
+    """A payload template (``{"key.$": "$.path", ...}``) parsed by moto as a Pass state's Parameters."""
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Pass", "Parameters": json.loads(template_json), "End": True}},
+    }
+    program, _ = _ORIGINAL_PARSE(json.dumps(definition))
+    return program.states.states["T"].parameters
+
+
+def _evaluate_template(env: Any, template: Mapping[str, Any], state_input: Any) -> Any:
+    frame = env.open_frame()
+    try:
+        frame.states.reset(input_value=state_input)
+        frame.stack.append(state_input)
+        _payload_template(json.dumps(template, sort_keys=True)).eval(env=frame)
+        return frame.stack.pop()
+    finally:
+        env.close_frame(frame)
+
+
+def _limit(batcher: Mapping[str, Any], name: str, state_input: Any) -> int:
+    if f"{name}Path" in batcher:
+        value = extract_json(batcher[f"{name}Path"], state_input)
+    else:
+        value = batcher.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"ItemBatcher.{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def batch_items(
+    items: Sequence[Any], batcher: Mapping[str, Any], state_input: Any, batch_input: Any
+) -> list[dict[str, Any]]:
+    """Child inputs as AWS builds them: ``{"BatchInput"?, "Items"}``, cut by count and by bytes."""
+    max_items = _limit(batcher, "MaxItemsPerBatch", state_input)
+    max_bytes = _limit(batcher, "MaxInputBytesPerBatch", state_input)
+    batches: list[list[Any]] = []
+    size = 0
+    for item in items:
+        item_size = _size(item)
+        current = batches[-1] if batches else None
+        full = (
+            current is None
+            or (max_items and len(current) >= max_items)
+            or (max_bytes and size + item_size > max_bytes)
+        )
+        if full:
+            batches.append([item])
+            size = item_size
+        else:
+            current.append(item)  # type: ignore[union-attr]
+            size += item_size
+    children: list[dict[str, Any]] = []
+    for batch in batches:
+        child: dict[str, Any] = {"Items": batch}
+        if batch_input is not None:
+            child = {"BatchInput": batch_input, "Items": batch}
+        children.append(child)
+    return children
+
+
+def _select(env: Any, eval_input: Any, items: Sequence[Any], state_input: Any) -> list[Any]:
+    """ItemSelector (or the legacy Parameters) applied to each item, with ``$$.Map.Item``."""
+    selector = eval_input.item_selector or eval_input.parameters
+    if selector is None:
+        return list(items)
+    selected = []
+    for index, item in enumerate(items):
+        frame = env.open_frame()
+        try:
+            frame.states.context_object.context_object_data["Map"] = MapData(
+                Item=ItemData(Index=index, Value=item)
+            )
+            frame.states.reset(input_value=state_input)
+            frame.stack.append(state_input)
+            selector.eval(frame)
+            selected.append(frame.stack.pop())
+        finally:
+            env.close_frame(frame)
+    return selected
+
+
+def _prepared_inputs(
+    component: Any, env: Any, eval_input: Any, items: list[Any]
+) -> tuple[StashedFields, list[Any]]:
+    """The child inputs: each item selected, then batched when there is an ItemBatcher."""
+    stashed = StashedFields.of(component)
+    state_input = env.states.get_input()
+    selected = _select(env, eval_input, items, state_input)
+    batcher = stashed.item_batcher
+    if batcher is None:
+        return stashed, selected
+    batch_input = None
+    if "BatchInput" in batcher:
+        batch_input = _evaluate_template(env, batcher["BatchInput"], state_input)
+    return stashed, batch_items(selected, batcher, state_input, batch_input)
+
+
+def run_map(component: Any, env: Any, eval_input: Any, clock: SimClock | None) -> None:
+    """``DistributedIterationComponent._map_run`` as AWS runs it (patches 11 and 12)."""
+    items: list[Any] = env.stack.pop()
+    stashed, inputs = _prepared_inputs(component, env, eval_input, items)
+    record = eval_input.map_run_record
+    run = MapRun(
+        record,
+        stashed=stashed,
+        inputs=inputs,
+        tolerated_count=int(eval_input.tolerated_failure_count),
+        tolerated_percentage=float(eval_input.tolerated_failure_percentage),
+        clock=clock,
+    )
+    setattr(record, RUN_ATTRIBUTE, run)
+    record.item_counter.total.count(len(items))
+    record.execution_counter.total.count(len(inputs))
+    # The workers take the prepared child inputs as they are (selection and batching done).
+    prepared = type(eval_input)(
+        state_name=eval_input.state_name,
+        max_concurrency=eval_input.max_concurrency,
+        input_items=inputs,
+        parameters=None,
+        item_selector=None,
+        item_reader=eval_input.item_reader,
+        tolerated_failure_count=eval_input.tolerated_failure_count,
+        tolerated_failure_percentage=eval_input.tolerated_failure_percentage,
+        label=eval_input.label,
+        map_run_record=record,
+    )
+    job_pool = JobPool(job_program=component._get_iteration_program(), job_inputs=inputs)
+    max_concurrency = record.max_concurrency
+    workers = len(inputs) if max_concurrency == DEFAULT_MAX_CONCURRENCY_VALUE else max_concurrency
+    for _ in range(max(0, min(workers, len(inputs)))):
+        component._launch_worker(env=env, eval_input=prepared, job_pool=job_pool)
+    if inputs:
+        job_pool.await_jobs()
+        run.wait_until_idle()  # a pool that stops on a failure returns before its running children
+    if clock is not None:
+        clock.advance(run.makespan(max_concurrency))
+    worker_exception = job_pool.get_worker_exception()
+    if worker_exception is not None:
+        raise worker_exception
+    outputs = [_compact(child) for child in run.children]
+    if eval_input_has_no_writer(env) and _size(outputs) > MAX_PAYLOAD_BYTES:
+        raise _failure(
+            env,
+            StatesErrorNameType.StatesStatesDataLimitExceeded,
+            f"the Map state's result ({_size(outputs):,} bytes) exceeds the 256 KiB payload limit: "
+            "write the results to S3 with a ResultWriter",
+        )
+    env.stack.append(_transformed(outputs, stashed.writer_config))
+
+
+def _run_child(run: MapRun, child: ChildExecution, env: Any, job: Any) -> None:
+    """One child execution on its own timeline; its outcome is recorded, never raised."""
+    with run.timeline() as timeline:
+        try:
+            env.states.context_object.context_object_data["Map"] = MapData(
+                Item=ItemData(Index=job.job_index, Value=job.job_input)
+            )
+            env.states.reset(job.job_input)
+            env.stack.append(env.states.get_input())
+            job.job_program.eval(env)
+            state = env.program_state()
+            if isinstance(state, ProgramError):
+                details = state.error or {}
+                _finish(run, child, "FAILED", error=details.get("error"), cause=details.get("cause"))
+            elif isinstance(state, ProgramStopped):
+                _finish(run, child, "ABORTED")
+            else:
+                _finish(run, child, "SUCCEEDED", output=env.states.get_input())
+        except Exception as exc:  # a failure of the interpreter itself fails the child
+            _finish(run, child, "FAILED", error="States.Runtime", cause=f"{type(exc).__name__}: {exc}")
+        child.seconds = timeline.elapsed if timeline is not None else 0.0
+    if run.express and child.seconds > EXPRESS_MAX_SECONDS and child.status == "SUCCEEDED":
+        _finish(
+            run,
+            child,
+            "FAILED",
+            error="States.Timeout",
+            cause=f"an EXPRESS execution runs at most 5 minutes; this one needed {child.seconds:.0f} s",
+        )
+
+
+def eval_child(worker: Any, env: Any, job: Any) -> None:
+    """``DistributedItemProcessorWorker._eval_job``: run one child, count it, apply the thresholds."""
+    record = worker._map_run_record
+    run = run_of(record)
+    if run is None:
+        raise RuntimeError(f"map run {record.map_run_arn} was not started by the local cloud's patch")
+    child = run.children[job.job_index]
+    run.started()
+    job_input = job.job_input
+    items = len(job_input["Items"]) if isinstance(job_input, dict) and "Items" in job_input else 1
+    record.execution_counter.running.count()
+    record.item_counter.running.count(items)
+    if _size(job_input) > MAX_PAYLOAD_BYTES:
+        _finish(
+            run, child, "FAILED", error="States.DataLimitExceeded", cause="the child's input exceeds 256 KiB"
+        )
+    else:
+        _run_child(run, child, env, job)
+    _count(record, child, items)
+    job.job_output = child.output if child.status == "SUCCEEDED" else None
+    if run.exceeded():
+        job.job_output = run.threshold_failure(env)  # the pool stops starting children
+    run.finished()
+
+
+def map_run_patches(clock: SimClock | None) -> list[Patch]:
+    def map_run(component: Any, env: Any, eval_input: Any) -> None:
+        run_map(component, env, eval_input, clock)
+
+    return [
+        Patch(DistributedIterationComponent, "_map_run", map_run),
+        Patch(DistributedItemProcessorWorker, "_eval_job", eval_child),
+        Patch(ResourceEvalS3, "_handle_put_object", staticmethod(_write_results)),
+    ]
+
+
+MAP_STATE_ATTRIBUTE = "_localcloud_map_state"  # (state, its input) while a Map state runs
+
+
+def eval_input_has_no_writer(env: Any) -> bool:
+    """The Map state being evaluated has no ResultWriter resource (its results are its output)."""
+    state, _ = getattr(env, MAP_STATE_ATTRIBUTE, None) or (None, None)
+    return state is None or getattr(state, "result_writer", None) is None
+
+
+def _finish(
+    run: MapRun,
+    child: ChildExecution,
+    status: str,
+    *,
+    output: Any = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> None:
+    with run.lock:
+        child.status = status
+        child.output = output if status == "SUCCEEDED" else None
+        child.error = error
+        child.cause = cause
+        child.stopped = datetime.now(UTC)
+
+
+def _count(record: Any, child: ChildExecution, items: int) -> None:
+    record.execution_counter.running.offset(-1)
+    record.item_counter.running.offset(-items)
+    counter = {"SUCCEEDED": "succeeded", "FAILED": "failed", "ABORTED": "aborted"}[child.status]
+    getattr(record.execution_counter, counter).count()
+    getattr(record.item_counter, counter).count(items)
+    if child.status == "SUCCEEDED":
+        record.execution_counter.results_written.count()
+        record.item_counter.results_written.count(items)
+
+
+def _compact(child: ChildExecution) -> Any:
+    """A child's result without ResultWriter metadata (COMPACT); failed children as NONE."""
+    return child.output if child.status == "SUCCEEDED" else _described(child, None)
+
+
+def _transformed(outputs: list[Any], writer_config: Mapping[str, Any] | None) -> list[Any]:
+    if writer_config and writer_config.get("Transformation") == "FLATTEN":
+        return [item for output in outputs for item in (output if isinstance(output, list) else [output])]
+    return outputs
+
+
+def _described(child: ChildExecution, run: MapRun | None) -> dict[str, Any]:
+    """A child execution as ResultWriter's NONE transformation describes it."""
+    entry: dict[str, Any] = {
+        "ExecutionArn": run.execution_arn(child) if run is not None else child.name,
+        "Input": json.dumps(child.input, separators=(",", ":")),
+        "InputDetails": {"Included": True},
+        "Name": child.name,
+        "StartDate": child.started.isoformat(timespec="milliseconds"),
+        "StateMachineArn": str(run.record.map_state_machine_arn) if run is not None else None,
+        "Status": child.status,
+        "StopDate": (child.stopped or child.started).isoformat(timespec="milliseconds"),
+    }
+    if child.status == "SUCCEEDED":
+        entry["Output"] = json.dumps(child.output, separators=(",", ":"))
+        entry["OutputDetails"] = {"Included": True}
+    else:
+        entry["Error"] = child.error or ""
+        entry["Cause"] = child.cause or ""
+    return entry
+
+
+# --------------------------------------------------------------------------------------------
+# 13. ResultWriter
+# --------------------------------------------------------------------------------------------
+
+
+def _result_file(entries: list[Any], output_type: str) -> bytes:
+    if output_type == "JSONL":
+        return "".join(json.dumps(entry) + "\n" for entry in entries).encode("utf-8")
+    return json.dumps(entries).encode("utf-8")
+
+
+def _write_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+    parameters = env.stack.pop()
+    env.stack.pop()  # the children's outputs: the files are written from the run's record
+    s3 = ResourceEvalS3._get_s3_client(
+        resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
+    )
+    record = env.map_run_record_pool_manager.get_all().pop()
+    run = run_of(record)
+    map_run_id = record.map_run_arn.split(":")[-1]
+    prefix = str(parameters.get("Prefix") or "")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    bucket = parameters["Bucket"]
+    writer = (run.stashed.writer_config if run is not None else None) or {}
+    output_type = str(writer.get("OutputType") or "JSON")
+    transformation = str(writer.get("Transformation") or "NONE")
+    extension = "jsonl" if output_type == "JSONL" else "json"
+    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    for status, wanted in (("SUCCEEDED", ("SUCCEEDED",)), ("FAILED", ("FAILED", "ABORTED"))):
+        children = [c for c in (run.children if run is not None else []) if c.status in wanted]
+        if not children:
+            continue
+        if status == "SUCCEEDED" and transformation != "NONE":
+            entries = _transformed([c.output for c in children], writer)
+        else:  # failed children are always described in full (as NONE)
+            entries = [_described(c, run) for c in children]
+        key = f"{prefix}{map_run_id}/{status}_0.{extension}"
+        body = _result_file(entries, output_type)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        files[status].append({"Key": key, "Size": len(body)})
+    manifest = {"DestinationBucket": bucket, "MapRunArn": record.map_run_arn, "ResultFiles": files}
+    manifest_key = f"{prefix}{map_run_id}/manifest.json"
+    s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=2).encode("utf-8"))
+    env.stack.append(
+        {"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Installation
+# --------------------------------------------------------------------------------------------
+
+_ORIGINAL_PARSE: Final[Callable[[str], Any]] = AmazonStateLanguageParser.parse
+
+
+def parser_patches() -> list[Patch]:
+    def parse(definition: str) -> Any:
+        return _ORIGINAL_PARSE(preprocess_definition(definition))
+
+    return [Patch(AmazonStateLanguageParser, "parse", staticmethod(parse))]
+
+
+def distributed_map_patches(clock: SimClock | None) -> list[Patch]:
+    return [*parser_patches(), *map_run_patches(clock), *_state_map_patches()]
+
+
+def _state_map_patches() -> list[Patch]:
+    """The Map state remembers itself and its input while it runs: the payload limit needs to
+    know whether it has a ResultWriter, and AWS evaluates the ResultWriter's Parameters (a
+    ``Prefix.$`` on the run id) against the state's input, where moto uses the children's
+    outputs."""
+    original = StateMap._eval_execution
+
+    def eval_execution(state: Any, env: Any) -> None:
+        setattr(env, MAP_STATE_ATTRIBUTE, (state, env.states.get_input()))
+        try:
+            original(state, env)
+        finally:
+            setattr(env, MAP_STATE_ATTRIBUTE, None)
+
+    def result_writer_eval_body(writer: Any, env: Any) -> None:
+        _, state_input = getattr(env, MAP_STATE_ATTRIBUTE, None) or (None, None)
+        if state_input is None:
+            writer.parargs.eval(env=env)
+        else:
+            # Paths (intrinsic functions' included) read the top of the stack and the states' input.
+            current = env.states.get_input()
+            env.states.reset(input_value=state_input)
+            env.stack.append(state_input)
+            try:
+                writer.parargs.eval(env=env)
+                parameters = env.stack.pop()
+                env.stack.pop()
+                env.stack.append(parameters)
+            finally:
+                env.states.reset(input_value=current)
+        writer.resource_eval.eval_resource(env=env)
+
+    return [
+        Patch(StateMap, "_eval_execution", eval_execution),
+        Patch(ResultWriter, "_eval_body", result_writer_eval_body),
+    ]
