@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+from bmc.tenancy import TENANCY_VARIABLE, Tenancy
 from constructs import Construct
 from pydantic import BaseModel
 
@@ -88,6 +89,7 @@ class CustomModelsApi(Construct):
         prefix: str,
         resources: ApiResources,
         allowed_base_models: tuple[str, ...],
+        tenancy: Tenancy,
     ) -> None:
         super().__init__(scope, construct_id)
         self._prefix = prefix
@@ -132,6 +134,7 @@ class CustomModelsApi(Construct):
                     "ALLOWED_BASE_MODELS": ",".join(allowed_base_models),
                     "SCHEDULE_GROUP": resources.schedule_group.ref,
                     "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
+                    TENANCY_VARIABLE: tenancy.to_environment(),
                 },
             )
         )

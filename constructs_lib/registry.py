@@ -15,6 +15,8 @@ CREATED_AT_ATTRIBUTE = "createdAt"
 CREATED_INDEX = "byCreatedAt"
 AWAITING_ATTRIBUTE = "awaiting"
 AWAITING_INDEX = "byAwaiting"
+TEAM_ATTRIBUTE = "team"
+TEAM_INDEX = "byTeam"
 
 
 class RunRegistry(Construct):
@@ -22,7 +24,8 @@ class RunRegistry(Construct):
 
     Keys: `runId`; `byJobArn` finds the run a Bedrock job event belongs to; `byCreatedAt`
     (constant partition, newest first) pages through runs for listings; `byAwaiting` is sparse:
-    only runs whose job is still awaited carry its key, so the reconciler reads just those.
+    only runs whose job is still awaited carry its key, so the reconciler reads just those;
+    `byTeam` (the owner's team key, newest first) lists one team's runs without reading the others'.
     """
 
     def __init__(
@@ -59,4 +62,10 @@ class RunRegistry(Construct):
             index_name=AWAITING_INDEX,
             partition_key=dynamodb.Attribute(name=AWAITING_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        self.table.add_global_secondary_index(
+            index_name=TEAM_INDEX,
+            partition_key=dynamodb.Attribute(name=TEAM_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=CREATED_AT_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
         )

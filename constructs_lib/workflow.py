@@ -80,9 +80,19 @@ class CustomizationWorkflow(Construct):
         self._timings = timings
         self._evaluation = evaluation
 
+        # The failure path passes on only the error (and cleanup's result): it acts on what the
+        # registry recorded, never on what the state claims, and must run whatever the state holds.
+        error_only: dict[str, object] = {"error": sfn.JsonPath.object_at("$.error")}
         failure = (
-            self._invoke("Cleanup", functions.cleanup, "$.cleanup")
-            .next(self._invoke("NotifyFailure", functions.notify, "$.notification"))
+            self._invoke("Cleanup", functions.cleanup, "$.cleanup", state=error_only)
+            .next(
+                self._invoke(
+                    "NotifyFailure",
+                    functions.notify,
+                    "$.notification",
+                    state={**error_only, "cleanup": sfn.JsonPath.object_at("$.cleanup")},
+                )
+            )
             .next(sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
         )
         self._failure = failure
@@ -124,7 +134,7 @@ class CustomizationWorkflow(Construct):
         )
 
         definition = (
-            sfn.Chain.start(self._guarded(self._invoke("PrepareRun", functions.prepare_run, "$")))
+            sfn.Chain.start(self._guarded(self._prepare_run()))
             .next(
                 self._guarded(self._invoke("ValidateDatasets", functions.validate_datasets, "$.validation"))
             )
@@ -174,11 +184,25 @@ class CustomizationWorkflow(Construct):
         )
 
     def _invoke(
-        self, state_id: str, function: RuntimeFunction, result_path: str, *, action: str | None = None
+        self,
+        state_id: str,
+        function: RuntimeFunction,
+        result_path: str,
+        *,
+        action: str | None = None,
+        state: dict[str, object] | None = None,
     ) -> tasks.LambdaInvoke:
-        payload: dict[str, object] = {"state": sfn.JsonPath.entire_payload, "execution": EXECUTION_CONTEXT}
+        payload: dict[str, object] = {
+            "state": sfn.JsonPath.entire_payload if state is None else state,
+            "execution": EXECUTION_CONTEXT,
+        }
         if action is not None:
             payload["action"] = action
+        return self._lambda_task(state_id, function, payload, result_path)
+
+    def _lambda_task(
+        self, state_id: str, function: RuntimeFunction, payload: dict[str, object], result_path: str
+    ) -> tasks.LambdaInvoke:
         return tasks.LambdaInvoke(
             self,
             state_id,
@@ -239,6 +263,16 @@ class CustomizationWorkflow(Construct):
             )
             .next(notify)
         )
+
+    def _prepare_run(self) -> tasks.LambdaInvoke:
+        """The execution input as JSON text: PrepareRun parses it itself, with bounds, so input
+        the Lambda runtime could not parse (numbers beyond Python's 4,300 digits, very deep
+        nesting) is still a run recorded FAILED with a located error."""
+        payload: dict[str, object] = {
+            "input": sfn.JsonPath.json_to_string(sfn.JsonPath.entire_payload),
+            "execution": EXECUTION_CONTEXT,
+        }
+        return self._lambda_task("PrepareRun", self._functions.prepare_run, payload, "$")
 
     def _guarded(self, task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
         """Retry transient Bedrock errors; send every other failure to the cleanup path."""

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
+from bmc.tenancy import TENANCY_VARIABLE
 from constructs import Construct
 
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
@@ -115,6 +116,7 @@ class WorkflowLambdas(Construct):
                     "ALLOWED_BASE_MODELS": allowed_models,
                     "DEFAULT_SERVING": serving_defaults,
                     "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
+                    TENANCY_VARIABLE: self._config.tenancy.to_environment(),
                 },
             )
         )

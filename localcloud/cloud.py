@@ -42,8 +42,9 @@ PREFIX_LIST_ID = "pl-63a5400a"
 POWERTOOLS_LAYER = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:1"
 # The runtime moto knows closest to the template's (handlers run in this interpreter anyway).
 MOTO_RUNTIME = "python3.12"
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours)\)$")
-_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+LOCAL_OPERATOR = f"arn:{PARTITION}:iam::{ACCOUNT}:user/local-operator"
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours)\)")
+_AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")
 
 
 @dataclass
@@ -232,14 +233,15 @@ class LocalCloud:
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        caller: str = LOCAL_OPERATOR,
     ) -> tuple[int, dict[str, Any]]:
         """Call the /custom-models API as API Gateway would after SigV4 authorization.
 
-        Builds the REST proxy event (with the caller's IAM identity in the request context) and
+        Builds the REST proxy event (with ``caller``'s IAM identity in the request context) and
         invokes the API function through Lambda, so it runs with the template's environment.
         Returns the status code and the JSON body.
         """
-        event = rest_proxy_event(method, path, body=body, query=query, headers=headers)
+        event = rest_proxy_event(method, path, body=body, query=query, headers=headers, caller=caller)
         response = self.client("lambda").invoke(
             FunctionName=self.deployment.functions["api"], Payload=json.dumps(event).encode()
         )
@@ -306,7 +308,7 @@ class LocalCloud:
         for group in self._physical_of_type("AWS::Scheduler::ScheduleGroup"):
             for summary in scheduler.list_schedules(GroupName=group)["Schedules"]:
                 schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=group)
-                match = _AT.match(schedule["ScheduleExpression"])
+                match = _AT.fullmatch(schedule["ScheduleExpression"])
                 if match is None:
                     continue
                 if datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC) > now:
@@ -538,7 +540,7 @@ class LocalCloud:
             targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in properties.get("Targets", [])]
             schedule = properties.get("ScheduleExpression")
             if schedule:
-                match = _RATE.match(schedule)
+                match = _RATE.fullmatch(schedule)
                 if match is None:
                     raise NotImplementedError(f"{logical_id}: schedule {schedule} is not supported locally")
                 seconds = int(match.group(1)) * (60 if match.group(2).startswith("minute") else 3600)
@@ -573,9 +575,12 @@ def rest_proxy_event(
     body: Mapping[str, Any] | None = None,
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    caller: str = LOCAL_OPERATOR,
 ) -> dict[str, Any]:
-    """The event API Gateway's REST proxy integration sends after an AWS_IAM-authorized request."""
+    """The event API Gateway's REST proxy integration sends after an AWS_IAM-authorized request,
+    signed by ``caller`` (an IAM user ARN or an STS assumed-role session ARN)."""
     request_headers = {"Content-Type": "application/json", **(headers or {})}
+    account = caller.split(":")[4] if caller.count(":") >= 5 else ACCOUNT
     return {
         "resource": path,
         "path": path,
@@ -599,10 +604,10 @@ def rest_proxy_event(
             "domainName": f"localapi.execute-api.{REGION}.amazonaws.com",
             # IAM authorization puts the signer's identity here.
             "identity": {
-                "accountId": ACCOUNT,
+                "accountId": account,
                 "caller": "AIDALOCALCLOUDCALLER",
                 "user": "AIDALOCALCLOUDCALLER",
-                "userArn": f"arn:{PARTITION}:iam::{ACCOUNT}:user/local-operator",
+                "userArn": caller,
                 "accessKey": "AKIALOCALCLOUDCALLER",
                 "sourceIp": "127.0.0.1",
                 "userAgent": "localcloud",

@@ -31,6 +31,7 @@ class ApiStack(Stack):
             "CustomModelsApi",
             prefix=config.prefix,
             allowed_base_models=tuple(config.allowed_base_models),
+            tenancy=config.tenancy,
             resources=ApiResources(
                 registry=foundation.registry,
                 datasets_bucket=foundation.datasets_bucket,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bmc.evaluation.judge import JUDGE_MODEL_ID
+from bmc.tenancy import Tenancy, TenancyError, tenancy_from_config
 
 from constructs_lib.evaluation import EvaluationSettings
 
@@ -24,14 +25,14 @@ _CDK_KEY_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "availability-zones:", "c
 _CDK_KEYS = {"acknowledged-issue-numbers", "aws-cdk:enableDiffNoFail", "notices"}
 
 # No "--": Bedrock's custom model names, which start with the prefix, refuse repeated separators.
-PREFIX_PATTERN = re.compile(r"^(?=.{3,20}$)[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
-ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-VPC_ID_PATTERN = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-SUBNET_ID_PATTERN = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-SECURITY_GROUP_ID_PATTERN = re.compile(r"^sg-[0-9a-f]{8,17}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-CIDR_PATTERN = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$")
+PREFIX_PATTERN = re.compile(r"(?=.{3,20}\Z)[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]")
+ACCOUNT_PATTERN = re.compile(r"\d{12}")
+REGION_PATTERN = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+VPC_ID_PATTERN = re.compile(r"vpc-[0-9a-f]{8,17}")
+SUBNET_ID_PATTERN = re.compile(r"subnet-[0-9a-f]{8,17}")
+SECURITY_GROUP_ID_PATTERN = re.compile(r"sg-[0-9a-f]{8,17}")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+CIDR_PATTERN = re.compile(r"(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])")
 
 # The values CloudWatch Logs accepts for a retention period.
 LOG_RETENTION_DAYS = (
@@ -86,6 +87,7 @@ class AppConfig:
     reconcile_minutes: int = 15
     max_training_hours: int = 168
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    tenancy: Tenancy = field(default_factory=Tenancy)
 
     @property
     def retain_data(self) -> bool:
@@ -106,7 +108,7 @@ def _decode(key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
 
 
 def _string(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: {allowed}")
     return value
 
@@ -280,6 +282,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
     "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
     "evaluation": _evaluation,
+    # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
+    "teams": lambda v: _decode("teams", v, dict),
+    "admins": lambda v: _decode("admins", v, list),
 }
 
 _FIELDS = {
@@ -296,7 +301,22 @@ _FIELDS = {
     "reconcileMinutes": "reconcile_minutes",
     "maxTrainingHours": "max_training_hours",
     "evaluation": "evaluation",
+    "teams": "teams",
+    "admins": "admins",
 }
+
+
+def _tenancy(teams: Any, admins: Any, values: Mapping[str, Any]) -> Tenancy:
+    """Teams and admins (README, "Teams and ownership"), bounded to what fits in a function's
+    environment; errors name the key (``teams.support.datasetPrefixes[0]``)."""
+    if isinstance(admins, str):
+        admins = [item.strip() for item in admins.split(",") if item.strip()]
+    try:
+        tenancy = tenancy_from_config(teams, admins, deployment_models=values.get("allowed_base_models", ()))
+        tenancy.to_environment()
+    except TenancyError as error:
+        raise ConfigError(f"context key '{error.path}': {error.message}") from None
+    return tenancy
 
 
 def is_cdk_key(key: str) -> bool:
@@ -312,6 +332,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         if key not in _PARSERS:
             raise ConfigError(_unknown_key_message(key, key, tuple(_PARSERS)))
         values[_FIELDS[key]] = _PARSERS[key](raw)
+    values["tenancy"] = _tenancy(values.pop("teams", None), values.pop("admins", None), values)
     config = AppConfig(**values)
     if config.serving.commitment != "none" and config.serving.ttl_hours is not None:
         raise ConfigError(

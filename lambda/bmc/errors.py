@@ -40,6 +40,11 @@ class RunStateConflict(WorkflowError):
     """The run's status does not allow the requested transition (another resolver acted first)."""
 
 
+class RunIdInUse(WorkflowError):
+    """The run id's registry record belongs to another execution (a name used again): nothing
+    of that run is touched, and nothing is recorded for this execution."""
+
+
 class RunSpecInvalid(WorkflowError):
     """The run spec (manifest or execution input) is malformed; ``findings`` say where."""
 

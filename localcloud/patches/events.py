@@ -8,7 +8,7 @@
    buses only. Lambda targets are invoked in process with the event as AWS sends it.
 8. ``StopExecution`` emits no "Step Functions Execution Status Change" event in moto, and
    leaves a task waiting for its token asleep; the patch wakes it and puts the ABORTED event
-   on the default bus, as AWS does.
+   on the default bus, as AWS does (``startDate`` and ``stopDate`` in epoch milliseconds).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
@@ -109,16 +109,20 @@ def _deliver_to_lambda(function_arn: str, event: Mapping[str, Any], account_id: 
 
 
 def _put_execution_status_event(backend: Any, execution: Any, status: str) -> None:
-    def iso(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, datetime) else value
+    def epoch_ms(value: Any) -> Any:
+        # AWS sends startDate and stopDate as epoch milliseconds.
+        if not isinstance(value, datetime):
+            return value
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
     detail = {
         "executionArn": execution.execution_arn,
         "stateMachineArn": execution.state_machine_arn,
         "name": execution.name,
         "status": status,
-        "startDate": iso(execution.start_date),
-        "stopDate": iso(getattr(execution, "stop_date", None)),
+        "startDate": epoch_ms(execution.start_date),
+        "stopDate": epoch_ms(getattr(execution, "stop_date", None)),
         "input": execution.execution_input,
         "output": None,
     }

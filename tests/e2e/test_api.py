@@ -11,9 +11,14 @@ from localcloud.cloud import LocalCloud
 pytestmark = pytest.mark.e2e
 
 
+# No teams configured: the caller (the local operator, an IAM user) is a team of its own, whose
+# data lives under its personal prefix.
+PERSONAL = "datasets/123456789012/user/local-operator/"
+
+
 def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
-    training = cloud.upload("datasets/support/train.jsonl", samples.jsonl("conversation", 160))
-    validation = cloud.upload("datasets/support/validation.jsonl", samples.jsonl("conversation", 24))
+    training = cloud.upload(f"{PERSONAL}train.jsonl", samples.jsonl("conversation", 160))
+    validation = cloud.upload(f"{PERSONAL}validation.jsonl", samples.jsonl("conversation", 24))
     request = {
         "ModelName": "support bot",
         "ModelType": "FINE_TUNING",

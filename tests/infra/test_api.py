@@ -143,6 +143,7 @@ def test_the_function_and_its_only_role(api: Template) -> None:
         "ARTIFACTS_BUCKET",
         "IDEMPOTENCY_TABLE",
         "REGISTRY_TABLE",
+        "TENANCY",
     ):
         assert name in variables
     assert "stateMachine:bmc-customization" in json.dumps(variables["STATE_MACHINE_ARN"])

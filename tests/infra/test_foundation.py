@@ -231,7 +231,18 @@ def test_registry_is_on_demand_recoverable_encrypted_and_indexed_by_job(app_defa
                             "IndexName": "byJobArn",
                             "KeySchema": [{"AttributeName": "jobArn", "KeyType": "HASH"}],
                         }
-                    )
+                    ),
+                    # One team's runs, newest first, without reading other teams' (docs/api.md).
+                    assertions.Match.object_like(
+                        {
+                            "IndexName": "byTeam",
+                            "KeySchema": [
+                                {"AttributeName": "team", "KeyType": "HASH"},
+                                {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                            ],
+                            "Projection": {"ProjectionType": "ALL"},
+                        }
+                    ),
                 ]
             ),
         },

@@ -9,12 +9,36 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
+from bmc.aws.registry import execution_start
 from bmc.handlers import api, collect_metrics, notify, preflight, prepare_run, submit_job, validate_datasets
+from bmc.tenancy import tenancy_from_config
 
 from localcloud.cloud import rest_proxy_event
-from tests.unit.workflow_support import DATASETS_BUCKET, Cloud, aws_client, lambda_context, local_cloud, step
+from tests.unit.workflow_support import (
+    ACCOUNT,
+    DATASETS_BUCKET,
+    Cloud,
+    aws_client,
+    lambda_context,
+    local_cloud,
+    step,
+)
 
 IDEMPOTENCY_TABLE = "bmc-api-idempotency"
+
+# Two teams and an admin; callers sign as sessions of their roles (what API Gateway reports).
+SUPPORT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/teams/SupportML"
+FINANCE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/FinanceML"
+ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/PlatformAdmin"
+SUPPORT = f"arn:aws:sts::{ACCOUNT}:assumed-role/SupportML/alice"
+FINANCE = f"arn:aws:sts::{ACCOUNT}:assumed-role/FinanceML/bob"
+ADMIN = f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformAdmin/carol"
+OUTSIDER = f"arn:aws:sts::{ACCOUNT}:assumed-role/Contractor/dave"
+TEAMS = {
+    "support": {"principals": [SUPPORT_ROLE], "datasetPrefixes": ["data/"]},
+    "finance": {"principals": [FINANCE_ROLE], "datasetPrefixes": ["finance/"]},
+}
+TENANCY = tenancy_from_config(TEAMS, [ADMIN_ROLE]).to_environment()
 
 
 def create_idempotency_table() -> None:
@@ -32,7 +56,8 @@ def api_cloud() -> Iterator[Cloud]:
     with local_cloud() as cloud:
         create_idempotency_table()
         with mock.patch.dict(
-            os.environ, {"IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "DATASETS_BUCKET": DATASETS_BUCKET}
+            os.environ,
+            {"IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE, "DATASETS_BUCKET": DATASETS_BUCKET, "TENANCY": TENANCY},
         ):
             yield cloud
 
@@ -44,10 +69,17 @@ def call(
     body: Mapping[str, Any] | str | None = None,
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    caller: str = SUPPORT,
 ) -> tuple[int, dict[str, Any]]:
-    """Invoke the API handler as API Gateway would; returns the status and the JSON body."""
+    """Invoke the API handler as API Gateway would, signed by ``caller`` (a member of team
+    support unless said otherwise); returns the status and the JSON body."""
     event = rest_proxy_event(
-        method, path, body=body if isinstance(body, Mapping) else None, query=query, headers=headers
+        method,
+        path,
+        body=body if isinstance(body, Mapping) else None,
+        query=query,
+        headers=headers,
+        caller=caller,
     )
     if isinstance(body, str):
         event["body"] = body  # raw text, e.g. malformed JSON
@@ -70,8 +102,8 @@ def create_request(**overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in base.items() if value is not None}
 
 
-def create_model(**overrides: Any) -> str:
-    status, body = call("POST", "/custom-models", body=create_request(**overrides))
+def create_model(caller: str = SUPPORT, **overrides: Any) -> str:
+    status, body = call("POST", "/custom-models", body=create_request(**overrides), caller=caller)
     assert status == 202, body
     return str(body["Id"])
 
@@ -79,7 +111,14 @@ def create_model(**overrides: Any) -> str:
 def submitted(cloud: Cloud, model_id: str) -> dict[str, Any]:
     """Run the workflow's functions for the model up to SubmitJob: its job is InProgress."""
     record = cloud.run(model_id)
-    state: dict[str, Any] = step(model_id, prepare_run.handler, {"spec": record["spec"], "source": {}}, None)
+    started = cloud.sfn.describe_execution(executionArn=record["executionArn"])["startDate"]
+    state: dict[str, Any] = step(
+        model_id,
+        prepare_run.handler,
+        {"spec": record["spec"], "source": {}},
+        None,
+        started_at=execution_start(started),
+    )
     state = step(model_id, validate_datasets.handler, state, "validation")
     state = step(model_id, preflight.handler, state, "preflight")
     result: dict[str, Any] = step(model_id, submit_job.handler, state, "job")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs; a test-only dependency
@@ -11,7 +12,7 @@ from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
 from bmc.handlers.api import openapi_document
 
 from constructs_lib.api import gateway_schema
-from scripts.export_openapi import DOCUMENT, render
+from scripts.export_openapi import DOCUMENT, REPO_ROOT, render
 from tests.unit.api_support import create_request
 
 ENDPOINTS = {
@@ -27,6 +28,41 @@ ENDPOINTS = {
 
 def test_the_committed_document_matches_the_code() -> None:
     assert DOCUMENT.read_text() == render(), "docs/openapi.json drifted: run scripts/export_openapi.py"
+
+
+def test_the_document_passes_spectral_without_errors_or_warnings() -> None:
+    """Spectral's ``spectral:oas`` ruleset (.spectral.yaml): every finding, down to hints, fails."""
+    spectral = REPO_ROOT / "node_modules" / ".bin" / "spectral"
+    result = subprocess.run(
+        [
+            str(spectral),
+            "lint",
+            str(DOCUMENT),
+            "--ruleset",
+            str(REPO_ROOT / ".spectral.yaml"),
+            "--format",
+            "json",
+            "--fail-severity",
+            "hint",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    findings = json.loads(result.stdout or "[]")
+    assert findings == [] and result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_document_says_what_a_404_means_and_defines_its_tags() -> None:
+    document = openapi_document()
+    assert {tag["name"] for tag in document["tags"]} == {"custom models", "throughput"}
+    for path, verb in ENDPOINTS:
+        operation = document["paths"][path][verb]
+        assert operation["description"] and set(operation["tags"]) <= {"custom models", "throughput"}
+        if "{id}" in path:
+            assert "another team" in operation["responses"]["404"]["description"]
 
 
 def test_the_document_describes_every_endpoint_with_sigv4_and_400_not_422() -> None:

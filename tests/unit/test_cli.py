@@ -293,3 +293,15 @@ def test_runs_as_a_program(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"][0]["code"] == "INVALID_JSON"
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "value", ['{"epochCount": ' + "7" * 10_000 + "}", '{"epochCount": ' + "[" * 100_000 + "]" * 100_000 + "}"]
+)
+def test_hyperparameters_python_cannot_read_are_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = bmc(
+        capsys, "validate", *NOVA_FINE_TUNING, "--hyperparameters", value, nova_dataset(tmp_path)
+    )
+    assert code == 2 and "--hyperparameters" in err

@@ -13,6 +13,7 @@ from bmc.handlers import cleanup, execution_ended, notify, prepare_run, serve
 from tests.unit.workflow_support import (
     SCHEDULE_GROUP,
     Cloud,
+    aws_client,
     collected,
     event_bridge,
     execution_arn,
@@ -23,6 +24,7 @@ from tests.unit.workflow_support import (
     spec,
     step,
     submitted,
+    trained,
 )
 
 
@@ -124,17 +126,21 @@ def test_cleanup_never_raises_even_when_every_call_fails(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = in_service(cloud)
-    monkeypatch.setenv("REGISTRY_TABLE", "no-such-table")
     cloud.sim.fail_next("GetModelCustomizationJob", "InternalServerException")
     cloud.sim.fail_next("DeleteProvisionedModelThroughput", "AccessDeniedException")
     result = step("run-1", cleanup.handler, failed(state, BedrockThrottled("slow down")), None)
     assert result["status"] == "FAILED"
     assert [problem.split(":")[0] for problem in result["problems"]] == [
-        "read the run from the registry",
         "stop the customization job",
         "delete the serving",
     ]
-    assert "InternalServerException" in result["problems"][1]
+    assert "InternalServerException" in result["problems"][0]
+    assert cloud.run("run-1")["status"] == "FAILED"  # each step runs, whatever the others did
+    # Without the registry nothing is known, so nothing is touched: the state proves nothing.
+    monkeypatch.setenv("REGISTRY_TABLE", "no-such-table")
+    result = step("run-2", cleanup.handler, failed(state, RuntimeError("x")), None)
+    assert [problem.split(":")[0] for problem in result["problems"]] == ["read the run from the registry"]
+    assert result["actions"] == []
     # Even an event that is not a task payload gets an answer, not an exception.
     broken = invoke(cleanup.handler, {"unexpected": True})
     assert broken["status"] == "FAILED" and "InvalidTaskInput" in broken["problems"][0]
@@ -148,7 +154,82 @@ def test_a_committed_throughput_that_cannot_be_deleted_is_a_problem(cloud: Cloud
     assert len(cloud.sim.throughputs()) == 1
 
 
+# --- only what the registry records for this execution -------------------------------------------
+
+
+def foreign_resources(cloud: Cloud) -> tuple[str, str]:
+    """A training job and a throughput of somebody else, in the same account."""
+    other = submitted("other-run")
+    job_arn = other["job"]["jobArn"]
+    state = trained(cloud, "served-run")
+    throughput = aws_client("bedrock").create_provisioned_model_throughput(
+        provisionedModelName="someone-elses-pt", modelId=state["jobResult"]["customModelArn"], modelUnits=1
+    )["provisionedModelArn"]
+    return job_arn, str(throughput)
+
+
+def test_cleanup_hints_in_the_state_are_never_acted_on(cloud: Cloud) -> None:
+    """A console input that PrepareRun refused, crafted to name another run's job and throughput."""
+    job_arn, throughput = foreign_resources(cloud)
+    crafted = {
+        "names": {"jobName": "bmc-other-job", "scheduleName": "bmc-other-ttl"},
+        "job": {"jobArn": job_arn},
+        "serving": {"kind": "provisioned", "arn": throughput, "name": "someone-elses-pt"},
+        "baseModel": "nope",
+    }
+    with pytest.raises(RunSpecInvalid):
+        step("crafted", prepare_run.handler, crafted, None)
+    result = step("crafted", cleanup.handler, {**crafted, "error": {"Error": "RunSpecInvalid"}}, None)
+    assert result["problems"] == [] and result["actions"] == ["marked the run FAILED"]
+    assert cloud.sim.job(job_arn).status == "InProgress"
+    assert [t.arn for t in cloud.sim.throughputs()] == [throughput]
+    # Even with no record at all, the state is not read.
+    result = step("never-registered", cleanup.handler, {**crafted, "error": {"Error": "X"}}, None)
+    assert result["actions"] == [] and "not in the registry" in result["problems"][0]
+    assert cloud.sim.job(job_arn).status == "InProgress" and len(cloud.sim.throughputs()) == 1
+
+
+def test_a_reused_run_id_cleans_up_nothing_of_the_earlier_run(cloud: Cloud) -> None:
+    state = in_service(cloud)
+    job_arn = state["job"]["jobArn"]
+    before = cloud.run("run-1")
+    later = "2026-04-02T00:00:00.000Z"  # a new execution under the same name
+    result = step("run-1", cleanup.handler, failed(state, RuntimeError("x")), None, started_at=later)
+    assert result["actions"] == [] and "not this one" in result["problems"][0]
+    assert cloud.run("run-1") == before
+    assert cloud.sim.throughputs(status="InService") and cloud.sim.job(job_arn).status == "Completed"
+    aborted = invoke(
+        execution_ended.handler, status_change("run-1", "ABORTED", startDate=STARTED_AT_MS + 86_400_000)
+    )
+    assert aborted["cleanup"]["actions"] == [] and cloud.run("run-1") == before
+    [message] = cloud.notifications()
+    assert before["customModelArn"] not in message["Message"]  # nor is the earlier run reported
+
+
+@pytest.mark.parametrize(
+    ("detail", "missing"),
+    [
+        ({"executionArn": "arn:x", "status": "ABORTED"}, "detail.name"),
+        ({"name": "run-1", "status": "ABORTED"}, "detail.executionArn"),
+        ({"name": "run-1", "executionArn": "arn:x"}, "detail.status"),
+    ],
+)
+def test_execution_events_without_their_fields_are_refused(
+    cloud: Cloud, detail: dict[str, Any], missing: str
+) -> None:
+    submitted("run-1")
+    event = event_bridge("aws.states", "Step Functions Execution Status Change", detail)
+    result = invoke(execution_ended.handler, event)
+    assert result == {"result": "refused", "reason": f"the event lacks {missing}"}
+    assert cloud.run("run-1")["status"] == "TRAINING"
+    no_detail = {key: value for key, value in event.items() if key != "detail"}
+    assert invoke(execution_ended.handler, no_detail)["result"] == "refused"
+
+
 # --- execution_ended ---------------------------------------------------------------------------
+
+
+STARTED_AT_MS = 1_767_225_600_000  # workflow_support.STARTED_AT
 
 
 def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
@@ -160,6 +241,7 @@ def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
             "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:bmc-customization",
             "name": run_id,
             "status": status,
+            "startDate": STARTED_AT_MS,  # epoch milliseconds, as AWS sends it
             **detail,
         },
     )

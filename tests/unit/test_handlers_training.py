@@ -456,3 +456,12 @@ def test_without_a_token_the_run_id_tag_tells_whose_job_it_is() -> None:
     theirs = BedrockOps(_TaglessBedrock([{"key": "bmc:runId", "value": "run-2"}]))
     with pytest.raises(JobRejected):
         theirs.create_job(request)
+
+
+@pytest.mark.parametrize("detail", [{"jobStatus": "Completed"}, {"jobArn": "arn:x"}, None])
+def test_a_job_event_without_its_fields_is_refused(cloud: Cloud, detail: dict[str, Any] | None) -> None:
+    event = event_bridge("aws.bedrock", JOB_EVENT, detail or {})
+    if detail is None:
+        del event["detail"]
+    result = invoke(job_events.handler, event)
+    assert result["result"] == "refused" and "the event lacks" in result["reason"]

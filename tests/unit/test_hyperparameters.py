@@ -195,3 +195,12 @@ def test_unsupported_customization_type() -> None:
     code, _, message = only_error(check(None, "amazon.nova-pro-v1", "CONTINUED_PRE_TRAINING"))
     assert code == UNSUPPORTED_CUSTOMIZATION_TYPE
     assert "supports FINE_TUNING" in message
+
+
+def test_a_refused_value_is_shown_bounded_whatever_its_size_or_depth() -> None:
+    deep: object = "x"
+    for _ in range(900):
+        deep = [deep]
+    for raw in (deep, "7" * 10_000, {"a": "b" * 10_000}):
+        code, _, message = only_error(check({"learningRate": raw}))
+        assert code == INVALID_HYPERPARAMETER_TYPE and len(message) < 300

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from bmc.aws import registry as reg
 from bmc.errors import RunNotFound, RunStateConflict
+from bmc.tenancy import Owner
 
-from tests.unit.workflow_support import TABLE, Cloud, aws_client, local_cloud
+from tests.unit.workflow_support import STARTED_AT, TABLE, Cloud, aws_client, local_cloud
 
 
 @pytest.fixture
@@ -25,6 +26,8 @@ def create(cloud: Cloud, run_id: str = "run-1", **spec: Any) -> None:
         source={"type": "console"},
         names={"jobName": "bmc-x-job"},
         execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:bmc:{run_id}",
+        owner=Owner("team:support"),
+        execution_started_at=STARTED_AT,
     )
 
 
@@ -55,6 +58,8 @@ def test_registering_again_keeps_the_first_record(cloud: Cloud) -> None:
             source={"type": "api"},
             names=None,
             execution_arn="arn:other",
+            owner=Owner("platform"),
+            execution_started_at="2030-01-01T00:00:00.000Z",
         )
         is False
     )
@@ -62,6 +67,8 @@ def test_registering_again_keeps_the_first_record(cloud: Cloud) -> None:
     assert run["status"] == reg.VALIDATING
     assert run["spec"]["baseModel"] == "amazon.nova-micro-v1:0:128k"
     assert run["source"] == {"type": "console"}
+    assert (run["owner"], run["team"]) == ({"team": "team:support", "principal": None}, "team:support")
+    assert run["executionStartedAt"] == STARTED_AT
 
 
 def test_transitions_append_history_and_set_fields(cloud: Cloud) -> None:
@@ -115,7 +122,15 @@ def test_a_rejected_run_is_recorded_failed(cloud: Cloud) -> None:
         "cause": "1 problem",
         "findings": [{"line": 3, "code": "INVALID_JSON"}],
     }
-    cloud.registry.record_rejected_run("run-9", source={"type": "s3"}, execution_arn="arn:x", error=error)
+    recorded = cloud.registry.record_rejected_run(
+        "run-9",
+        source={"type": "s3"},
+        execution_arn="arn:x",
+        execution_started_at=STARTED_AT,
+        owner=Owner("platform"),
+        error=error,
+    )
+    assert recorded
     run = cloud.run("run-9")
     assert run["status"] == reg.FAILED
     assert [e["status"] for e in run["statusHistory"]] == [reg.PENDING, reg.FAILED]
@@ -186,3 +201,82 @@ def test_nested_fields_are_updated_in_place(cloud: Cloud) -> None:
     cloud.registry.update("run-1", fields={"reports.validation": "s3://a/b.json"})
     cloud.registry.update("run-1", fields={"reports.metrics": "s3://a/c.json"})
     assert cloud.run("run-1")["reports"] == {"validation": "s3://a/b.json", "metrics": "s3://a/c.json"}
+
+
+# --- owners and executions -------------------------------------------------------------------------
+
+
+def test_a_teams_runs_are_listed_from_its_index_newest_first_in_pages(cloud: Cloud) -> None:
+    for index, team in enumerate(["team:a", "team:b", "team:a", "team:a", "team:b"]):
+        cloud.registry.create_run(
+            f"run-{index}",
+            spec=None,
+            source={"type": "api"},
+            names=None,
+            execution_arn=f"arn:x:{index}",
+            owner=Owner(team),
+        )
+    page, key = cloud.registry.list_runs(limit=2, team="team:a")
+    assert [run["runId"] for run in page] == ["run-3", "run-2"]
+    assert key is not None and set(key) == reg.TEAM_LISTING_KEY_ATTRIBUTES
+    rest, last = cloud.registry.list_runs(limit=2, team="team:a", start_key=key)
+    assert [run["runId"] for run in rest] == ["run-0"] and last is None
+    everyone, _ = cloud.registry.list_runs(limit=10)
+    assert len(everyone) == 5
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-01T00:00:00.123Z", "2026-01-01T00:00:00.123Z"),
+        ("2026-01-01T00:00:00.123456+00:00", "2026-01-01T00:00:00.123Z"),  # truncated, not rounded
+        (1_767_225_600_123, "2026-01-01T00:00:00.123Z"),  # epoch milliseconds (the status event)
+        (int("9" * 400), None),
+        ("yesterday", None),
+        ("x" * 10_000, None),
+        (True, None),
+        (None, None),
+    ],
+)
+def test_execution_start_times_read_alike_from_every_source(value: Any, expected: str | None) -> None:
+    assert reg.execution_start(value) == expected
+
+
+def test_a_record_is_bound_to_one_execution(cloud: Cloud) -> None:
+    arn = "arn:aws:states:us-east-1:123456789012:execution:bmc:run-1"
+    cloud.registry.create_run(
+        "run-1", spec=None, source={"type": "api"}, names=None, execution_arn=arn, owner=Owner("platform")
+    )
+    record = cloud.run("run-1")
+    assert reg.belongs_to(record, arn, STARTED_AT)  # not bound yet, still PENDING
+    assert not reg.belongs_to(record, arn + "x", STARTED_AT)
+    assert cloud.registry.bind_execution("run-1", arn, STARTED_AT)
+    assert cloud.registry.bind_execution("run-1", arn, STARTED_AT)  # the same execution again
+    assert not cloud.registry.bind_execution("run-1", arn, "2026-04-02T00:00:00.000Z")
+    assert not cloud.registry.bind_execution("run-1", "arn:other", STARTED_AT)
+    assert not cloud.registry.bind_execution("run-1", arn, None)
+    assert not cloud.registry.bind_execution("missing", arn, STARTED_AT)
+    record = cloud.run("run-1")
+    assert record["executionStartedAt"] == STARTED_AT
+    assert not reg.belongs_to(record, arn, "2026-04-02T00:00:00.000Z")
+    # An ended record never bound (written before executions were bound) is nobody's now.
+    cloud.registry.update("run-1", remove=["executionStartedAt"])
+    cloud.registry.transition("run-1", reg.FAILED)
+    assert not cloud.registry.bind_execution("run-1", arn, STARTED_AT)
+    assert not reg.belongs_to(cloud.run("run-1"), arn, STARTED_AT)
+
+
+def test_a_rejected_run_never_overwrites_another_executions_record(cloud: Cloud) -> None:
+    create(cloud)
+    cloud.registry.transition("run-1", reg.VALIDATING)
+    before = cloud.run("run-1")
+    recorded = cloud.registry.record_rejected_run(
+        "run-1",
+        source={"type": "console"},
+        execution_arn=before["executionArn"],
+        execution_started_at="2026-04-02T00:00:00.000Z",
+        owner=Owner("platform"),
+        error={"error": "RunSpecInvalid", "cause": "x"},
+    )
+    assert recorded is False
+    assert cloud.run("run-1") == before

@@ -10,8 +10,10 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]  # no stubs; a test-only dependency
 import pytest
 from bmc import runspec
-from bmc.errors import ConfigurationError, InvalidTaskInput, RunSpecInvalid
+from bmc.catalog.models import UnknownModelError, resolve_model
+from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
+from bmc.tenancy import PLATFORM_OWNER, Owner
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "run-spec.schema.json"
 MANIFEST = "s3://datasets-bucket/manifests/support.json"
@@ -320,6 +322,13 @@ def test_the_examples_of_the_reference_validate() -> None:
 # --- inputs, run ids and names -------------------------------------------------------------------
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def test_execution_inputs_are_told_apart() -> None:
     console = runspec.classify_input(base(), "run-1")
     assert (console.source, console.location, console.default_run_name) == (
@@ -340,10 +349,17 @@ def test_execution_inputs_are_told_apart() -> None:
     assert s3.location == "s3://datasets-bucket/manifests/Support Bot.json"
     assert s3.default_run_name == "support-bot"
     assert s3.source["type"] == "s3"
-    api = runspec.classify_input({"spec": base(), "source": {"type": "api", "requestId": "r-1"}}, "model-1")
-    assert api.source == {"type": "api", "requestId": "r-1"} and api.data == base()
-    with pytest.raises(InvalidTaskInput):
-        runspec.classify_input({"manifest": {"bucket": "b"}}, "m-x")
+    envelope = {"spec": base(), "source": {"type": "api", "requestId": "r-1"}}
+    # Shaped like the API's envelope, but no API record is bound to the execution: console input.
+    forged = runspec.classify_input(envelope, "model-1")
+    assert forged.source == {"type": "console"} and forged.data == envelope
+    assert forged.owner == PLATFORM_OWNER
+    recorded = {"source": {"type": "api", "requestId": "r-0"}, "spec": base(), "owner": {"team": "team:a"}}
+    api = runspec.classify_input(envelope, "model-1", api_record=recorded)
+    assert api.source == {"type": "api", "requestId": "r-0"} and api.data == base()  # the record's
+    assert api.owner == Owner("team:a")
+    incomplete = runspec.classify_input({"manifest": {"bucket": "b"}}, "m-x")
+    assert [finding.code for finding in incomplete.problems] == ["INVALID_MANIFEST_LOCATION"]
 
 
 def test_manifest_run_ids_are_deterministic_and_valid_execution_names() -> None:
@@ -355,7 +371,7 @@ def test_manifest_run_ids_are_deterministic_and_valid_execution_names() -> None:
     assert runspec.manifest_run_id("b", "manifests/___.json", None).startswith("m-manifest-")
 
 
-@pytest.mark.parametrize("run_id", ["run 1", "run/1", "-run", "x" * 81, "a+b"])
+@pytest.mark.parametrize("run_id", ["run 1", "run/1", "-run", "x" * 81, "a+b", "run-1\n"])
 def test_run_ids_that_cannot_name_resources_are_refused(run_id: str) -> None:
     assert runspec.run_id_problem(run_id)
 
@@ -404,3 +420,77 @@ def test_data_must_live_in_the_datasets_bucket_the_service_role_reads() -> None:
     )
     assert "the only bucket the Bedrock service role may read" in found[0].message
     assert runspec.validate_spec(base(), datasets_bucket="datasets-bucket").errors == []
+
+
+# --- bounds, data scope and model ARNs -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "code"),
+    [
+        (
+            {**base(), "serving": {"modelUnits": 10**10_000 // 10**5_000}},
+            "serving.modelUnits",
+            "INVALID_VALUE",
+        ),
+        ({**base(), "tags": {"deep": _nested(40)}}, None, "INVALID_JSON"),
+    ],
+)
+def test_out_of_bounds_values_are_located_findings(
+    data: dict[str, Any], field: str | None, code: str
+) -> None:
+    check = runspec.validate_spec(data)
+    assert check.spec is None
+    [finding] = check.errors
+    assert finding.code == code
+    assert field is None or finding.field == field
+    assert len(finding.message) < 200
+
+
+@pytest.mark.parametrize(
+    ("uri", "says"),
+    [
+        ("s3://datasets-bucket/manifests/support/bot.json", "manifests/"),
+        ("s3://datasets-bucket/data/../other/train.jsonl", "'..'"),
+        ("s3://datasets-bucket/data/./train.jsonl", "'.'"),
+        ("s3://datasets-bucket/other/train.jsonl", "outside the data prefixes"),
+    ],
+)
+def test_data_stays_in_its_owners_prefixes(uri: str, says: str) -> None:
+    check = runspec.validate_spec(
+        base(trainingData=uri), datasets_bucket="datasets-bucket", data_prefixes=("data/",)
+    )
+    assert [f.field for f in check.errors] == ["trainingData"]
+    assert says in check.errors[0].message
+
+
+def test_platform_runs_may_use_the_whole_bucket_but_manifests() -> None:
+    assert runspec.validate_spec(
+        base(trainingData="s3://datasets-bucket/any/train.jsonl"), datasets_bucket="datasets-bucket"
+    ).spec
+    check = runspec.validate_spec(
+        base(trainingData="s3://datasets-bucket/manifests/x.jsonl"), datasets_bucket="datasets-bucket"
+    )
+    assert [f.code for f in check.errors] == ["DATA_NOT_IN_TEAM_PREFIXES"]
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "arn:aws:bedrock:mars-east-1::foundation-model/amazon.nova-micro-v1:0:128k",
+        "arn:aws:bedrock:::foundation-model/amazon.nova-micro-v1:0:128k",
+    ],
+)
+def test_a_model_arn_of_an_unknown_region_is_refused_not_mapped(model_id: str) -> None:
+    with pytest.raises(UnknownModelError, match="region"):
+        resolve_model(model_id)
+    check = runspec.validate_spec(base(baseModel=model_id), region="us-east-1")
+    assert [f.code for f in check.errors] == ["UNKNOWN_MODEL"]
+
+
+def test_a_model_arn_of_another_region_is_refused_for_this_deployment() -> None:
+    arn = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-micro-v1:0:128k"
+    assert resolve_model(arn).customization_id == "amazon.nova-micro-v1:0:128k"
+    check = runspec.validate_spec(base(baseModel=arn), region="us-east-1")
+    assert [(f.field, f.code) for f in check.errors] == [("baseModel", "MODEL_NOT_IN_REGION")]
+    assert "us-west-2" in check.errors[0].message

@@ -205,6 +205,9 @@ def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         (b'{"input": "x",}', codes.INVALID_JSON, "not valid JSON"),
         (b'{"input": "x"', codes.INVALID_JSON, "not valid JSON"),
         (b"null", codes.NOT_AN_OBJECT, "got null"),
+        # Python reads neither: the line is an error, the scan goes on (no ValueError, no RecursionError).
+        (b'{"input": "x", "id": ' + b"7" * 10_000 + b"}", codes.INVALID_JSON, "more than 4,300 digits"),
+        (b'{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", codes.INVALID_JSON, "nested too deeply"),
     ],
 )
 def test_line_level_problems(tmp_path: Path, line: bytes, code: str, message: str) -> None:

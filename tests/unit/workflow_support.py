@@ -73,6 +73,7 @@ def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
             {"mode": "none", "modelUnits": 1, "commitment": "none", "ttlHours": None}
         ),
         "ARTIFACTS_BUCKET": ARTIFACTS_BUCKET,
+        "DATASETS_BUCKET": DATASETS_BUCKET,
         "SERVICE_ROLE_ARN": SERVICE_ROLE_ARN,
         "MODEL_KEY_ARN": MODEL_KEY_ARN,
         "JOB_SUBNET_IDS": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
@@ -103,11 +104,16 @@ def execution_arn(run_id: str) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE_NAME}:{run_id}"
 
 
-def task_event(run_id: str, state: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+STARTED_AT = "2026-01-01T00:00:00.000Z"  # the execution start time task payloads carry
+
+
+def task_event(
+    run_id: str, state: Mapping[str, Any], *, started_at: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """The payload a workflow task sends: state, execution context, action or taskToken."""
     return {
         "state": json.loads(json.dumps(state)),
-        "execution": {"arn": execution_arn(run_id), "name": run_id, "startTime": "2026-01-01T00:00:00Z"},
+        "execution": {"arn": execution_arn(run_id), "name": run_id, "startTime": started_at or STARTED_AT},
         **extra,
     }
 
@@ -240,7 +246,7 @@ def _create_table(dynamodb: Any) -> None:
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": name, "AttributeType": "S"}
-            for name in ("runId", "jobArn", "recordType", "createdAt", "awaiting")
+            for name in ("runId", "jobArn", "recordType", "createdAt", "awaiting", "team")
         ],
         KeySchema=[{"AttributeName": "runId", "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
@@ -261,6 +267,14 @@ def _create_table(dynamodb: Any) -> None:
                 "IndexName": "byAwaiting",
                 "KeySchema": [{"AttributeName": "awaiting", "KeyType": "HASH"}],
                 "Projection": keys_only,
+            },
+            {
+                "IndexName": "byTeam",
+                "KeySchema": [
+                    {"AttributeName": "team", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
             },
         ],
     )
@@ -349,10 +363,16 @@ def invoke(handler: Handler, event: Any, name: str = "bmc-test") -> Any:
 
 
 def step(
-    run_id: str, handler: Handler, state: Mapping[str, Any], result_path: str | None, **extra: Any
+    run_id: str,
+    handler: Handler,
+    state: Mapping[str, Any],
+    result_path: str | None,
+    *,
+    started_at: str | None = None,
+    **extra: Any,
 ) -> Any:
     """Invoke a task's handler and put its result at ``result_path`` (None: the result is returned)."""
-    result = invoke(handler, task_event(run_id, state, **extra))
+    result = invoke(handler, task_event(run_id, state, started_at=started_at, **extra))
     if result_path is None:
         return result
     return {**state, result_path: result}

@@ -50,6 +50,7 @@ def workflow_statuses(status: ApiStatus) -> list[str]:
 S3_URI = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
 MODEL_NAME = r"^[A-Za-z0-9 ._-]{1,64}$"  # the run spec's runName
 IDEMPOTENCY_KEY = r"^[!-~]{1,128}$"  # printable ASCII without spaces (UUIDs, ULIDs, hashes)
+TEAM_FILTER = r"^[a-z][a-z0-9-]{0,31}$"  # a team name, or "platform"
 MAX_HYPERPARAMETERS = 20
 
 
@@ -140,6 +141,10 @@ class CustomModel(BaseModel):
     BaseModelId: str | None = None
     Description: str | None = None
     Source: str | None = None
+    Owner: str | None = Field(
+        default=None, description="The owning team's name, the owning principal's ARN, or platform"
+    )
+    CreatedBy: str | None = Field(default=None, description="The IAM principal that created it (API runs)")
     Request: dict[str, Any] = Field(default_factory=dict)
     JobArn: str | None = None
     CustomModelArn: str | None = None
@@ -153,6 +158,7 @@ class CustomModel(BaseModel):
 class CustomModelSummary(BaseModel):
     Id: str
     Status: ApiStatus
+    Owner: str | None = None
     ModelName: str | None = None
     ModelType: str | None = None
     BaseModelId: str | None = None

@@ -9,13 +9,10 @@ registry stays the source of truth: a throughput created here is recorded on the
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,22 +23,29 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bmc import runspec, settings
+from bmc.api.errors import (
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    UnavailableError,
+    bedrock_refusal,
+)
 from bmc.api.models import (
     ApiStatus,
     CreateCustomModelRequest,
     CreateCustomModelResponse,
     CustomModel,
     CustomModelList,
-    CustomModelSummary,
     Download,
     DownloadFile,
     DownloadType,
-    FieldError,
-    RunErrorView,
-    ThroughputView,
     api_status,
     workflow_statuses,
 )
+from bmc.api.pages import decode_token, encode_token
+from bmc.api.requests import execution_arn, field_error, new_model_id, to_spec
+from bmc.api.views import SERVING_DELETED, active_serving, model_view, summary_view
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import PROVISIONED, BedrockOps, resource_tags
 from bmc.aws.registry import (
@@ -50,88 +54,34 @@ from bmc.aws.registry import (
     DELETED,
     FAILED,
     IN_SERVICE,
-    LISTING_KEY_ATTRIBUTES,
-    RECORD_TYPE,
+    PENDING,
     Registry,
+    execution_start,
     timestamp,
     utc_now,
 )
 from bmc.errors import (
     BedrockError,
-    BedrockQuotaExceeded,
     BedrockRequestFailed,
     BedrockThrottled,
     BedrockUnavailable,
     ConfigurationError,
     RunStateConflict,
 )
-from bmc.findings import Finding
 from bmc.runspec import RunNames, RunSpec
+from bmc.tenancy import PLATFORM, Access, Tenancy, data_key_problem, owner_of_record, scope_of_owner
 from bmc.workflow import cleanup
 from bmc.workflow.serving import CREATING, delete_expiry_schedule, delete_recorded_serving
 
 logger = Logger(child=True)
 
-RUN_ID_PREFIX = "api-"
-RUN_SLUG_LENGTH = 40
-RUN_HASH_LENGTH = 12
 PRESIGNED_SECONDS = 300
-SERVING_DELETED = "Deleted"
 # Throughput statuses that may still change: GET asks Bedrock while the record shows one.
 SERVING_SETTLING = (CREATING, "Updating")
 DELETED_ERROR = "DeletedThroughApi"
 
-# Where the run spec's fields come from in the API's request (docs/api.md).
-SPEC_TO_API = {
-    "runName": "ModelName",
-    "baseModel": "BaseModelId",
-    "customizationType": "ModelType",
-    "trainingData": "TrainingDataLocation",
-    "validationData": "ValidationDataLocation",
-    "hyperparameters": "HyperParameters",
-    "distillation": "TeacherModelId",
-}
 # A model with Bedrock-side resources still in the making: the workflow owns it until it ends.
 RUNNING = ACTIVE_STATUSES - {IN_SERVICE}
-
-
-# --- errors the handler turns into responses ---------------------------------------------------
-
-
-class ApiError(Exception):
-    status_code = 500
-
-    def __init__(self, message: str, errors: Sequence[FieldError] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = list(errors)
-
-
-class BadRequestError(ApiError):
-    status_code = 400
-
-
-class NotFoundError(ApiError):
-    status_code = 404
-
-
-class ConflictError(ApiError):
-    status_code = 409
-
-
-class UnavailableError(ApiError):
-    status_code = 503
-
-
-def bedrock_refusal(exc: BedrockError, what: str) -> ApiError:
-    """The response for a failed Bedrock call: Bedrock's error code, never its internals."""
-    if isinstance(exc, BedrockThrottled | BedrockUnavailable):
-        return UnavailableError(f"Amazon Bedrock could not {what} right now; retry later")
-    if isinstance(exc, BedrockQuotaExceeded):
-        return ConflictError(f"Amazon Bedrock could not {what}: the account's quota is reached")
-    if isinstance(exc, BedrockRequestFailed) and exc.code in ("ValidationException", "ConflictException"):
-        return ConflictError(f"Amazon Bedrock refused to {what} ({exc.code})")
-    raise exc
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -148,6 +98,7 @@ class ApiSettings:
     artifacts_bucket: str
     allowed_base_models: tuple[str, ...]
     schedule_group: str | None
+    tenancy: Tenancy
 
     @classmethod
     def from_environment(cls) -> ApiSettings:
@@ -162,6 +113,7 @@ class ApiSettings:
             artifacts_bucket=settings.artifacts_bucket(),
             allowed_base_models=settings.allowed_base_models(),
             schedule_group=settings.optional_schedule_group(),
+            tenancy=Tenancy.from_environment(),
         )
 
 
@@ -172,181 +124,19 @@ def idempotency_table() -> str:
     return value
 
 
-# --- the request and the run spec --------------------------------------------------------------
-
-
-def to_spec(request: CreateCustomModelRequest) -> dict[str, Any]:
-    """The run spec a creation request stands for; serving is managed through /throughput."""
-    spec: dict[str, Any] = {
-        "runName": request.ModelName,
-        "baseModel": request.BaseModelId,
-        "customizationType": request.ModelType,
-        "trainingData": request.TrainingDataLocation,
-        "serving": {"mode": "none", "modelUnits": 1, "commitment": "none", "ttlHours": None},
-    }
-    if request.ValidationDataLocation is not None:
-        spec["validationData"] = [request.ValidationDataLocation]
-    if request.HyperParameters is not None:
-        spec["hyperparameters"] = dict(request.HyperParameters)
-    if request.TeacherModelId is not None:
-        spec["distillation"] = {"teacherModel": request.TeacherModelId}
-    return spec
-
-
-def api_field(path: str | None) -> str:
-    """The request field a run spec finding is about (``hyperparameters.epochCount`` ->
-    ``HyperParameters.epochCount``); ``body`` when it concerns the request as a whole."""
-    if not path:
-        return "body"
-    head = path.split(".", 1)[0].split("[", 1)[0]
-    mapped = SPEC_TO_API.get(head)
-    if mapped is None:
-        return "body"
-    rest = path[len(head) :].lstrip(".")
-    return f"{mapped}.{rest}" if head == "hyperparameters" and rest else mapped
-
-
-def field_error(finding: Finding) -> FieldError:
-    field = api_field(finding.field)
-    if finding.field == "distillation" and finding.code == "MISSING_FIELD":
-        return FieldError(field=field, message="TeacherModelId is required for ModelType DISTILLATION")
-    if finding.field == "distillation":
-        return FieldError(field=field, message="TeacherModelId applies only to ModelType DISTILLATION")
-    return FieldError(field=field, message=finding.message)
-
-
-def new_model_id(request: CreateCustomModelRequest, idempotency_key: str | None) -> str:
-    """``api-<slug of ModelName>-<12 hex>``; the hex derives from the idempotency key and the
-    body when there is a key, so even an expired idempotency record cannot start a second run."""
-    if idempotency_key is None:
-        suffix = uuid.uuid4().hex[:RUN_HASH_LENGTH]
-    else:
-        body = json.dumps(request.model_dump(mode="json"), sort_keys=True)
-        suffix = hashlib.sha256(f"{idempotency_key}\n{body}".encode()).hexdigest()[:RUN_HASH_LENGTH]
-    return f"{RUN_ID_PREFIX}{runspec.slug(request.ModelName, RUN_SLUG_LENGTH) or 'model'}-{suffix}"
-
-
-def execution_arn(state_machine_arn: str, run_id: str) -> str:
-    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{run_id}"
-
-
-# --- list pages ---------------------------------------------------------------------------------
-
-
-def encode_token(key: Mapping[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(dict(key), sort_keys=True).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str) -> dict[str, str]:
-    """The listing position a ``nextToken`` names; BadRequestError for anything this API did not issue."""
-    invalid = BadRequestError(
-        "Invalid request", [FieldError(field="nextToken", message="not a token this API returned")]
-    )
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid from None
-    if (
-        not isinstance(key, dict)
-        or set(key) != LISTING_KEY_ATTRIBUTES
-        or not all(isinstance(value, str) and value for value in key.values())
-        or key["recordType"] != RECORD_TYPE
-        or runspec.run_id_problem(key["runId"]) is not None
-    ):
-        raise invalid
-    return key
-
-
-# --- views of a record ---------------------------------------------------------------------------
-
-
-def request_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The creation request: as sent (API runs) or as the run spec says (S3 and console runs)."""
-    if isinstance(record.get("request"), Mapping):
-        return dict(record["request"])
-    spec = record.get("spec") or {}
-    view: dict[str, Any] = {
-        "ModelName": spec.get("runName"),
-        "ModelType": spec.get("customizationType"),
-        "BaseModelId": spec.get("baseModel"),
-        "TrainingDataLocation": spec.get("trainingData"),
-        "ValidationDataLocation": next(iter(spec.get("validationData") or []), None),
-        "HyperParameters": spec.get("hyperparameters"),
-    }
-    if spec.get("distillation"):
-        view["TeacherModelId"] = spec["distillation"].get("teacherModel")
-    return {key: value for key, value in view.items() if value is not None}
-
-
-def throughput_view(serving: Mapping[str, Any] | None) -> ThroughputView | None:
-    if not serving:
-        return None
-    return ThroughputView(
-        Kind=str(serving.get("kind") or PROVISIONED),
-        Arn=serving.get("arn"),
-        Name=serving.get("name"),
-        Status=serving.get("status"),
-        ModelUnits=serving.get("modelUnits"),
-        FailureMessage=serving.get("failureMessage"),
-        DeletedAt=serving.get("deletedAt"),
-    )
-
-
-def model_view(record: Mapping[str, Any]) -> CustomModel:
-    request = request_view(record)
-    error = record.get("error")
-    workflow_status = str(record.get("status") or "")
-    return CustomModel(
-        Id=str(record["runId"]),
-        Status=api_status(workflow_status),
-        WorkflowStatus=workflow_status,
-        ModelName=request.get("ModelName"),
-        ModelType=request.get("ModelType"),
-        BaseModelId=(record.get("spec") or {}).get("baseModel") or request.get("BaseModelId"),
-        Description=record.get("description"),
-        Source=(record.get("source") or {}).get("type"),
-        Request=request,
-        JobArn=record.get("jobArn"),
-        CustomModelArn=record.get("customModelArn"),
-        MetricsSummary=record.get("metricsSummary"),
-        Throughput=throughput_view(record.get("serving")),
-        Error=RunErrorView(Error=str(error.get("error")), Cause=str(error.get("cause") or ""))
-        if isinstance(error, Mapping)
-        else None,
-        CreatedAt=record.get("createdAt"),
-        UpdatedAt=record.get("updatedAt"),
-    )
-
-
-def summary_view(record: Mapping[str, Any]) -> CustomModelSummary:
-    full = model_view(record)
-    return CustomModelSummary(
-        Id=full.Id,
-        Status=full.Status,
-        ModelName=full.ModelName,
-        ModelType=full.ModelType,
-        BaseModelId=full.BaseModelId,
-        CreatedAt=full.CreatedAt,
-        UpdatedAt=full.UpdatedAt,
-    )
-
-
-def active_serving(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The throughput or deployment the model still has (not deleted), if any."""
-    serving = record.get("serving")
-    if isinstance(serving, Mapping) and serving and serving.get("status") != SERVING_DELETED:
-        return serving
-    return None
-
-
 # --- the endpoints -------------------------------------------------------------------------------
 
 
 class CustomModels:
-    """One instance per request: the clients behind it are shared per process (bmc.aws.clients)."""
+    """One instance per request, for one caller: every endpoint acts only on runs the caller
+    may see (``Access.can_see``); any other id is a 404, exactly like an id that names nothing.
+    The clients behind it are shared per process (bmc.aws.clients)."""
 
-    def __init__(self, config: ApiSettings, *, registry: Registry, bedrock: BedrockOps) -> None:
+    def __init__(
+        self, config: ApiSettings, *, caller: Access, registry: Registry, bedrock: BedrockOps
+    ) -> None:
         self.config = config
+        self.caller = caller
         self.registry = registry
         self.bedrock = bedrock
 
@@ -355,39 +145,60 @@ class CustomModels:
     def create(
         self, request: CreateCustomModelRequest, *, request_id: str, idempotency_key: str | None
     ) -> CreateCustomModelResponse:
+        owner = self.caller.owner
+        if owner is None:
+            raise ForbiddenError(
+                "the caller belongs to no team of this deployment: an admin adds its role to a team (cdk.json teams)"
+            )
         run_id = new_model_id(request, idempotency_key)
         check = runspec.validate_spec(
             to_spec(request),
             default_run_name=run_id,
-            allowed_base_models=self.config.allowed_base_models,
+            allowed_base_models=self.caller.scope.allowed_base_models or self.config.allowed_base_models,
             region=self.config.region,
             datasets_bucket=self.config.datasets_bucket,
+            data_prefixes=self.caller.scope.prefixes,
         )
         if check.spec is None or check.errors:
             raise BadRequestError("Invalid request", [field_error(finding) for finding in check.errors])
         spec = check.spec.to_dict()
         names = runspec.derive_names(self.config.prefix, run_id, check.spec.run_name)
         source = {"type": "api", "requestId": request_id}
-        self.registry.create_run(
-            run_id,
-            spec=spec,
-            source=source,
-            names=names.to_dict(),
-            execution_arn=execution_arn(self.config.state_machine_arn, run_id),
+        arn = execution_arn(self.config.state_machine_arn, run_id)
+        created = self.registry.create_run(
+            run_id, spec=spec, source=source, names=names.to_dict(), execution_arn=arn, owner=owner
         )
+        if not created:
+            self._check_replay(run_id)
         request_data = request.model_dump(mode="json", exclude_none=True)
         fields: dict[str, Any] = {"request": request_data}
         if request.Description is not None:
             fields["description"] = request.Description
         self.registry.update(run_id, fields_if_absent=fields)
-        self._start_execution(run_id, spec, source)
+        started_at = self._start_execution(run_id, spec, source)
+        if started_at is not None and not self.registry.bind_execution(run_id, arn, started_at):
+            logger.error("the run's record is bound to another execution", extra={"runId": run_id})
         status = api_status(str(self.registry.require(run_id).get("status")))
         logger.info("custom model requested", extra={"runId": run_id})
         return CreateCustomModelResponse(Id=run_id, Status=status)
 
-    def _start_execution(self, run_id: str, spec: Mapping[str, Any], source: Mapping[str, Any]) -> None:
+    def _check_replay(self, run_id: str) -> None:
+        """An Idempotency-Key and body seen before, after their idempotency record expired: the
+        earlier run is left alone. Only a run that never got its execution (the earlier request
+        stopped between writing the record and starting it) is started now."""
+        existing = self.registry.require(run_id)
+        if not self.caller.can_see(existing):
+            raise ConflictError("this Idempotency-Key was used before; use a new Idempotency-Key")
+        if existing.get("status") != PENDING or existing.get("executionStartedAt") is not None:
+            raise ConflictError(
+                f"this Idempotency-Key already created custom model {run_id} "
+                f"({api_status(str(existing.get('status')))}); use a new Idempotency-Key for a new model"
+            )
+
+    def _start_execution(self, run_id: str, spec: Mapping[str, Any], source: Mapping[str, Any]) -> str | None:
+        """Start the run's execution; its start time, or None when it exists already."""
         try:
-            clients.client("stepfunctions").start_execution(
+            response = clients.client("stepfunctions").start_execution(
                 stateMachineArn=self.config.state_machine_arn,
                 name=run_id,
                 input=json.dumps({"spec": spec, "source": source}),
@@ -396,7 +207,7 @@ class CustomModels:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code == "ExecutionAlreadyExists":
                 logger.info("the run was started already", extra={"runId": run_id})
-                return
+                return None
             # No execution will ever resolve this record: it must not stay Pending.
             self.registry.transition(
                 run_id,
@@ -410,23 +221,46 @@ class CustomModels:
                 },
             )
             raise
+        return execution_start(response.get("startDate"))
 
     # GET /custom-models
 
-    def list(self, *, limit: int, next_token: str | None, status: ApiStatus | None) -> CustomModelList:
-        start = decode_token(next_token) if next_token else None
+    def list(
+        self, *, limit: int, next_token: str | None, status: ApiStatus | None, team: str | None = None
+    ) -> CustomModelList:
+        if self.caller.owner is None and not self.caller.admin:
+            return CustomModelList(Items=[], NextToken=None)  # in no team: nothing to see
+        listing = self._listing_team(team)
+        start = decode_token(next_token, team=listing) if next_token else None
         statuses = workflow_statuses(status) if status else []
-        runs, last_key = self.registry.list_runs(limit=limit, start_key=start, statuses=statuses)
+        runs, last_key = self.registry.list_runs(
+            limit=limit, start_key=start, statuses=statuses, team=listing
+        )
         return CustomModelList(
-            Items=[summary_view(run) for run in runs],
+            Items=[summary_view(run) for run in runs if self.caller.can_see(run)],
             NextToken=encode_token(last_key) if last_key else None,
         )
+
+    def _listing_team(self, team: str | None) -> str | None:
+        """The byTeam key to list (None: every run, for an admin). A caller lists its own runs;
+        an admin may ask for one team's (or ``platform``)."""
+        own = self.caller.listing_team
+        if team is None:
+            return own
+        wanted = PLATFORM if team == PLATFORM else f"team:{team}"
+        if self.caller.admin:
+            return wanted
+        if wanted != own:
+            raise NotFoundError(f"no team {team} is visible to this caller")
+        return own
 
     # GET /custom-models/{id}
 
     def require(self, model_id: str) -> dict[str, Any]:
+        """The model's record if the caller may see it; NotFoundError otherwise (never 403: a
+        caller must not learn that another team's model exists)."""
         record = self.registry.get(model_id) if runspec.run_id_problem(model_id) is None else None
-        if record is None:
+        if record is None or not self.caller.can_see(record):
             raise NotFoundError(f"custom model {model_id} not found")
         return record
 
@@ -462,19 +296,7 @@ class CustomModels:
 
     def download(self, model_id: str, download_type: DownloadType) -> Download:
         record = self.require(model_id)
-        spec = record.get("spec") or {}
-        if download_type == "metrics":
-            uris = [(record.get("reports") or {}).get("metrics")]
-            allowed = f"s3://{self.config.artifacts_bucket}/reports/{model_id}/"
-        else:
-            uris = (
-                [spec.get("trainingData")]
-                if download_type == "training"
-                else spec.get("validationData") or []
-            )
-            allowed = f"s3://{self.config.datasets_bucket}/"
-        # Only the model's own objects, in the buckets this deployment owns.
-        own = [str(uri) for uri in uris if isinstance(uri, str) and uri.startswith(allowed)]
+        own = own_data(model_id, record, download_type, self.config)
         if not own:
             raise NotFoundError(f"no {download_type} data is available for custom model {model_id}")
         s3 = presigning_client(self.config.region)
@@ -543,6 +365,8 @@ class CustomModels:
         result = cleanup.clean_up(
             model_id,
             error={"Error": DELETED_ERROR, "Cause": "the custom model was deleted through the API"},
+            # The record's own execution: what cleanup acts on is what this record names.
+            execution=cleanup.Execution(str(arn or ""), record.get("executionStartedAt")),
             aborted=True,
             registry=self.registry,
             bedrock=self.bedrock,
@@ -644,6 +468,28 @@ class CustomModels:
             )
         self._delete_serving(model_id, record)
         return model_view(self.registry.require(model_id))
+
+
+def own_data(
+    model_id: str, record: Mapping[str, Any], download_type: DownloadType, config: ApiSettings
+) -> list[str]:
+    """The run's own objects of this type: its report, or its data in its owner's prefixes of
+    the datasets bucket (as configured now), never a manifest."""
+    if download_type == "metrics":
+        report = (record.get("reports") or {}).get("metrics")
+        allowed = f"s3://{config.artifacts_bucket}/reports/{model_id}/"
+        return [report] if isinstance(report, str) and report.startswith(allowed) else []
+    spec = record.get("spec") or {}
+    uris = [spec.get("trainingData")] if download_type == "training" else spec.get("validationData") or []
+    scope = scope_of_owner(owner_of_record(record), config.tenancy, config.allowed_base_models)
+    bucket = f"s3://{config.datasets_bucket}/"
+    return [
+        uri
+        for uri in uris
+        if isinstance(uri, str)
+        and uri.startswith(bucket)
+        and data_key_problem(uri.removeprefix(bucket), scope.prefixes) is None
+    ]
 
 
 def presigning_client(region: str) -> Any:

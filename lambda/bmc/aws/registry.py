@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,11 +25,14 @@ from botocore.exceptions import ClientError
 from bmc import settings
 from bmc.aws import clients
 from bmc.errors import RunNotFound, RunStateConflict
+from bmc.tenancy import Owner
 
 RECORD_TYPE = "RUN"
 CREATED_INDEX = "byCreatedAt"
-# The attributes of a byCreatedAt page boundary (LastEvaluatedKey): table key plus index keys.
+TEAM_INDEX = "byTeam"
+# The attributes of a page boundary (LastEvaluatedKey): table key plus the index's keys.
 LISTING_KEY_ATTRIBUTES = frozenset({"runId", "recordType", "createdAt"})
+TEAM_LISTING_KEY_ATTRIBUTES = frozenset({"runId", "team", "createdAt"})
 # A listing reads at most this many pages per call: a selective status filter cannot make one
 # request scan the whole registry; the caller gets a next-page key instead.
 MAX_LISTING_PAGES = 10
@@ -96,6 +99,47 @@ def timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds: sorts as text, which the byCreatedAt index relies on."""
     value = (moment or utc_now()).astimezone(UTC)
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def execution_start(value: Any) -> str | None:
+    """An execution's start time as ``timestamp`` writes it, or None when it cannot be read.
+
+    Step Functions gives it as ISO 8601 (``$$.Execution.StartTime``), epoch milliseconds (the
+    execution status event) or a datetime (StartExecution's response); all have milliseconds.
+    """
+    moment: datetime | None = None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+        except (OverflowError, ValueError):
+            return None
+    elif isinstance(value, str) and len(value) <= 40:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment is None:
+        return None
+    return timestamp(moment.replace(microsecond=moment.microsecond // 1000 * 1000))
+
+
+def belongs_to(record: Mapping[str, Any], execution_arn: str, started_at: str | None) -> bool:
+    """Whether the record is this execution's: same execution ARN and, once bound, same start time.
+
+    A run id can name a second execution (Step Functions frees names 90 days after an
+    execution closes, and for a replaced state machine), whose ARN is the same string: only
+    the start time tells them apart. A record not bound yet belongs to an execution of the
+    same ARN only while it is still active (docs/workflow.md, "Identity of a run").
+    """
+    if not execution_arn or record.get("executionArn") != execution_arn:
+        return False
+    bound = record.get("executionStartedAt")
+    if bound is not None:
+        return started_at is not None and bound == started_at
+    return record.get("status") in ACTIVE_STATUSES
 
 
 # --- Decimal conversion ------------------------------------------------------------------------
@@ -201,6 +245,7 @@ class Registry:
     job_arn_index: str = settings.DEFAULT_JOB_ARN_INDEX
     awaiting_index: str = settings.DEFAULT_AWAITING_INDEX
     created_index: str = CREATED_INDEX
+    team_index: str = TEAM_INDEX
 
     @classmethod
     def from_environment(cls) -> Registry:
@@ -279,24 +324,35 @@ class Registry:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def list_runs(
-        self, *, limit: int, start_key: Mapping[str, str] | None = None, statuses: Sequence[str] = ()
+        self,
+        *,
+        limit: int,
+        start_key: Mapping[str, str] | None = None,
+        statuses: Sequence[str] = (),
+        team: str | None = None,
     ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-        """Runs newest first (index byCreatedAt), optionally only those with one of ``statuses``.
+        """Runs newest first, optionally only those with one of ``statuses``: every run (index
+        byCreatedAt) or one owner's (index byTeam, ``team`` = the owner's team key).
 
         Returns at most ``limit`` runs and the key to continue from (None after the last run).
         DynamoDB applies ``Limit`` before the filter, so a page is read with the room left.
         """
+        if team is None:
+            index, partition, value = self.created_index, "recordType", RECORD_TYPE
+        else:
+            index, partition, value = self.team_index, "team", team
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": self.created_index,
-            "KeyConditionExpression": "recordType = :run",
-            "ExpressionAttributeValues": {":run": {"S": RECORD_TYPE}},
+            "IndexName": index,
+            "KeyConditionExpression": "#partition = :partition",
+            "ExpressionAttributeNames": {"#partition": partition},
+            "ExpressionAttributeValues": {":partition": {"S": value}},
             "ScanIndexForward": False,
         }
         if statuses:
             placeholders = [f":s{index}" for index in range(len(statuses))]
             request["FilterExpression"] = f"#status IN ({', '.join(placeholders)})"
-            request["ExpressionAttributeNames"] = {"#status": "status"}
+            request["ExpressionAttributeNames"]["#status"] = "status"
             for placeholder, status in zip(placeholders, statuses, strict=True):
                 request["ExpressionAttributeValues"][placeholder] = {"S": status}
         if start_key:
@@ -323,21 +379,28 @@ class Registry:
         source: Mapping[str, Any],
         names: Mapping[str, Any] | None,
         execution_arn: str,
+        owner: Owner,
+        execution_started_at: str | None = None,
     ) -> bool:
         """Register a run as PENDING; returns False when it was registered already.
 
         Every attribute is written only if absent: a retried PrepareRun, or a record the API
-        wrote before starting the execution, keeps what it has.
+        wrote before starting the execution, keeps what it has (its owner and source included).
+        Whether an existing record is this execution's is for ``bind_execution`` to say.
         """
         now = timestamp()
         update = _Update()
         update.set_if_absent("recordType", RECORD_TYPE)
         update.set_if_absent("createdAt", now)
-        update.set("updatedAt", now)
+        update.set_if_absent("updatedAt", now)  # an existing record stays exactly as it is
         update.set_if_absent("status", PENDING)
         update.set_if_absent("statusHistory", [{"status": PENDING, "at": now, "detail": "run registered"}])
         update.set_if_absent("source", dict(source))
+        update.set_if_absent("owner", owner.to_dict())
+        update.set_if_absent("team", owner.team)
         update.set_if_absent("executionArn", execution_arn)
+        if execution_started_at is not None:
+            update.set_if_absent("executionStartedAt", execution_started_at)
         update.set_if_absent("reports", {})
         if spec is not None:
             update.set_if_absent("spec", dict(spec))
@@ -347,16 +410,56 @@ class Registry:
         return "createdAt" not in old
 
     def record_rejected_run(
-        self, run_id: str, *, source: Mapping[str, Any], execution_arn: str, error: Mapping[str, Any]
-    ) -> None:
-        """Register a run whose spec was refused, straight to FAILED with the error kept."""
-        self.create_run(run_id, spec=None, source=source, names=None, execution_arn=execution_arn)
+        self,
+        run_id: str,
+        *,
+        source: Mapping[str, Any],
+        execution_arn: str,
+        execution_started_at: str | None,
+        owner: Owner,
+        error: Mapping[str, Any],
+    ) -> bool:
+        """Register a run whose spec was refused, straight to FAILED with the error kept.
+
+        False, and nothing written, when the run id's record belongs to another execution.
+        """
+        self.create_run(
+            run_id,
+            spec=None,
+            source=source,
+            names=None,
+            execution_arn=execution_arn,
+            owner=owner,
+            execution_started_at=execution_started_at,
+        )
+        if not self.bind_execution(run_id, execution_arn, execution_started_at):
+            return False
         self.transition(
             run_id,
             FAILED,
             detail=f"{error.get('error')}: {error.get('cause')}"[:500],
             fields_if_absent={"error": dict(error)},
         )
+        return True
+
+    def bind_execution(self, run_id: str, execution_arn: str, started_at: str | None) -> bool:
+        """Bind the record to the execution that started at ``started_at``; False when the
+        record belongs to another execution (see ``belongs_to``) or does not exist.
+
+        A conditional write: of two executions with one run id, at most one is ever bound.
+        """
+        if started_at is None:
+            return False
+        update = _Update()
+        update.set("executionStartedAt", started_at)
+        arn, bound = update.name("executionArn"), update.name("executionStartedAt")
+        status = update.name("status")
+        active = ", ".join(update.value(s) for s in sorted(ACTIVE_STATUSES))
+        condition = (
+            f"{arn} = {update.value(execution_arn)} AND ({bound} = {update.value(started_at)} OR "
+            f"(attribute_not_exists({bound}) AND {status} IN ({active})))"
+        )
+        return self._update_if(run_id, update, condition) is not None
 
     def transition(
         self,

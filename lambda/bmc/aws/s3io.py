@@ -18,7 +18,7 @@ from typing import Any
 S3_SCHEME = "s3://"
 MAX_S3_URI_LENGTH = 1024  # the Bedrock API's S3Uri limit
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # Key characters the Bedrock API's S3Uri pattern accepts (it refuses spaces, '=', '+', '%').
 _BEDROCK_KEY_CHARS = re.compile(r"[-!_*'().a-zA-Z0-9/]")
 _NAMED_REFUSALS = {" ": "a space", "=": "'='", "+": "'+'", "%": "'%'"}
@@ -47,7 +47,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     bucket, _, key = uri[len(S3_SCHEME) :].partition("/")
     if not bucket:
         raise ValueError(f"{uri!r} has no bucket name")
-    if not _BUCKET.match(bucket) or ".." in bucket:
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
         raise ValueError(
             f"{uri!r}: {bucket!r} is not a valid bucket name "
             "(3-63 characters: lowercase letters, digits, '.', '-'; "
@@ -67,7 +67,7 @@ def bedrock_s3_uri_problem(uri: str) -> str | None:
     named = [label for char, label in _NAMED_REFUSALS.items() if char in key]
     if named:
         return f"{uri!r} contains {', '.join(named)}: Bedrock refuses S3 URIs with spaces, '=', '+' or '%'"
-    others = sorted({char for char in key if not _BEDROCK_KEY_CHARS.match(char)})
+    others = sorted({char for char in key if not _BEDROCK_KEY_CHARS.fullmatch(char)})
     if others:
         shown = ", ".join(repr(char) for char in others)
         return f"{uri!r} contains {shown}: Bedrock accepts only letters, digits and - ! _ * ' ( ) . / in keys"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -37,8 +38,12 @@ CODES = (
 EPOCH_COUNT = "epochCount"
 BATCH_SIZE = "batchSize"
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+MAX_VALUE_LENGTH = 64  # the longest value Bedrock's hyperparameter map takes is far shorter
+MAX_SHOWN = 64
+_SHOW = reprlib.Repr()  # keyword arguments need Python 3.12
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 3, MAX_SHOWN, MAX_SHOWN
+_INTEGER = re.compile(r"[+-]?\d+")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 Value = int | float | str
 
@@ -125,7 +130,10 @@ def check_hyperparameters(
         try:
             value = _parse(spec, raw)
         except _InvalidValueError:
-            error(INVALID_HYPERPARAMETER_TYPE, name, f"{name} must be {_describe(spec)}; got {raw!r}")
+            # reprlib bounds the text of long strings and deep structures alike.
+            error(
+                INVALID_HYPERPARAMETER_TYPE, name, f"{name} must be {_describe(spec)}; got {_SHOW.repr(raw)}"
+            )
             continue
         if not isinstance(value, str) and not spec.min <= value <= spec.max:
             error(HYPERPARAMETER_OUT_OF_RANGE, name, f"{name} must be {_range(spec)}; got {_number(value)}")
@@ -149,12 +157,15 @@ def check_hyperparameters(
 def _parse(spec: HyperparameterSpec, raw: object) -> Value:
     if isinstance(raw, str):
         text = raw.strip()
+        # No hyperparameter is that long, and int() refuses text beyond 4,300 digits.
+        if len(text) > MAX_VALUE_LENGTH:
+            raise _InvalidValueError
         for special in spec.special_values:
             if text.lower() == special.lower():
                 return special
-        if spec.type == "integer" and _INTEGER.match(text):
+        if spec.type == "integer" and _INTEGER.fullmatch(text):
             return int(text)
-        if not _NUMBER.match(text):
+        if not _NUMBER.fullmatch(text):
             raise _InvalidValueError
         number: float = float(text)
     elif isinstance(raw, bool):  # JSON true/false are not numbers, whatever Python thinks

@@ -46,7 +46,8 @@ INVOKE_BODIES = ("cohere-command",)
 EVALUATION_MODEL_UNITS = 1
 
 _ARN_PREFIX = re.compile(r"^arn:aws[a-z-]*:bedrock:[a-z0-9-]*:\d*:foundation-model/")
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?(B|KB|MB|GB)$")
+_ARN_REGION = re.compile(r"arn:aws[a-z-]*:bedrock:([a-z0-9-]*):\d*:foundation-model/")
+_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?(B|KB|MB|GB)")
 _SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9}
 
 
@@ -356,6 +357,7 @@ def all_teachers() -> list[Teacher]:
 def resolve_model(model_id: str) -> Model:
     """Find a model by customization id, plain id, foundation model id or foundation model ARN."""
     catalog = _catalog()
+    _refuse_unknown_region(model_id, catalog)
     model = catalog.by_alias.get(_normalize_id(model_id))
     if model is None:
         raise UnknownModelError(_unknown_message("model", model_id, close_matches(model_id)))
@@ -364,6 +366,7 @@ def resolve_model(model_id: str) -> Model:
 
 def resolve_teacher(model_id: str) -> Teacher:
     catalog = _catalog()
+    _refuse_unknown_region(model_id, catalog)
     teacher = catalog.teachers_by_id.get(_normalize_id(model_id))
     if teacher is None:
         suggestions = _suggest(_normalize_id(model_id), {t: t for t in catalog.teachers_by_id}, 3)
@@ -376,6 +379,27 @@ def close_matches(model_id: str, limit: int = 3) -> list[str]:
     catalog = _catalog()
     canonical = {alias: model.customization_id for alias, model in catalog.by_alias.items()}
     return _suggest(_normalize_id(model_id), canonical, limit)
+
+
+def arn_region(model_id: str) -> str | None:
+    """The region a foundation model ARN names (``""`` when empty); None for a plain id."""
+    match = _ARN_REGION.match(model_id.strip().lower())
+    return match.group(1) if match else None
+
+
+def _refuse_unknown_region(model_id: str, catalog: Catalog) -> None:
+    """An ARN naming a region no catalog entry is offered in is refused, not read as its model id."""
+    region = arn_region(model_id)
+    if region is None:
+        return
+    known = {r for model in catalog.models for r in model.regions} | {
+        r for teacher in catalog.teachers for r in teacher.regions
+    }
+    if region not in known:
+        raise UnknownModelError(
+            f"{model_id!r} names the region {region!r}, where the catalog offers no model; "
+            f"give the model id or an ARN of one of: {', '.join(sorted(known))}"
+        )
 
 
 def _normalize_id(model_id: str) -> str:
@@ -547,7 +571,7 @@ def _parse_size(obj: _Obj, key: str) -> int | None:
     text = obj.optional(key, str)
     if text is None:
         return None
-    match = _SIZE.match(text)
+    match = _SIZE.fullmatch(text)
     if not match:
         raise CatalogDataError(f"{obj.path}.{key}: {text!r} is not a size like '10 GB'")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])

@@ -110,6 +110,10 @@ def parse_hyperparameters(value: str | None) -> tuple[dict[str, object] | None, 
             f"--hyperparameters: {source} is not valid JSON: {exc.msg} "
             f"at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except (ValueError, RecursionError):  # beyond 4,300 digits, or nested past the recursion limit
+        raise UsageError(
+            f"--hyperparameters: {source} holds a number or a nesting Python cannot read"
+        ) from None
     if not isinstance(parsed, dict):
         raise UsageError(
             '--hyperparameters: expected a JSON object such as {"epochCount": 2}, '

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from bmc.aws.registry import execution_start
 from bmc.errors import InvalidTaskInput
 from bmc.runspec import RunNames, RunSpec
 
@@ -23,7 +24,8 @@ TaskFunction = Callable[["TaskEvent", LambdaContext], R]
 
 @dataclass(frozen=True, slots=True)
 class TaskEvent:
-    """``{"state": $, "execution": {"arn", "name", "startTime"}}`` plus ``action`` or ``taskToken``.
+    """``{"state": $, "execution": {"arn", "name", "startTime"}}`` plus ``action`` or ``taskToken``;
+    PrepareRun gets ``{"input": <the execution input as JSON text>, "execution": ...}``.
 
     The run id is the execution name, so it is known even when the state lacks it (a
     PrepareRun failure leaves the raw input as the state).
@@ -34,6 +36,8 @@ class TaskEvent:
     state: Mapping[str, Any]
     action: str | None = None
     task_token: str | None = None
+    started_at: str | None = None  # the execution's start time (registry.execution_start)
+    state_text: str | None = None  # PrepareRun: the execution input as JSON text
 
     @classmethod
     def parse(cls, event: Mapping[str, Any]) -> TaskEvent:
@@ -41,12 +45,15 @@ class TaskEvent:
         if not isinstance(execution, Mapping) or not execution.get("name"):
             raise InvalidTaskInput("the task payload lacks execution.name (the run id)")
         state = event.get("state")
+        state_text = event.get("input")
         return cls(
             run_id=str(execution["name"]),
             execution_arn=str(execution.get("arn") or ""),
             state=state if isinstance(state, Mapping) else {},
             action=event.get("action"),
             task_token=event.get("taskToken"),
+            started_at=execution_start(execution.get("startTime")),
+            state_text=state_text if isinstance(state_text, str) else None,
         )
 
     def section(self, key: str) -> Mapping[str, Any]:

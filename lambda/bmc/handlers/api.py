@@ -32,8 +32,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from bmc.api.errors import ApiError, ForbiddenError
 from bmc.api.models import (
     IDEMPOTENCY_KEY,
+    TEAM_FILTER,
     ApiStatus,
     CreateCustomModelRequest,
     CreateCustomModelResponse,
@@ -45,10 +47,12 @@ from bmc.api.models import (
     FieldError,
     ThroughputRequest,
 )
-from bmc.api.service import ApiError, ApiSettings, CustomModels, idempotency_table
+from bmc.api.service import ApiSettings, CustomModels, idempotency_table
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.aws.registry import Registry
+from bmc.runspec.bounds import load_json_text
+from bmc.tenancy import access_for, caller_principal
 
 logger = Logger()
 tracer = Tracer()
@@ -73,18 +77,43 @@ def _error(description: str) -> OpenAPIResponse:
 
 
 BAD_REQUEST: dict[int, OpenAPIResponse] = {400: _error("The request is invalid: `errors` names each field")}
-NOT_FOUND: dict[int, OpenAPIResponse] = {404: _error("No custom model has this Id")}
+NOT_FOUND: dict[int, OpenAPIResponse] = {
+    404: _error(
+        "No custom model with this Id is visible to the caller: none exists, or it belongs to another "
+        "team (the two are not told apart)"
+    )
+}
 CONFLICT: dict[int, OpenAPIResponse] = {409: _error("The model's state does not allow this now")}
 NOT_JSON: dict[int, OpenAPIResponse] = {415: _error("The body is not application/json")}
-# Answered by API Gateway itself: the request is unsigned, or the signer may not call this method.
+# Mostly answered by API Gateway itself: the request is unsigned, or the signer may not call this
+# method. The function answers 403 when the signer cannot be attributed, or has no team to create for.
 FORBIDDEN: dict[int, OpenAPIResponse] = {
-    403: _error("Not signed with SigV4, or the caller's IAM policy does not allow it")
+    403: _error(
+        "Not signed with SigV4, the caller's IAM policy does not allow it, or (POST) the caller belongs "
+        "to no team of this deployment"
+    )
 }
+MODELS_TAG = "custom models"
+THROUGHPUT_TAG = "throughput"
+TAGS = [
+    {"name": MODELS_TAG, "description": "Customization runs and the custom models they make"},
+    {"name": THROUGHPUT_TAG, "description": "Provisioned throughput of a Complete custom model"},
+]
+OWNERSHIP = (
+    " Only models of the caller's team are visible (an admin sees every model); any other Id is a 404."
+)
 
 
 def _service() -> CustomModels:
+    config = ApiSettings.from_environment()
+    principal = caller_principal(app.current_event.raw_event.get("requestContext", {}).get("identity"))
+    if principal is None:
+        raise ForbiddenError("the request carries no IAM identity this API can attribute")
     return CustomModels(
-        ApiSettings.from_environment(), registry=Registry.from_environment(), bedrock=BedrockOps()
+        config,
+        caller=access_for(principal, config.tenancy, config.allowed_base_models),
+        registry=Registry.from_environment(),
+        bedrock=BedrockOps(),
     )
 
 
@@ -100,6 +129,11 @@ def _request_id() -> str:
     "/custom-models",
     status_code=202,
     summary="Create a custom model: start a customization run",
+    description=(
+        "Validates the request, maps it onto a run spec, records the run for the caller's team and starts "
+        "the workflow. Data locations must be under the team's dataset prefixes, the base model in its "
+        "allowed list."
+    ),
     responses={
         202: _json_response("The run is registered and started", CreateCustomModelResponse),
         **FORBIDDEN,
@@ -107,7 +141,7 @@ def _request_id() -> str:
         **CONFLICT,
         **NOT_JSON,
     },
-    tags=["custom models"],
+    tags=[MODELS_TAG],
 )
 @tracer.capture_method
 def create_custom_model(
@@ -150,8 +184,14 @@ def _create_once(payload: dict[str, Any]) -> dict[str, Any]:
 @app.get(
     "/custom-models",
     summary="List custom models, newest first",
-    responses={200: _json_response("One page of custom models", CustomModelList), **FORBIDDEN, **BAD_REQUEST},
-    tags=["custom models"],
+    description="One page of the caller's team's models (an admin: every model, or one team's with `team`).",
+    responses={
+        200: _json_response("One page of custom models", CustomModelList),
+        **FORBIDDEN,
+        **BAD_REQUEST,
+        404: _error("`team` names a team the caller may not list"),
+    },
+    tags=[MODELS_TAG],
 )
 @tracer.capture_method
 def list_custom_models(
@@ -160,15 +200,23 @@ def list_custom_models(
         str | None, Query(alias="nextToken", max_length=1024, description="NextToken of the previous page")
     ] = None,
     status: Annotated[ApiStatus | None, Query(description="Only models with this status")] = None,
+    team: Annotated[
+        str | None,
+        Query(
+            pattern=TEAM_FILTER,
+            description="Admins: only this team's models (platform: console, S3 and admins' runs)",
+        ),
+    ] = None,
 ) -> CustomModelList:
-    return _service().list(limit=limit, next_token=next_token, status=status)
+    return _service().list(limit=limit, next_token=next_token, status=status, team=team)
 
 
 @app.get(
     "/custom-models/<id>",
     summary="A custom model: request, status, job, model, metrics, throughput, error",
+    description="The model's record; a throughput still being created is refreshed from Bedrock." + OWNERSHIP,
     responses={200: _json_response("The custom model", CustomModel), **FORBIDDEN, **NOT_FOUND},
-    tags=["custom models"],
+    tags=[MODELS_TAG],
 )
 @tracer.capture_method
 def get_custom_model(id: ModelId) -> CustomModel:
@@ -178,8 +226,12 @@ def get_custom_model(id: ModelId) -> CustomModel:
 @app.get(
     "/custom-models/<id>/download",
     summary="Short-lived presigned URLs of the model's metrics, training or validation data",
+    description=(
+        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, or its data in its "
+        "team's dataset prefixes." + OWNERSHIP
+    ),
     responses={200: _json_response("Presigned URLs", Download), **FORBIDDEN, **BAD_REQUEST, **NOT_FOUND},
-    tags=["custom models"],
+    tags=[MODELS_TAG],
 )
 @tracer.capture_method
 def download_custom_model_data(
@@ -192,6 +244,7 @@ def download_custom_model_data(
 @app.delete(
     "/custom-models/<id>",
     summary="Stop the model's run if it still runs, delete the custom model; the record stays, Deleted",
+    description="Stops a running run (execution and job), deletes the custom model in Bedrock." + OWNERSHIP,
     responses={
         200: _json_response("The model, Deleted", CustomModel),
         **FORBIDDEN,
@@ -199,7 +252,7 @@ def download_custom_model_data(
         **NOT_FOUND,
         **CONFLICT,
     },
-    tags=["custom models"],
+    tags=[MODELS_TAG],
 )
 @tracer.capture_method
 def delete_custom_model(
@@ -213,6 +266,7 @@ def delete_custom_model(
     "/custom-models/<id>/throughput",
     status_code=202,
     summary="Provision a no-commitment throughput for a Complete model",
+    description="Creates a provisioned throughput without commitment, billed until deleted." + OWNERSHIP,
     responses={
         202: _json_response("The throughput is being created", CustomModel),
         **FORBIDDEN,
@@ -221,7 +275,7 @@ def delete_custom_model(
         **CONFLICT,
         **NOT_JSON,
     },
-    tags=["throughput"],
+    tags=[THROUGHPUT_TAG],
 )
 @tracer.capture_method
 def create_throughput(id: ModelId, request: Annotated[ThroughputRequest, Body()]) -> CustomModel:
@@ -231,13 +285,14 @@ def create_throughput(id: ModelId, request: Annotated[ThroughputRequest, Body()]
 @app.delete(
     "/custom-models/<id>/throughput",
     summary="Delete the model's throughput",
+    description="Deletes the throughput and its expiry schedule; deleting again is harmless." + OWNERSHIP,
     responses={
         200: _json_response("The model, its throughput Deleted", CustomModel),
         **FORBIDDEN,
         **NOT_FOUND,
         **CONFLICT,
     },
-    tags=["throughput"],
+    tags=[THROUGHPUT_TAG],
 )
 @tracer.capture_method
 def delete_throughput(id: ModelId) -> CustomModel:
@@ -325,28 +380,45 @@ def _no_route(exc: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = _refuse_non_json_body(event)
+    refusal = _refuse_unreadable_body(event)
     if refusal is not None:
         return refusal
     return app.resolve(event, context)
 
 
-def _refuse_non_json_body(event: dict[str, Any]) -> dict[str, Any] | None:
-    """415 for a body of another media type, before the resolver parses it (its parser fails
-    on some, e.g. multipart without a boundary, and the request is not for this API anyway)."""
+def _refuse_unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Answer before the resolver parses the body: 415 for a body of another media type (its
+    parser fails on some, e.g. multipart without a boundary), 400 for JSON that Python cannot
+    read (numbers beyond 4,300 digits, nesting past the recursion limit), which would
+    otherwise escape the resolver's validation as a 500."""
     headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
     media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if not event.get("body") or media_type == "application/json":
+    body = event.get("body")
+    if not body:
         return None
-    body = ErrorResponse(message=NOT_JSON_MESSAGE).model_dump(mode="json", exclude_none=True)
+    if media_type != "application/json":
+        return _raw_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, ErrorResponse(message=NOT_JSON_MESSAGE))
+    if not isinstance(body, str) or event.get("isBase64Encoded"):
+        return None
+    _, problem = load_json_text(body, "body")
+    if problem is None:
+        return None
+    error = ErrorResponse(
+        message="Invalid request", errors=[FieldError(field="body", message=problem.message)]
+    )
+    return _raw_response(HTTPStatus.BAD_REQUEST, error)
+
+
+def _raw_response(status: HTTPStatus, body: ErrorResponse) -> dict[str, Any]:
     return {
-        "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE.value,
+        "statusCode": status.value,
         "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
-        "body": json.dumps(body),
+        "body": json.dumps(body.model_dump(mode="json", exclude_none=True)),
         "isBase64Encoded": False,
     }
 
 
+CONTACT = {"name": 'The platform team that runs this deployment (docs/api.md, "Authorization")'}
 SIGV4_SCHEME = {
     "type": "apiKey",
     "name": "Authorization",
@@ -367,14 +439,20 @@ def openapi_document() -> dict[str, Any]:
         app.get_openapi_json_schema(
             title=API_TITLE,
             version=API_VERSION,
-            description="Amazon Bedrock model customization as a service. Reference: docs/api.md.",
+            description=(
+                "Amazon Bedrock model customization as a service. Every request is signed with SigV4; a "
+                "caller sees and acts on its own team's models only. Reference: docs/api.md."
+            ),
+            tags=TAGS,  # type: ignore[arg-type]  # Powertools accepts the Tag fields as a dict
+            contact=CONTACT,  # type: ignore[arg-type]
         )
     )
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             operation.get("responses", {}).pop("422", None)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
+    # Powertools' validation error schemas: this API answers 400 with ErrorResponse instead.
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     document["components"]["securitySchemes"] = {"sigv4": SIGV4_SCHEME}
     document["security"] = [{"sigv4": []}]

@@ -1,4 +1,5 @@
-"""Cleanup: undo what a failed run started; never raises (docs/workflow.md).
+"""Cleanup: undo what a failed run started, as its registry record says; never raises
+(docs/workflow.md). The state machine sends only ``{"error"}``: nothing else of the state counts.
 
 Returns ``{"status": "FAILED" | "STOPPED", "actions", "problems"}``.
 """
@@ -28,10 +29,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         result = cleanup.clean_up(
             task.run_id,
             error=error,
+            execution=cleanup.Execution(task.execution_arn, task.started_at),
             registry=Registry.from_environment(),
             bedrock=BedrockOps(),
             schedule_group=settings.optional_schedule_group(),
-            hints=task.state,
         )
     except Exception as exc:  # even a broken event must not replace the run's own error
         logger.exception("cleanup could not run")

@@ -1,7 +1,8 @@
 """execution_ended: an execution ABORTED or TIMED_OUT gets the cleanup and failure notice.
 
 Such an execution never reaches its Cleanup state; this function, triggered by the Step
-Functions "Execution Status Change" event, does the same work and notifies.
+Functions "Execution Status Change" event, does the same work and notifies, for the run whose
+record is bound to that execution (its ARN and ``startDate``) only.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bmc import settings
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
-from bmc.aws.registry import Registry
-from bmc.errors import InvalidTaskInput
+from bmc.aws.registry import Registry, execution_start
+from bmc.handlers._events import required_fields
 from bmc.workflow import cleanup, notifications
 
 logger = Logger()
@@ -39,20 +40,22 @@ def execution_error(status: str, detail: dict[str, Any]) -> dict[str, str]:
 @tracer.capture_lambda_handler
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    fields, refusal = required_fields(event.raw_event, ("name", "executionArn", "status"), logger)
+    if refusal is not None:
+        return refusal
     detail = dict(event.detail)
-    status = str(detail.get("status", ""))
-    run_id = detail.get("name")
-    if not isinstance(run_id, str) or not run_id:
-        raise InvalidTaskInput("the execution status event lacks detail.name")
+    status, run_id = fields["status"], fields["name"]
     logger.append_keys(runId=run_id, executionStatus=status)
     if status not in (ABORTED, TIMED_OUT):
         logger.info("execution status needs no cleanup")
         return {"runId": run_id, "result": "ignored"}
     registry = Registry.from_environment()
     error = execution_error(status, detail)
+    execution = cleanup.Execution(fields["executionArn"], execution_start(detail.get("startDate")))
     result = cleanup.clean_up(
         run_id,
         error=error,
+        execution=execution,
         aborted=status == ABORTED,
         registry=registry,
         bedrock=BedrockOps(),
@@ -61,7 +64,8 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     notification = notifications.notify_failure(
         run_id,
         registry=registry,
-        execution_arn=detail.get("executionArn"),
+        execution_arn=execution.arn,
+        execution_started_at=execution.started_at,
         error=cleanup.failure_record(error),
         cleanup=result.to_dict(),
         prefix=settings.prefix(),

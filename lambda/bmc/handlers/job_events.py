@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.aws.registry import Registry
+from bmc.handlers._events import required_fields
 from bmc.workflow.job_tracking import JobOutcome, JobTracker
 
 logger = Logger()
@@ -24,6 +25,9 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @event_source(data_class=EventBridgeEvent)
 def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    _, refusal = required_fields(event.raw_event, ("jobArn", "jobStatus"), logger)
+    if refusal is not None:
+        return refusal
     detail = event.detail
     outcome = JobOutcome.from_event(detail)
     if outcome is None:

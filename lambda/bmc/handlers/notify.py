@@ -32,6 +32,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             task.run_id,
             registry=registry,
             execution_arn=task.execution_arn,
+            execution_started_at=task.started_at,
             error=failure_record(task.optional_section("error")),
             cleanup=task.optional_section("cleanup"),
             prefix=settings.prefix(),

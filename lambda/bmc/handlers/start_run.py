@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from bmc import settings
 from bmc.aws import clients
+from bmc.handlers._events import required_fields
 from bmc.runspec import ManifestRef, manifest_run_id
 
 logger = Logger()
@@ -29,8 +30,10 @@ MANIFEST_SUFFIX = ".json"
 @tracer.capture_lambda_handler
 @event_source(data_class=S3EventBridgeNotificationEvent)
 def handler(event: S3EventBridgeNotificationEvent, context: LambdaContext) -> dict[str, Any]:
-    bucket = event.detail.bucket.name
-    obj = event.detail.object
+    fields, refusal = required_fields(event.raw_event, ("bucket.name", "object.key"), logger)
+    if refusal is not None:
+        return {"started": False, **refusal}
+    bucket, obj = fields["bucket.name"], event.detail.object
     key = obj.key
     # The rule filters on the prefix already; a stray event must still not start a run.
     if not key.startswith(MANIFEST_PREFIX) or not key.lower().endswith(MANIFEST_SUFFIX):

@@ -13,16 +13,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bmc.aws.s3io import bedrock_s3_uri_problem, parse_s3_uri
 from bmc.catalog.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE, check_hyperparameters
-from bmc.catalog.models import CUSTOMIZATION_TYPES, Model, UnknownModelError, resolve_model, resolve_teacher
+from bmc.catalog.models import (
+    CUSTOMIZATION_TYPES,
+    Model,
+    UnknownModelError,
+    arn_region,
+    resolve_model,
+    resolve_teacher,
+)
 from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
+from bmc.runspec.bounds import bounds_findings
 from bmc.runspec.evaluation import check_evaluation
+from bmc.runspec.locations import in_data_scope, s3_object, validation_data
 from bmc.runspec.model import (
     COMMITMENT_WITH_TTL,
     COMMITMENTS,
-    DATA_OUTSIDE_DATASETS_BUCKET,
     DEFAULT_SERVING_SOURCE,
     DISTILLATION_FIELDS,
     EXECUTION_INPUT,
@@ -52,12 +59,11 @@ from bmc.runspec.model import (
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, slug
 from bmc.validation import codes
-from bmc.validation.validator import MAX_VALIDATION_FILES
 
-_RUN_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,64}$")
-_TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")  # Bedrock's TagKey/TagValue pattern
-_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
-_LAST_SEGMENT = re.compile(r"(\.[^.\[]+|\[[^\]]*\])$")
+_RUN_NAME = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
+_TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")  # Bedrock's TagKey/TagValue pattern
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_LAST_SEGMENT = re.compile(r"(\.[^.\[]+|\[[^\]]*\])\Z")
 
 # --- entry points ------------------------------------------------------------------------------
 
@@ -72,6 +78,7 @@ class SpecOptions:
     allowed_base_models: Sequence[str] = ()
     region: str | None = None
     datasets_bucket: str | None = None
+    data_prefixes: Sequence[str] | None = None  # the owner's prefixes in the datasets bucket; None: any
     allowed_judge_models: Sequence[str] | None = None  # the deployment's judges; None: any
 
 
@@ -128,6 +135,7 @@ def validate_spec(
     allowed_base_models: Sequence[str] = (),
     region: str | None = None,
     datasets_bucket: str | None = None,
+    data_prefixes: Sequence[str] | None = None,
     allowed_judge_models: Sequence[str] | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
@@ -138,12 +146,16 @@ def validate_spec(
         allowed_base_models,
         region,
         datasets_bucket,
+        data_prefixes,
         allowed_judge_models,
     )
     return check_spec(data, options, lines)
 
 
 def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None = None) -> SpecCheck:
+    out_of_bounds = bounds_findings(data, options.source, lines)
+    if out_of_bounds:
+        return SpecCheck(None, out_of_bounds)
     check = _Checker(options.source, lines or {})
     if not isinstance(data, Mapping):
         check.error(None, codes.NOT_AN_OBJECT, f"a run spec must be a JSON object, got {_json_type(data)}")
@@ -153,11 +165,13 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     run_name = _run_name(check, data, options.default_run_name)
     model = _base_model(check, data, options.allowed_base_models, options.region)
     customization_type = _customization_type(check, data)
-    training = _s3_object(check, data.get("trainingData"), "trainingData", required=True)
-    validation = _validation_data(check, data.get("validationData"))
+    training = s3_object(check, data.get("trainingData"), "trainingData", required=True)
+    validation = validation_data(check, data.get("validationData"))
     test_data = _test_data(check, data.get("evaluation"))
     if options.datasets_bucket:
-        _in_datasets_bucket(check, training, validation, options.datasets_bucket, test_data)
+        in_data_scope(
+            check, training, validation, options.datasets_bucket, options.data_prefixes, test_data=test_data
+        )
     hyperparameters: dict[str, str] = {}
     if model is not None and customization_type is not None:
         if not model.supports(customization_type):
@@ -288,7 +302,7 @@ def _run_name(check: _Checker, data: Mapping[str, Any], default: str | None) -> 
         return default
     if not check.expect(value, str, "runName", "a string"):
         return None
-    if not _RUN_NAME.match(value) or not any(c.isalnum() for c in value):
+    if not _RUN_NAME.fullmatch(value) or not any(c.isalnum() for c in value):
         check.error(
             "runName",
             codes.INVALID_VALUE,
@@ -328,6 +342,12 @@ def _base_model(
             codes.MODEL_NOT_IN_REGION,
             f"{model.customization_id} cannot be customized in {region}; regions: {', '.join(model.regions)}",
         )
+    elif region is not None and arn_region(value) not in (None, region):
+        check.error(
+            "baseModel",
+            codes.MODEL_NOT_IN_REGION,
+            f"{value} is a model of {arn_region(value)}; this deployment customizes in {region}",
+        )
     return model
 
 
@@ -365,76 +385,11 @@ def _customization_type(check: _Checker, data: Mapping[str, Any]) -> str | None:
     return check.choice(value, "customizationType", CUSTOMIZATION_TYPES)
 
 
-def _s3_object(check: _Checker, value: Any, path: str, *, required: bool) -> str | None:
-    if value is None:
-        if required:
-            check.error(path, codes.MISSING_FIELD, f"{path} is required: the s3:// URI of a JSONL file")
-        return None
-    if not check.expect(value, str, path, "an s3:// URI string"):
-        return None
-    problem = bedrock_s3_uri_problem(value)
-    if problem is None:
-        _, key = parse_s3_uri(value)
-        if not key or key.endswith("/"):
-            problem = f"{value!r} names a prefix, not a file: give the URI of the JSONL object"
-    if problem is not None:
-        check.error(path, codes.INVALID_S3_URI, problem)
-        return None
-    return str(value)
-
-
 def _test_data(check: _Checker, evaluation: Any) -> str | None:
     """The evaluation's test set URI (the rest of the block is checked by bmc.runspec.evaluation)."""
     if not isinstance(evaluation, Mapping):
         return None
-    return _s3_object(check, evaluation.get("testData"), "evaluation.testData", required=True)
-
-
-def _in_datasets_bucket(
-    check: _Checker,
-    training: str | None,
-    validation: Sequence[str],
-    datasets_bucket: str,
-    test_data: str | None = None,
-) -> None:
-    """Bedrock's service role reads the deployment's datasets bucket only: data elsewhere would fail
-    late; the evaluation's test set is held to the same place."""
-    located = [("trainingData", training)] + [
-        (f"validationData[{i}]", uri) for i, uri in enumerate(validation)
-    ]
-    located.append(("evaluation.testData", test_data))
-    for path, uri in located:
-        if uri is not None and parse_s3_uri(uri)[0] != datasets_bucket:
-            check.error(
-                path,
-                DATA_OUTSIDE_DATASETS_BUCKET,
-                f"{uri} is outside the datasets bucket {datasets_bucket}, the only bucket the Bedrock service "
-                "role may read: copy the file there",
-            )
-
-
-def _validation_data(check: _Checker, value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        check.error(
-            "validationData",
-            codes.WRONG_TYPE,
-            f'validationData must be a list of s3:// URIs, e.g. ["{value}"]',
-        )
-        return ()
-    if not check.expect(value, list, "validationData", "a list of s3:// URIs"):
-        return ()
-    if len(value) > MAX_VALIDATION_FILES:
-        check.error(
-            "validationData",
-            codes.TOO_MANY_VALIDATION_FILES,
-            f"{len(value)} validation files; Bedrock accepts at most {MAX_VALIDATION_FILES}",
-        )
-    uris = [
-        _s3_object(check, item, f"validationData[{index}]", required=True) for index, item in enumerate(value)
-    ]
-    return tuple(uri for uri in uris if uri is not None)
+    return s3_object(check, evaluation.get("testData"), "evaluation.testData", required=True)
 
 
 def _hyperparameters(
@@ -593,7 +548,7 @@ def _tags(check: _Checker, value: Any) -> dict[str, str]:
     tags: dict[str, str] = {}
     for key, tag_value in value.items():
         path = join_path("tags", key)
-        if not 1 <= len(key) <= MAX_TAG_KEY_LENGTH or not _TAG_TEXT.match(key):
+        if not 1 <= len(key) <= MAX_TAG_KEY_LENGTH or not _TAG_TEXT.fullmatch(key):
             check.error(
                 path,
                 INVALID_TAG,
@@ -605,7 +560,7 @@ def _tags(check: _Checker, value: Any) -> dict[str, str]:
             continue
         if not check.expect(tag_value, str, path, "a string"):
             continue
-        if len(tag_value) > MAX_TAG_VALUE_LENGTH or not _TAG_TEXT.match(tag_value):
+        if len(tag_value) > MAX_TAG_VALUE_LENGTH or not _TAG_TEXT.fullmatch(tag_value):
             check.error(
                 path,
                 INVALID_TAG,
@@ -634,7 +589,7 @@ def _notify(check: _Checker, value: Any) -> bool:
 
 def join_path(path: str, key: str) -> str:
     """``serving`` + ``modelUnits`` -> ``serving.modelUnits``; odd keys are quoted: ``tags["cost center"]``."""
-    if _IDENTIFIER.match(key):
+    if _IDENTIFIER.fullmatch(key):
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key)}]"
 

@@ -1,4 +1,4 @@
-"""Where a run spec comes from: the console's input, an S3 manifest or the API's envelope."""
+"""Where a run spec comes from (the console's input, an S3 manifest or an API run) and who owns it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bmc.errors import InvalidTaskInput, RunSpecInvalid
+from bmc.errors import RunSpecInvalid
 from bmc.findings import Finding
 from bmc.runspec.checks import SpecOptions, check_spec, checked, describe_findings
 from bmc.runspec.model import (
     EXECUTION_INPUT,
+    INVALID_MANIFEST_LOCATION,
+    MANIFEST_OUTSIDE_TEAM,
     MANIFEST_TOO_LARGE,
     MANIFEST_UNREADABLE,
     MAX_MANIFEST_BYTES,
@@ -20,6 +22,18 @@ from bmc.runspec.model import (
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, manifest_stem, slug
 from bmc.runspec.parsing import parse_text
+from bmc.tenancy import (
+    MANIFESTS_PREFIX,
+    PLATFORM_OWNER,
+    PLATFORM_SCOPE,
+    DataScope,
+    Owner,
+    Tenancy,
+    owner_of_record,
+    scope_of_owner,
+)
+
+MAX_LOCATION_LENGTH = 1024  # S3 keys are at most 1,024 bytes
 
 # --- where a spec comes from --------------------------------------------------------------------
 
@@ -43,43 +57,125 @@ class ManifestRef:
 
 @dataclass(frozen=True, slots=True)
 class RunInput:
-    """An execution input sorted by source: the console's spec, an S3 manifest or the API's envelope."""
+    """An execution input sorted by source: the console's spec, an S3 manifest or an API run.
+
+    ``source`` and ``owner`` are decided here from where the input came from, never read from
+    the input itself, and ``scope`` is where the owner's data may live.
+    """
 
     source: dict[str, Any]  # recorded on the run: {"type": "console" | "s3" | "api", ...}
     location: str  # names the spec in findings: the manifest URI or "execution input"
     default_run_name: str
     data: Any = None  # the spec itself (console, API)
     manifest: ManifestRef | None = None
+    owner: Owner = PLATFORM_OWNER
+    scope: DataScope = PLATFORM_SCOPE
+    problems: tuple[Finding, ...] = ()  # refusals found before the spec is read
 
 
-def classify_input(state: Any, run_id: str) -> RunInput:
-    """Tell the three execution inputs apart (docs/workflow.md, "Execution input")."""
-    if isinstance(state, Mapping) and isinstance(state.get("manifest"), Mapping):
-        raw = state["manifest"]
-        bucket, key = raw.get("bucket"), raw.get("key")
-        if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
-            raise InvalidTaskInput("manifest input needs a bucket and a key")
-        version, etag = raw.get("versionId"), raw.get("etag")
-        ref = ManifestRef(
-            bucket,
-            key,
-            version if isinstance(version, str) else None,
-            etag if isinstance(etag, str) else None,
-        )
+def classify_input(
+    state: Any,
+    run_id: str,
+    *,
+    api_record: Mapping[str, Any] | None = None,
+    tenancy: Tenancy | None = None,
+    datasets_bucket: str | None = None,
+    deployment_models: Sequence[str] = (),
+) -> RunInput:
+    """Tell the three execution inputs apart (docs/workflow.md, "Execution input").
+
+    An API run is one whose record the API wrote before starting this very execution
+    (``api_record``, bound to it by the caller): its spec, source and owner are the record's,
+    whatever the input says. Input shaped like the API's envelope without such a record is
+    console input, so nobody can claim to be the API. A manifest must be an object under
+    ``manifests/`` of the datasets bucket; with teams configured, under ``manifests/<team>/``.
+    """
+    tenancy = tenancy or Tenancy()
+    if api_record is not None:
+        owner = owner_of_record(api_record)
         return RunInput(
-            source={"type": "s3", "uri": ref.uri, **ref.to_dict()},
-            location=ref.uri,
-            default_run_name=slug(manifest_stem(key), MAX_NAME_LENGTH) or run_id,
-            manifest=ref,
-        )
-    if isinstance(state, Mapping) and "spec" in state and isinstance(state.get("source"), Mapping):
-        return RunInput(
-            source={"type": "api", **state["source"]},
+            source=dict(api_record.get("source") or {"type": "api"}),
             location=EXECUTION_INPUT,
             default_run_name=run_id,
-            data=state["spec"],
+            data=api_record.get("spec"),
+            owner=owner,
+            scope=scope_of_owner(owner, tenancy, deployment_models),
         )
-    return RunInput(source={"type": "console"}, location=EXECUTION_INPUT, default_run_name=run_id, data=state)
+    if isinstance(state, Mapping) and isinstance(state.get("manifest"), Mapping):
+        return _manifest_input(state["manifest"], run_id, tenancy, datasets_bucket, deployment_models)
+    return RunInput(
+        source={"type": "console"},
+        location=EXECUTION_INPUT,
+        default_run_name=run_id,
+        data=state,
+        scope=DataScope(None, tuple(deployment_models)),
+    )
+
+
+def _manifest_input(
+    raw: Mapping[str, Any],
+    run_id: str,
+    tenancy: Tenancy,
+    datasets_bucket: str | None,
+    deployment_models: Sequence[str],
+) -> RunInput:
+    bucket, key = raw.get("bucket"), raw.get("key")
+    if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
+        problem = Finding(
+            EXECUTION_INPUT,
+            None,
+            "manifest",
+            INVALID_MANIFEST_LOCATION,
+            "manifest input needs a bucket and a key",
+        )
+        return RunInput(
+            source={"type": "s3"}, location=EXECUTION_INPUT, default_run_name=run_id, problems=(problem,)
+        )
+    version, etag = raw.get("versionId"), raw.get("etag")
+    ref = ManifestRef(
+        bucket[:MAX_LOCATION_LENGTH],
+        key[:MAX_LOCATION_LENGTH],
+        version if isinstance(version, str) else None,
+        etag if isinstance(etag, str) else None,
+    )
+    problems: list[Finding] = []
+    if ref.bucket != datasets_bucket or not ref.key.startswith(MANIFESTS_PREFIX):
+        problems.append(
+            Finding(
+                ref.uri,
+                None,
+                "manifest",
+                INVALID_MANIFEST_LOCATION,
+                f"a manifest must be an object under {MANIFESTS_PREFIX} of the datasets bucket "
+                f"{datasets_bucket or ''}; {ref.uri} is not read",
+            )
+        )
+    owner, scope = PLATFORM_OWNER, DataScope(None, tuple(deployment_models))
+    if tenancy.configured and not problems:
+        team = tenancy.team_of_manifest(ref.key)
+        if team is None:
+            problems.append(
+                Finding(
+                    ref.uri,
+                    None,
+                    "manifest",
+                    MANIFEST_OUTSIDE_TEAM,
+                    f"{ref.uri} is not under {MANIFESTS_PREFIX}<team>/ of a configured team "
+                    f"({', '.join(t.name for t in tenancy.teams)}); a team's manifests go under its folder",
+                )
+            )
+        else:
+            owner = Owner(team.key)
+            scope = DataScope(team.dataset_prefixes, team.allowed_base_models or tuple(deployment_models))
+    return RunInput(
+        source={"type": "s3", "uri": ref.uri, **ref.to_dict()},
+        location=ref.uri,
+        default_run_name=slug(manifest_stem(ref.key), MAX_NAME_LENGTH) or run_id,
+        manifest=ref,
+        owner=owner,
+        scope=scope,
+        problems=tuple(problems),
+    )
 
 
 def load_run_spec(
@@ -92,14 +188,21 @@ def load_run_spec(
     datasets_bucket: str | None = None,
     allowed_judge_models: Sequence[str] | None = None,
 ) -> RunSpec:
-    """The validated spec of a run, read from S3 when it came as a manifest."""
+    """The validated spec of a run, read from S3 when it came as a manifest.
+
+    The owner's data scope narrows the datasets bucket to its prefixes and the deployment's
+    base models to its own list.
+    """
+    if run_input.problems:
+        raise RunSpecInvalid(describe_findings(run_input.problems, run_input.location), run_input.problems)
     options = SpecOptions(
         run_input.location,
         run_input.default_run_name,
         default_serving,
-        allowed_base_models,
+        run_input.scope.allowed_base_models or allowed_base_models,
         region,
         datasets_bucket,
+        run_input.scope.prefixes,
         allowed_judge_models,
     )
     if run_input.manifest is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 # Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
 # values and resource names, whose patterns are stricter.
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 # Name lengths: Bedrock names are at most 63 characters; the longest suffix is 6.
 MAX_NAME_LENGTH = 63
@@ -29,7 +29,7 @@ MANIFEST_HASH_LENGTH = 16
 
 def run_id_problem(run_id: str) -> str | None:
     """Why ``run_id`` cannot name a run (it appears in S3 keys, tags and resource names), or None."""
-    if RUN_ID_PATTERN.match(run_id):
+    if RUN_ID_PATTERN.fullmatch(run_id):
         return None
     return (
         f"the run id (execution name) {run_id!r} must be 1-80 characters: letters, digits, '.', '_' or '-', "

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bmc.findings import Finding
+from bmc.runspec.bounds import load_json_text
 from bmc.runspec.checks import SpecOptions, check_spec, checked, join_path
 from bmc.runspec.model import DUPLICATE_KEY, RunSpec, SpecCheck
 from bmc.validation import codes
@@ -62,15 +63,9 @@ def parse_text(text: str | bytes, options: SpecOptions) -> SpecCheck:
             message = f"not valid UTF-8 at byte {exc.start + 1}: save the manifest as UTF-8"
             return SpecCheck(None, [Finding(source, None, None, codes.INVALID_UTF8, message)])
     text = text.removeprefix("\ufeff")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        return SpecCheck(None, [Finding(source, exc.lineno, None, codes.INVALID_JSON, message)])
-    except RecursionError:
-        return SpecCheck(
-            None, [Finding(source, None, None, codes.INVALID_JSON, "not valid JSON: nested too deeply")]
-        )
+    data, problem = load_json_text(text, source)
+    if problem is not None:
+        return SpecCheck(None, [problem])
     lines, duplicates = locate_fields(text)
     check = check_spec(data, options, lines)
     duplicate_errors = [

@@ -490,3 +490,5 @@ def parse_failure(line: bytes) -> tuple[Any, Issue | None]:
         return None, Issue(codes.INVALID_JSON, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
     except RecursionError:
         return None, Issue(codes.INVALID_JSON, None, "not valid JSON: nested too deeply")
+    except ValueError:  # an integer beyond Python's 4,300 digits: it cannot be read, nor shown
+        return None, Issue(codes.INVALID_JSON, None, "not valid JSON: a number has more than 4,300 digits")

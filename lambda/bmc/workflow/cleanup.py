@@ -2,7 +2,8 @@
 
 Used by the Cleanup state and by execution_ended (an execution aborted or timed out never
 reaches Cleanup). It stops the job if it still trains, deletes the throughput or deployment
-the run created and its TTL schedule, releases the task token and records the outcome.
+the run created and its TTL schedule, releases the task token and records the outcome; all of
+it as the run's registry record says, never as an execution's input or state claims.
 
 It never raises: each step runs on its own and a failed step becomes a "problem" in the
 result, so the original error always reaches the failure notification and the Fail state.
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 
 from bmc.aws.bedrock_ops import BedrockOps
-from bmc.aws.registry import FAILED, STOPPED, Registry, timestamp
+from bmc.aws.registry import FAILED, STOPPED, Registry, belongs_to, timestamp
 from bmc.workflow.serving import DELETED, delete_expiry_schedule, delete_recorded_serving
 
 logger = Logger(child=True)
@@ -68,26 +69,55 @@ class CleanupResult:
             return None
 
 
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """The execution a cleanup acts for: only a record bound to it is acted on."""
+
+    arn: str
+    started_at: str | None
+
+
 def clean_up(
     run_id: str,
     *,
     error: Mapping[str, Any] | None,
+    execution: Execution,
     aborted: bool = False,
     registry: Registry,
     bedrock: BedrockOps,
     schedule_group: str | None,
-    hints: Mapping[str, Any] | None = None,
 ) -> CleanupResult:
-    """Undo what the run started. ``hints`` (the execution's state) fill in what the registry lacks."""
+    """Undo what the run started, as its registry record says, and record the outcome.
+
+    Only the record is trusted: the job, serving and schedule it names, and only when the
+    record belongs to ``execution`` (a run id used again by another execution must never reach
+    the earlier run's resources). Without a record there is nothing to clean up: PrepareRun
+    refused the input before anything was created.
+    """
     record = failure_record(error)
     stopped = aborted or record["error"] == JOB_STOPPED_ERROR
     result = CleanupResult(status=STOPPED if stopped else FAILED)
-    hints = hints or {}
     run = result.attempt("read the run from the registry", lambda: registry.get(run_id))
-    known: Mapping[str, Any] = run or {}
-    names = known.get("names") or hints.get("names") or {}
-    job_id = known.get("jobArn") or _hint(hints, "job").get("jobArn") or names.get("jobName")
-    serving = known.get("serving") or _hint(hints, "serving")
+    if run is None:
+        if not result.problems:
+            result.problems.append(f"run {run_id} is not in the registry; nothing recorded")
+        return result
+    if not belongs_to(run, execution.arn, execution.started_at):
+        logger.error(
+            "the run id is recorded for another execution: nothing cleaned up",
+            extra={
+                "recordedExecution": run.get("executionArn"),
+                "recordedStart": run.get("executionStartedAt"),
+            },
+        )
+        result.problems.append(
+            f"run {run_id} is recorded for an execution started at {run.get('executionStartedAt')}, not this "
+            "one; nothing of that run was touched"
+        )
+        return result
+    names = run.get("names") or {}
+    job_id = run.get("jobArn") or names.get("jobName")
+    serving = run.get("serving") if isinstance(run.get("serving"), Mapping) else None
 
     if job_id:
         result.attempt("stop the customization job", lambda: _stop_job(str(job_id), bedrock, result))
@@ -97,11 +127,7 @@ def clean_up(
         if deleted is not None:
             what = f"{serving.get('kind')} serving {serving.get('arn') or serving.get('name')}"
             result.actions.append(f"deleted {what}" if deleted else f"{what} was already gone")
-            if known.get("serving"):
-                fields = {
-                    "serving.status": DELETED,
-                    "serving.deletedAt": serving.get("deletedAt") or timestamp(),
-                }
+            fields = {"serving.status": DELETED, "serving.deletedAt": serving.get("deletedAt") or timestamp()}
         schedule = serving.get("scheduleName") or names.get("scheduleName")
         if schedule and not schedule_group:
             result.problems.append(
@@ -113,28 +139,20 @@ def clean_up(
             )
             if removed:
                 result.actions.append(f"deleted the expiry schedule {schedule}")
-    if run is not None:
-        changed = result.attempt(
-            f"mark the run {result.status}",
-            lambda: registry.transition(
-                run_id,
-                result.status,
-                detail=f"{record['error']}: {record['cause']}"[:500],
-                fields=fields,
-                fields_if_absent={"error": record},  # the first error of a run is the one to keep
-                remove=("taskToken", "awaiting"),
-            ),
-        )
-        if changed is not None:
-            result.actions.append(f"marked the run {result.status}")
-    elif not result.problems:
-        result.problems.append(f"run {run_id} is not in the registry; nothing recorded")
+    changed = result.attempt(
+        f"mark the run {result.status}",
+        lambda: registry.transition(
+            run_id,
+            result.status,
+            detail=f"{record['error']}: {record['cause']}"[:500],
+            fields=fields,
+            fields_if_absent={"error": record},  # the first error of a run is the one to keep
+            remove=("taskToken", "awaiting"),
+        ),
+    )
+    if changed is not None:
+        result.actions.append(f"marked the run {result.status}")
     return result
-
-
-def _hint(hints: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = hints.get(key)
-    return value if isinstance(value, Mapping) else {}
 
 
 def _stop_job(job_id: str, bedrock: BedrockOps, result: CleanupResult) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import COMPLETED, FAILED, REJECTED, STOPPED, TRAINED, Registry
+from bmc.aws.registry import COMPLETED, FAILED, REJECTED, STOPPED, TRAINED, Registry, belongs_to
 from bmc.evaluation.report import comparison_table
 
 logger = Logger(child=True)
@@ -213,6 +213,7 @@ def notify_failure(
     *,
     registry: Registry,
     execution_arn: str | None,
+    execution_started_at: str | None,
     error: Mapping[str, str],
     cleanup: Mapping[str, Any] | None,
     prefix: str,
@@ -220,11 +221,17 @@ def notify_failure(
     topic_arn: str,
     sns_client: Any,
 ) -> dict[str, Any]:
-    """Publish a failure; never raises, so the run's own error stays the execution's error."""
+    """Publish a failure; never raises, so the run's own error stays the execution's error.
+
+    The run's facts come from its record only when the record is this execution's: a run id
+    used again must not report (or reveal) the earlier run.
+    """
     try:
         run = registry.get(run_id)
     except Exception:
         logger.exception("cannot read the run; notifying with what the execution knows")
+        run = None
+    if run is not None and not belongs_to(run, execution_arn or "", execution_started_at):
         run = None
     # The recorded status, unless cleanup could not record the failure (then the run looks active).
     recorded = (run or {}).get("status")

@@ -1,0 +1,104 @@
+"""How a registry record reads through the API: the model, its summary, its throughput."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bmc.api.models import CustomModel, CustomModelSummary, RunErrorView, ThroughputView, api_status
+from bmc.aws.bedrock_ops import PROVISIONED
+from bmc.tenancy import PLATFORM, owner_of_record
+
+SERVING_DELETED = "Deleted"
+
+
+def owner_view(record: Mapping[str, Any]) -> str:
+    """The owner as a caller reads it: the team's name, the owning principal, or ``platform``."""
+    owner = owner_of_record(record)
+    if owner.team_name is not None:
+        return owner.team_name
+    if owner.team != PLATFORM and owner.principal:
+        return owner.principal
+    return PLATFORM
+
+
+def request_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The creation request: as sent (API runs) or as the run spec says (S3 and console runs)."""
+    if isinstance(record.get("request"), Mapping):
+        return dict(record["request"])
+    spec = record.get("spec") or {}
+    view: dict[str, Any] = {
+        "ModelName": spec.get("runName"),
+        "ModelType": spec.get("customizationType"),
+        "BaseModelId": spec.get("baseModel"),
+        "TrainingDataLocation": spec.get("trainingData"),
+        "ValidationDataLocation": next(iter(spec.get("validationData") or []), None),
+        "HyperParameters": spec.get("hyperparameters"),
+    }
+    if spec.get("distillation"):
+        view["TeacherModelId"] = spec["distillation"].get("teacherModel")
+    return {key: value for key, value in view.items() if value is not None}
+
+
+def throughput_view(serving: Mapping[str, Any] | None) -> ThroughputView | None:
+    if not serving:
+        return None
+    return ThroughputView(
+        Kind=str(serving.get("kind") or PROVISIONED),
+        Arn=serving.get("arn"),
+        Name=serving.get("name"),
+        Status=serving.get("status"),
+        ModelUnits=serving.get("modelUnits"),
+        FailureMessage=serving.get("failureMessage"),
+        DeletedAt=serving.get("deletedAt"),
+    )
+
+
+def model_view(record: Mapping[str, Any]) -> CustomModel:
+    request = request_view(record)
+    error = record.get("error")
+    workflow_status = str(record.get("status") or "")
+    return CustomModel(
+        Id=str(record["runId"]),
+        Status=api_status(workflow_status),
+        WorkflowStatus=workflow_status,
+        ModelName=request.get("ModelName"),
+        ModelType=request.get("ModelType"),
+        BaseModelId=(record.get("spec") or {}).get("baseModel") or request.get("BaseModelId"),
+        Description=record.get("description"),
+        Source=(record.get("source") or {}).get("type"),
+        Owner=owner_view(record),
+        CreatedBy=owner_of_record(record).principal,
+        Request=request,
+        JobArn=record.get("jobArn"),
+        CustomModelArn=record.get("customModelArn"),
+        MetricsSummary=record.get("metricsSummary"),
+        Throughput=throughput_view(record.get("serving")),
+        Error=RunErrorView(Error=str(error.get("error")), Cause=str(error.get("cause") or ""))
+        if isinstance(error, Mapping)
+        else None,
+        CreatedAt=record.get("createdAt"),
+        UpdatedAt=record.get("updatedAt"),
+    )
+
+
+def summary_view(record: Mapping[str, Any]) -> CustomModelSummary:
+    full = model_view(record)
+    return CustomModelSummary(
+        Id=full.Id,
+        Status=full.Status,
+        Owner=full.Owner,
+        ModelName=full.ModelName,
+        ModelType=full.ModelType,
+        BaseModelId=full.BaseModelId,
+        CreatedAt=full.CreatedAt,
+        UpdatedAt=full.UpdatedAt,
+    )
+
+
+def active_serving(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The throughput or deployment the model still has (not deleted), if any."""
+    serving = record.get("serving")
+    if isinstance(serving, Mapping) and serving and serving.get("status") != SERVING_DELETED:
+        return serving
+    return None
