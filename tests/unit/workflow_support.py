@@ -84,10 +84,13 @@ def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
         "MAX_SERVING_POLLS": str(MAX_SERVING_POLLS),
         "TOPIC_ARN": topic_arn,
         "STATE_MACHINE_ARN": state_machine_arn,
+        "EVALUATION_JUDGE_MODELS": "amazon.nova-pro-v1:0",
+        "EVALUATION_TOLERATED_FAILURE_PERCENTAGE": "0",
+        "EVALUATION_RECORDS_PER_BATCH": "10",
     }
 
 
-def lambda_context(name: str = "bmc-test") -> LambdaContext:
+def lambda_context(name: str = "bmc-test", timeout_seconds: float = 60) -> LambdaContext:
     return LambdaContext(
         function_name=name,
         function_version="$LATEST",
@@ -96,7 +99,7 @@ def lambda_context(name: str = "bmc-test") -> LambdaContext:
         aws_request_id="00000000-0000-0000-0000-000000000000",
         log_group_name=f"/aws/lambda/{name}",
         log_stream_name="test",
-        timeout_seconds=60,
+        timeout_seconds=timeout_seconds,
     )
 
 
@@ -355,8 +358,8 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
 Handler = Callable[[Any, Any], Any]
 
 
-def invoke(handler: Handler, event: Any, name: str = "bmc-test") -> Any:
-    return handler(event, lambda_context(name))
+def invoke(handler: Handler, event: Any, name: str = "bmc-test", *, timeout_seconds: float = 60) -> Any:
+    return handler(event, lambda_context(name, timeout_seconds))
 
 
 # --- walking a run through the workflow, state by state -------------------------------------
