@@ -67,11 +67,21 @@ class SimClock:
     @contextmanager
     def timeline(self) -> Iterator[Timeline]:
         """This thread's advances move a private timeline (no listener runs) for the block."""
-        outer = self._timeline()
         timeline = Timeline(start=self.now())
+        with self.on_timeline(timeline):
+            yield timeline
+
+    def current_timeline(self) -> Timeline | None:
+        """The timeline this thread runs on (None: the shared time)."""
+        return self._timeline()
+
+    @contextmanager
+    def on_timeline(self, timeline: Timeline | None) -> Iterator[None]:
+        """Run the block on ``timeline`` (a thread started for work on another thread's timeline)."""
+        outer = self._timeline()
         self._local.timeline = timeline
         try:
-            yield timeline
+            yield
         finally:
             self._local.timeline = outer
 

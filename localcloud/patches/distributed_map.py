@@ -23,7 +23,8 @@ semantics this way:
     States.ExceedToleratedFailureThreshold. An EXPRESS child fails with States.Timeout after 5
     minutes.
 12. Simulated concurrency. Each child runs on its own timeline of the simulated clock (its
-    Lambda calls, Bedrock latencies and backoffs advance only its time); when the map run
+    Lambda calls, Bedrock latencies and backoffs advance only its time, on whichever of moto's
+    threads they run: ``threading`` in its interpreter modules is replaced); when the map run
     ends, the shared clock advances by the time the children took with MaxConcurrency slots
     (each child starts on the slot that frees first, in item order). Records per simulated
     second then measure the concurrency the definition asks for.
@@ -60,6 +61,9 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
     StatesErrorNameType,
 )
+from moto.stepfunctions.parser.asl.component.program import program
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import inline_iteration_component
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
     DistributedIterationComponent,
 )
@@ -77,6 +81,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.
     ResultWriter,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
 from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
@@ -671,7 +676,41 @@ def parser_patches() -> list[Patch]:
 
 
 def distributed_map_patches(clock: SimClock | None) -> list[Patch]:
-    return [*parser_patches(), *map_run_patches(clock), *_state_map_patches()]
+    return [*parser_patches(), *map_run_patches(clock), *_state_map_patches(), *_timeline_patches(clock)]
+
+
+class _ThreadingOnTimelines:
+    """Stands in for the ``threading`` module in moto's interpreter modules: a thread started
+    while a child execution runs keeps that child's timeline."""
+
+    def __init__(self, clock: SimClock) -> None:
+        class TimelineThread(threading.Thread):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._timeline = clock.current_timeline()
+
+            def run(self) -> None:
+                with clock.on_timeline(self._timeline):
+                    super().run()
+
+        self.Thread = TimelineThread
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+
+def _timeline_patches(clock: SimClock | None) -> list[Patch]:
+    """moto runs a program, each Task state (for TimeoutSeconds) and each branch or inline
+    iteration on threads of their own: they keep the timeline of the child that started them."""
+    if clock is None:
+        return []
+    threads = _ThreadingOnTimelines(clock)
+    return [
+        Patch(program, "threading", threads),
+        Patch(branch_worker, "threading", threads),
+        Patch(inline_iteration_component, "threading", threads),
+        Patch(execute_state, "Thread", threads.Thread),
+    ]
 
 
 def _state_map_patches() -> list[Patch]:
