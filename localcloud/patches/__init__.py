@@ -15,7 +15,8 @@ replaced). One module per seam, each explaining what AWS does and why its patche
   4. ``Wait`` on a timestamp measures against the simulated clock.
 - ``events``: 5. unnamed executions get a UUID; 6. SendTaskFailure keeps its cause;
   7. EventBridge rules invoke Lambda targets; 8. StopExecution wakes a waiting task and emits
-  the ABORTED status-change event.
+  the ABORTED status-change event; 14. a Fail state may fail with a ``States.`` error it is
+  given.
 - ``distributed_map``: 10. EXPRESS, ItemBatcher, WriterConfig and integer percentages get past
   moto's grammar; 11. items are batched as AWS delivers them, failed children counted and the
   tolerated failure thresholds applied; 12. children run concurrently on the simulated clock;

@@ -9,6 +9,10 @@
 8. ``StopExecution`` emits no "Step Functions Execution Status Change" event in moto, and
    leaves a task waiting for its token asleep; the patch wakes it and puts the ABORTED event
    on the default bus, as AWS does (``startDate`` and ``stopDate`` in epoch milliseconds).
+14. A Fail state whose ErrorPath resolves to a ``States.`` error (a Distributed Map's
+   ``States.ExceedToleratedFailureThreshold`` caught and passed on to the workflow's Fail
+   state): AWS fails the execution with that error; moto refuses reserved names there and
+   fails with States.Runtime instead.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 from moto.core.responses import EmptyResult
 from moto.events.models import Rule, events_backends
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
@@ -30,8 +36,13 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from localcloud.patches.base import Patch
 
 
+class _PassedOnErrorName(ErrorName):
+    """The error a Fail state reports: any name, a reserved ``States.`` one included."""
+
+
 def execution_patches() -> list[Patch]:
-    """Unnamed executions get a UUID; SendTaskFailure keeps its cause (patches 5 and 6)."""
+    """Unnamed executions get a UUID; SendTaskFailure keeps its cause; a Fail state may report a
+    ``States.`` error (patches 5, 6 and 14)."""
     original_start_execution = StepFunctionsParserBackend.start_execution
 
     def start_execution(
@@ -52,6 +63,7 @@ def execution_patches() -> list[Patch]:
     return [
         Patch(StepFunctionsParserBackend, "start_execution", start_execution),
         Patch(StepFunctionResponse, "send_task_failure", send_task_failure),
+        Patch(state_fail, "CustomErrorName", _PassedOnErrorName),
     ]
 
 

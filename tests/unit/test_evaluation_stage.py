@@ -12,8 +12,10 @@ import pytest
 from bmc.aws.registry import COMPLETED, IN_SERVICE, REJECTED
 from bmc.errors import DatasetInvalid, EvaluationIncomplete, InvalidTaskInput, RunStateConflict
 from bmc.handlers import (
+    cleanup,
     evaluate_batch,
     evaluation_stage,
+    execution_ended,
     notify,
     serve,
     summarize_evaluation,
@@ -21,6 +23,7 @@ from bmc.handlers import (
 )
 
 from localcloud import samples
+from tests.unit.test_handlers_cleanup import status_change
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
     DATASETS_BUCKET,
@@ -59,9 +62,9 @@ def served(
     )
     state = step(run_id, serve.handler, state, "serving", action="start")
     cloud.sim.advance(600)
-    state = step(run_id, serve.handler, state, "serving", action="check")
-    assert state["serving"]["ready"]
-    return state
+    served_state: dict[str, Any] = step(run_id, serve.handler, state, "serving", action="check")
+    assert served_state["serving"]["ready"]
+    return served_state
 
 
 def items_of(cloud: Cloud, state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -311,3 +314,20 @@ def test_nothing_is_evaluated_without_serving_or_without_an_evaluation(cloud: Cl
         step("run-1", evaluation_stage.handler, state, "evaluation", action="evaluate")
     with pytest.raises(InvalidTaskInput, match="Items"):
         invoke(evaluate_batch.handler, {"BatchInput": {"runId": "run-1"}, "Item": {"index": 0}})
+
+
+@pytest.mark.parametrize("ending", ["aborted", "failed"])
+def test_a_temporary_serving_is_deleted_when_the_evaluation_ends_early(cloud: Cloud, ending: str) -> None:
+    state = served(cloud, "run-1", serving={"mode": "none"})
+    state = step("run-1", evaluation_stage.handler, state, "evaluation", action="prepare")
+    assert [d.status for d in cloud.sim.deployments()] == ["Active"]
+    if ending == "aborted":
+        result = invoke(execution_ended.handler, status_change("run-1", "ABORTED"))["cleanup"]
+    else:  # the failure path passes on only the error: the serving to delete comes from the registry
+        error = {"Error": "States.ExceedToleratedFailureThreshold", "Cause": "1 of 4 child executions failed"}
+        result = step("run-1", cleanup.handler, {"error": error}, None)
+    assert cloud.sim.deployments() == []
+    assert any(action.startswith("deleted on-demand serving") for action in result["actions"])
+    record = cloud.registry.require("run-1")
+    assert record["status"] == ("STOPPED" if ending == "aborted" else "FAILED")
+    assert record["serving"]["temporary"] and record["serving"]["status"] == "Deleted"

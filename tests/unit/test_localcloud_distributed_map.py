@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +15,15 @@ from botocore.exceptions import ClientError
 from localcloud.patches import wait_for_execution
 from localcloud.patches.distributed_map import STASH_MARKER, preprocess_definition
 from tests.unit.moto_support import SESSION
-from tests.unit.test_localcloud_patches import Cloud, cloud  # noqa: F401 (the fixture)
+from tests.unit.test_localcloud_patches import Cloud, patched_cloud
 
 BUCKET = "map-bucket"
+
+
+@pytest.fixture(name="cloud")
+def map_cloud() -> Iterator[Cloud]:
+    with patched_cloud() as created:
+        yield created
 
 
 def definition(function_arn: str, **map_fields: Any) -> dict[str, Any]:
