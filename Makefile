@@ -24,7 +24,7 @@ help:
 	@echo "make synth  - synthesize the CloudFormation templates into cdk.out (no AWS credentials needed)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make summary - stacks, resources and security posture of the synthesized app"
-	@echo "make bench  - performance figures (validator throughput, workflow history size)"
+	@echo "make bench  - performance figures (validator throughput, workflow history size, evaluation throughput)"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt lambda/requirements-evaluation.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,7 @@ demo: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(TEST_ENV) $(PY) scripts/bench_validator.py
 	$(TEST_ENV) $(PY) scripts/bench_workflow.py
+	$(TEST_ENV) $(PY) scripts/bench_evaluation.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bmc.evaluation.report import comparison_table
+
 from localcloud.cloud import LocalCloud, synthesize_templates
 from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
 
@@ -28,6 +30,7 @@ TIMELINE_EVENTS = {
     "TaskStateEntered",
     "ChoiceStateEntered",
     "WaitStateEntered",
+    "MapStateEntered",
     "SucceedStateEntered",
     "FailStateEntered",
 }
@@ -109,6 +112,15 @@ def print_report(cloud: LocalCloud, result: ScenarioResult) -> None:
     print("  " + json.dumps(visible, indent=2, default=str).replace("\n", "\n  "))
 
 
+def print_evaluation(result: ScenarioResult) -> None:
+    """The evaluation's table: metric, base, custom, delta (95% CI), then the gate's verdict."""
+    evaluation = result.record.get("evaluation") or {}
+    if evaluation.get("summary"):
+        print("\nEvaluation: custom model vs its base (delta with its 95% paired-bootstrap interval)")
+        for line in comparison_table(evaluation["summary"], evaluation.get("gate")):
+            print(f"  {line}" if line else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the customization workflow in the local cloud.")
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, choices=sorted(SCENARIOS))
@@ -134,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nRun {result.run_id}: execution {result.execution['status']}, run {result.record['status']}")
         print_timeline(cloud, result)
         print_report(cloud, result)
+        print_evaluation(result)
         problems = check_outcome(cloud, result)
     print(f"\nWall time: {time.monotonic() - began:.1f} s")
     for problem in problems:

@@ -58,7 +58,8 @@ class Scenario:
     drive: str = "manifest"  # manifest | duplicate-delivery | abort-mid-training | ttl-expiry
     expect_serving_left: str | None = None  # "provisioned" / "on-demand" when the model stays served
 
-    def run(self, cloud: LocalCloud) -> ScenarioResult:
+    def run(self, cloud: LocalCloud, *, timeout: float = 60.0) -> ScenarioResult:
+        """Play the scenario; ``timeout``: wall seconds the execution may take."""
         for dataset in self.datasets:
             lines = samples.jsonl(dataset.kind, dataset.records).splitlines(keepends=True)
             if dataset.corrupt_line is not None:
@@ -78,7 +79,7 @@ class Scenario:
         if self.drive == "abort-mid-training":
             cloud.wait_until_awaiting_job(execution_arn)
             cloud.abort(execution_arn)
-        execution = cloud.wait_for_execution(execution_arn)
+        execution = cloud.wait_for_execution(execution_arn, timeout=timeout)
         run_id = execution["name"]
         if self.drive == "abort-mid-training":
             cloud.clock.advance(300)  # the stopped job takes a minute to reach Stopped
