@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.installed
 
 LINT_PATHS := app.py stacks constructs_lib lambda/bmc scripts tests $(wildcard localcloud)
 
-.PHONY: help install synth summary lint test test-fast demo bench clean
+.PHONY: help install synth summary lint test test-fast demo bench install-check clean
 
 help:
 	@echo "make demo   - run the whole workflow offline in the local cloud (SCENARIO=name, SCENARIO=list)"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make summary - stacks, resources and security posture of the synthesized app"
 	@echo "make bench  - performance figures (validator throughput, workflow history size, evaluation throughput)"
+	@echo "make install-check - pip install . into an empty venv; run bmc --version and the README example"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt lambda/requirements-evaluation.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,9 +72,13 @@ demo: $(VENV_STAMP)
 	$(TEST_ENV) $(PY) -m localcloud.demo $(if $(filter list,$(SCENARIO)),--list,$(if $(SCENARIO),--scenario $(SCENARIO)))
 
 bench: $(VENV_STAMP)
-	$(TEST_ENV) $(PY) scripts/bench_validator.py
+	$(TEST_ENV) $(PY) scripts/bench_validator.py --format all
 	$(TEST_ENV) $(PY) scripts/bench_workflow.py
 	$(TEST_ENV) $(PY) scripts/bench_evaluation.py
+
+# The CLI installs on its own: a clean venv, `pip install .`, the README's commands.
+install-check:
+	$(PYTHON) scripts/check_install.py
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

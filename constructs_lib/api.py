@@ -20,10 +20,12 @@ from bmc.tenancy import TENANCY_VARIABLE, Tenancy
 from constructs import Construct
 from pydantic import BaseModel
 
+from constructs_lib.bedrock_scope import bedrock_arn, merge_conditions, own_resources, tagged_on_create
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding, skip_checkov
 from constructs_lib.functions import FunctionSpec, RuntimeFunction, RuntimeFunctions
+from constructs_lib.keys import grant_key_use
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
-from constructs_lib.workflow_functions import DATA_KEY_USE, MODEL_KEY_USE, bedrock_arn
+from constructs_lib.workflow_functions import read_objects
 
 STAGE = "v1"
 # Per-stage limits across all callers; Lambda concurrency and Bedrock quotas are far lower
@@ -90,10 +92,12 @@ class CustomModelsApi(Construct):
         resources: ApiResources,
         allowed_base_models: tuple[str, ...],
         tenancy: Tenancy,
+        create_account_cloudwatch_role: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self._prefix = prefix
         self._resources = resources
+        self._create_account_cloudwatch_role = create_account_cloudwatch_role
         self.idempotency_table = dynamodb.Table(
             self,
             "IdempotencyTable",
@@ -160,43 +164,50 @@ class CustomModelsApi(Construct):
         self.idempotency_table.grant(
             role, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
         )
-        resources.data_key.grant(role, *DATA_KEY_USE)
+        # Registry, idempotency table and presigned S3 downloads: the data key, through those services.
+        grant_key_use(role, resources.data_key, services=["dynamodb", "s3"])
         # A throughput serves a custom model encrypted with the model key: Bedrock creates grants.
-        resources.model_key.grant(role, *MODEL_KEY_USE)
+        grant_key_use(role, resources.model_key, services=["bedrock"], grants=True)
+        # Presigned downloads are signed with this role: only the model's data and reports. Listing
+        # the same prefixes makes a deleted object a 404, not a 403.
+        read_objects(role, resources.datasets_bucket, "")
+        read_objects(role, resources.artifacts_bucket, "reports/")
         group_stack = Stack.of(resources.schedule_group)
         execution_arns = resources.state_machine_arn.replace(":stateMachine:", ":execution:") + ":*"
-        for sid, actions, arns in (
-            ("StartRuns", ["states:StartExecution"], [resources.state_machine_arn]),
-            ("StopRunsOfDeletedModels", ["states:StopExecution"], [execution_arns]),
+        own = own_resources(self._prefix)
+        for sid, actions, arns, conditions in (
+            ("StartRuns", ["states:StartExecution"], [resources.state_machine_arn], None),
+            ("StopRunsOfDeletedModels", ["states:StopExecution"], [execution_arns], None),
             (
                 "StopJobsOfDeletedModels",
                 ["bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"],
                 [bedrock_arn("model-customization-job/*")],
+                own,
             ),
-            ("DeleteCustomModels", ["bedrock:DeleteCustomModel"], [bedrock_arn("custom-model/*")]),
+            ("DeleteCustomModels", ["bedrock:DeleteCustomModel"], [bedrock_arn("custom-model/*")], own),
             (
                 "CreateThroughput",
-                ["bedrock:CreateProvisionedModelThroughput", "bedrock:TagResource"],
-                [bedrock_arn("custom-model/*"), bedrock_arn("provisioned-model/*")],
+                ["bedrock:CreateProvisionedModelThroughput"],
+                [bedrock_arn("custom-model/*")],
+                merge_conditions(own, tagged_on_create(self._prefix)),
+            ),
+            (
+                "TagThroughputOnCreate",
+                ["bedrock:TagResource"],
+                [bedrock_arn("provisioned-model/*")],
+                tagged_on_create(self._prefix),
             ),
             (
                 "FollowAndDeleteThroughput",
                 ["bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput"],
                 [bedrock_arn("provisioned-model/*")],
+                own,
             ),
             (
                 "DeleteDeploymentsOfDeletedModels",
                 ["bedrock:DeleteCustomModelDeployment"],
                 [bedrock_arn("custom-model-deployment/*")],
-            ),
-            # Presigned downloads are signed with this role: only the model's data and reports.
-            (
-                "ReadModelData",
-                ["s3:GetObject"],
-                [
-                    resources.datasets_bucket.arn_for_objects("*"),
-                    resources.artifacts_bucket.arn_for_objects("reports/*"),
-                ],
+                own,
             ),
             (
                 "DeleteServingExpiry",
@@ -205,9 +216,12 @@ class CustomModelsApi(Construct):
                     f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule/"
                     f"{resources.schedule_group.ref}/*"
                 ],
+                None,
             ),
         ):
-            role.add_to_principal_policy(iam.PolicyStatement(sid=sid, actions=actions, resources=arns))
+            role.add_to_principal_policy(
+                iam.PolicyStatement(sid=sid, actions=actions, resources=arns, conditions=conditions)
+            )
         acknowledge_nag(
             role,
             "AwsSolutions-IAM5",
@@ -241,9 +255,11 @@ class CustomModelsApi(Construct):
             rest_api_name=f"{self._prefix}-custom-models",
             description=f"{self._prefix}: Amazon Bedrock custom models (docs/api.md)",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
-            # Execution logging needs the account-wide API Gateway role (one per region, shared by
-            # every API): this stack does not take it over. Access logs cover every request.
-            cloud_watch_role=False,
+            # Access logging needs API Gateway's account-level CloudWatch Logs role (one per account
+            # and region, shared by every REST API). Config `apiGatewayCloudWatchRole`: "create" sets it
+            # here, role and setting retained when the stack goes, so other APIs never lose it;
+            # "existing" relies on the one already set (docs/decisions.md).
+            **self._account_cloudwatch_role(),
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
@@ -279,6 +295,11 @@ class CustomModelsApi(Construct):
             )
         self._acknowledge_api(api)
         return api
+
+    def _account_cloudwatch_role(self) -> dict[str, Any]:
+        if not self._create_account_cloudwatch_role:
+            return {"cloud_watch_role": False}
+        return {"cloud_watch_role": True, "cloud_watch_role_removal_policy": RemovalPolicy.RETAIN}
 
     def _model(self, api: apigateway.RestApi, model_id: str, model: type[BaseModel]) -> apigateway.IModel:
         cfn_model = apigateway.CfnModel(
@@ -349,11 +370,24 @@ class CustomModelsApi(Construct):
         acknowledge_nag(
             stage,
             "AwsSolutions-APIG6",
-            "Execution logging needs the account-wide API Gateway CloudWatch role, a per-region singleton "
-            "shared with every other API in the account, which this stack must not take over. Access logs "
-            "(encrypted, one JSON line per request with caller, status and latency), X-Ray traces and the "
-            "function's own structured logs cover each request.",
+            "Execution logs would go to a log group API Gateway creates itself (API-Gateway-Execution-Logs_"
+            "<api>/<stage>), not encrypted with the data key and kept forever, and at INFO level would hold "
+            "request bodies. Access logs (encrypted, one JSON line per request with caller, status and "
+            "latency), X-Ray traces and the function's own structured logs cover each request.",
         )
+        role = api.node.try_find_child("CloudWatchRole")
+        if role is not None:
+            acknowledge_nag(
+                role,
+                "AwsSolutions-IAM4",
+                "API Gateway's account-level CloudWatch Logs role serves every REST API of the account and "
+                "region, whose log groups this stack cannot name; AmazonAPIGatewayPushToCloudWatchLogs is the "
+                "AWS-maintained policy API Gateway documents for it, and only apigateway.amazonaws.com can "
+                "assume the role.",
+                applies_to=[
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                ],
+            )
         acknowledge_nag(
             stage,
             "AwsSolutions-APIG3",

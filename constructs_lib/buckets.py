@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -76,7 +77,15 @@ class AccessLogsBucket(Construct):
 
 
 class SecureBucket(Construct):
-    """A private bucket encrypted with a customer managed key, TLS only, versioned and logged."""
+    """A private bucket encrypted with a customer managed key, TLS only, versioned and logged.
+
+    Every object is encrypted with SSE-KMS under `encryption_key`: an upload without encryption
+    headers gets the bucket default (that key), and the bucket policy refuses an upload that
+    asks for anything else (another algorithm, another key, or SSE-KMS without a key id, which
+    S3 would encrypt with aws/s3). Header-less uploads stay allowed on purpose: Bedrock writes
+    job outputs relying on the bucket default, and S3 evaluates the policy on request headers
+    only, before default encryption applies.
+    """
 
     def __init__(
         self,
@@ -108,3 +117,27 @@ class SecureBucket(Construct):
             auto_delete_objects=False,
         )
         skip_checkov(self.bucket, "CKV_AWS_144", _REPLICATION_REASON)
+        self._deny_other_encryption(encryption_key)
+
+    def _deny_other_encryption(self, key: kms.IKey) -> None:
+        objects = self.bucket.arn_for_objects("*")
+        algorithm = "s3:x-amz-server-side-encryption"
+        key_id = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+        for sid, conditions in (
+            (
+                "DenyOtherEncryption",
+                {"Null": {algorithm: "false"}, "StringNotEquals": {algorithm: "aws:kms"}},
+            ),
+            ("DenyOtherKmsKeys", {"Null": {key_id: "false"}, "ArnNotEquals": {key_id: key.key_arn}}),
+            ("DenySseKmsWithoutTheKey", {"StringEquals": {algorithm: "aws:kms"}, "Null": {key_id: "true"}}),
+        ):
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:PutObject"],
+                    resources=[objects],
+                    conditions=conditions,
+                )
+            )

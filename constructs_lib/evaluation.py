@@ -18,7 +18,6 @@ S3 prefixes, not the whole bucket CDK would grant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,41 +27,28 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_stepfunctions as sfn
 from bmc.catalog.models import Model
-from bmc.evaluation.batch import BATCH_INPUT_KEYS
 from bmc.evaluation.store import RECORDS_PREFIX
-from bmc.runspec import WORKFLOW_TAG_KEYS
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import (
+    PREFIX_TAG,
+    base_model_invocation_arns,
+    bedrock_arn,
+    invocation_arns,
+    own_resources,
+)
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
+from constructs_lib.evaluation_map import EvaluationSettings
 from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFunction, RuntimeFunctions
+from constructs_lib.keys import grant_key_use
+from constructs_lib.workflow_functions import read_objects
 
-DEFAULT_MAX_CONCURRENCY = 10
-DEFAULT_RECORDS_PER_BATCH = 10
-DEFAULT_JUDGE_MODELS = ("amazon.nova-pro-v1:0",)
 # An EXPRESS child runs at most 5 minutes; the batch function stops starting records before its
 # own timeout and records the rest as failed (bmc.evaluation.batch).
 BATCH_TIMEOUT = Duration.seconds(270)
-# A child's input (BatchInput and Items) may hold 256 KiB; records are at most 128 KiB each.
-MAX_INPUT_BYTES_PER_BATCH = 192 * 1024
-# US system inference profiles route to these regions (Bedrock user guide, "Supported Regions and
-# models for inference profiles"); IAM must allow the model in each of them.
-PROFILE_DESTINATIONS = {"us.": ("us-east-1", "us-east-2", "us-west-2")}
-PREFIX_TAG = WORKFLOW_TAG_KEYS[1]  # bmc:prefix, on every throughput and deployment the workflow creates
 REGISTRY_UPDATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")
-DATA_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 DELETE_SERVING = ("bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment")
-
-
-@dataclass(frozen=True)
-class EvaluationSettings:
-    """The deployment's evaluation settings (the ``evaluation`` configuration key)."""
-
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    records_per_batch: int = DEFAULT_RECORDS_PER_BATCH
-    tolerated_failure_percentage: float = 0.0
-    judge_models: tuple[str, ...] = DEFAULT_JUDGE_MODELS
 
 
 @dataclass(frozen=True)
@@ -71,41 +57,8 @@ class EvaluationResources:
     artifacts_bucket: s3.IBucket
     data_key: kms.IKey
     model_key: kms.IKey
-    base_models: Sequence[Model]  # the models this deployment may customize (and so evaluate)
+    base_models: list[Model]  # the models this deployment may customize (and so evaluate)
     schedule_group: scheduler.CfnScheduleGroup
-
-
-def bedrock_arn(resource: str, region: str = Aws.REGION) -> str:
-    return f"arn:{Aws.PARTITION}:bedrock:{region}:{Aws.ACCOUNT_ID}:{resource}"
-
-
-def foundation_model_arn(model_id: str, region: str = Aws.REGION) -> str:
-    return f"arn:{Aws.PARTITION}:bedrock:{region}::foundation-model/{model_id}"
-
-
-def invocation_arns(model_id: str, region: str = Aws.REGION) -> list[str]:
-    """What ``bedrock:InvokeModel`` must allow to call ``model_id`` (a model or system profile id)
-    from ``region``: the model, or the profile and its model in every destination region."""
-    for prefix, destinations in PROFILE_DESTINATIONS.items():
-        if model_id.startswith(prefix):
-            target = model_id.removeprefix(prefix)
-            return [
-                bedrock_arn(f"inference-profile/{model_id}", region),
-                *(foundation_model_arn(target, destination) for destination in destinations),
-            ]
-    return [foundation_model_arn(model_id, region)]
-
-
-def base_model_arns(models: Sequence[Model]) -> list[str]:
-    """Every base model as the catalog invokes it, in each region it names."""
-    arns = {
-        arn
-        for model in models
-        if model.inference.evaluable
-        for region, model_id in model.inference.base_model_ids.items()
-        for arn in invocation_arns(model_id, region)
-    }
-    return sorted(arns)
 
 
 class EvaluationFunctions(Construct):
@@ -138,7 +91,9 @@ class EvaluationFunctions(Construct):
             )
         )
         self._registry(self.stage)
-        self._allow(self.stage, "DeleteOwnServing", list(DELETE_SERVING), self._serving_arns(), own=prefix)
+        self._allow(
+            self.stage, "DeleteOwnServing", list(DELETE_SERVING), self._serving_arns(), own_resources(prefix)
+        )
         self._allow(
             self.stage,
             "DeleteServingExpiry",
@@ -159,19 +114,24 @@ class EvaluationFunctions(Construct):
                 scoring=True,
             )
         )
-        self._allow(self.batch, "InvokeOwnServing", ["bedrock:InvokeModel"], self._serving_arns(), own=prefix)
-        models = base_model_arns(resources.base_models)
+        self._allow(
+            self.batch,
+            "InvokeOwnServing",
+            ["bedrock:InvokeModel"],
+            self._serving_arns(),
+            own_resources(prefix),
+        )
+        models = base_model_invocation_arns(resources.base_models)
         judges = sorted({arn for judge in settings.judge_models for arn in invocation_arns(judge)})
         self._allow(
             self.batch, "InvokeBaseModelsAndJudges", ["bedrock:InvokeModel"], sorted({*models, *judges})
         )
         # A served custom model is encrypted with the model key: Bedrock decrypts it for the caller.
-        self._allow(
-            self.batch,
-            "UseModelKeyThroughBedrock",
-            ["kms:Decrypt", "kms:DescribeKey"],
-            [resources.model_key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"bedrock.{Aws.REGION}.amazonaws.com"}},
+        grant_key_use(
+            self.batch.role,
+            resources.model_key,
+            services=["bedrock"],
+            actions=("kms:Decrypt", "kms:DescribeKey"),
         )
         self._objects(self.batch, ["s3:PutObject"], f"{RECORDS_PREFIX}/*")
 
@@ -186,15 +146,9 @@ class EvaluationFunctions(Construct):
             )
         )
         self._registry(self.summary)
-        self._objects(self.summary, ["s3:GetObject"], f"{RECORDS_PREFIX}/*")
+        read_objects(self.summary.role, resources.artifacts_bucket, f"{RECORDS_PREFIX}/")
+        grant_key_use(self.summary.role, resources.data_key, services=["s3"])
         self._objects(self.summary, ["s3:PutObject"], "reports/*")
-        self._allow(
-            self.summary,
-            "ListEvaluatedRecords",
-            ["s3:ListBucket"],
-            [resources.artifacts_bucket.bucket_arn],
-            conditions={"StringLike": {"s3:prefix": [f"{RECORDS_PREFIX}/*"]}},
-        )
         self._allow(
             self.summary,
             "PublishEvaluationMetrics",
@@ -226,14 +180,14 @@ class EvaluationFunctions(Construct):
 
     def _registry(self, function: RuntimeFunction) -> None:
         self._resources.registry.grant(function.role, *REGISTRY_UPDATE)
-        self._resources.data_key.grant(function.role, *DATA_KEY_USE)
+        grant_key_use(function.role, self._resources.data_key, services=["dynamodb"])
 
     def _objects(self, function: RuntimeFunction, actions: list[str], pattern: str) -> None:
         bucket = self._resources.artifacts_bucket
         function.role.add_to_principal_policy(
             iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(pattern)])
         )
-        self._resources.data_key.grant(function.role, *DATA_KEY_USE)
+        grant_key_use(function.role, self._resources.data_key, services=["s3"])
 
     @staticmethod
     def _allow(
@@ -241,12 +195,8 @@ class EvaluationFunctions(Construct):
         sid: str,
         actions: list[str],
         resources: list[str],
-        *,
-        own: str | None = None,
         conditions: dict[str, Any] | None = None,
     ) -> None:
-        if own is not None:
-            conditions = {"StringEquals": {f"aws:ResourceTag/{PREFIX_TAG}": own}}
         function.role.add_to_principal_policy(
             iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
         )
@@ -279,66 +229,3 @@ class EvaluationFunctions(Construct):
                 ],
                 apply_to_children=True,
             )
-
-
-# --- the Distributed Map's reader and writer, limited to the evaluation's prefix ---------------
-
-
-def _object_statements(bucket: s3.IBucket, actions: list[str]) -> list[iam.PolicyStatement]:
-    return [iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects(f"{RECORDS_PREFIX}/*")])]
-
-
-class EvaluationItemReader(sfn.S3JsonItemReader):
-    """The items file (JSON) under ``evaluations/``; CDK would grant every object of the bucket."""
-
-    def __init__(self, *, bucket: s3.IBucket, key: str) -> None:
-        super().__init__(bucket=bucket, key=key)
-        self._evaluation_bucket = bucket
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return _object_statements(self._evaluation_bucket, ["s3:GetObject"])
-
-
-class EvaluationResultWriter(sfn.ResultWriterV2):
-    """Child results under ``evaluations/<runId>/results``; CDK would grant every object."""
-
-    def __init__(self, *, bucket: s3.IBucket, prefix: str) -> None:
-        super().__init__(bucket=bucket, prefix=prefix)
-        self._evaluation_bucket = bucket
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return _object_statements(
-            self._evaluation_bucket,
-            ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
-        )
-
-
-def batch_input() -> dict[str, str]:
-    """Each child's ``BatchInput``: what PrepareEvaluation built from the registry."""
-    return {f"{key}.$": f"$.evaluation.batch.{key}" for key in BATCH_INPUT_KEYS}
-
-
-def evaluation_map(
-    scope: Construct, *, bucket: s3.IBucket, settings: EvaluationSettings
-) -> sfn.DistributedMap:
-    """The fan-out: items from S3, batches of records per EXPRESS child, bounded concurrency."""
-    return sfn.DistributedMap(
-        scope,
-        "EvaluateRecords",
-        comment="Ask both models about every test record, a batch per child execution",
-        item_reader=EvaluationItemReader(bucket=bucket, key=sfn.JsonPath.string_at("$.evaluation.itemsKey")),
-        item_batcher=sfn.ItemBatcher(
-            max_items_per_batch_path="$.evaluation.recordsPerBatch",
-            max_input_bytes_per_batch=MAX_INPUT_BYTES_PER_BATCH,
-            batch_input=batch_input(),
-        ),
-        max_concurrency=settings.max_concurrency,
-        tolerated_failure_percentage_path="$.evaluation.toleratedFailurePercentage",
-        map_execution_type=sfn.StateMachineType.EXPRESS,
-        label="EvaluateRecords",
-        result_writer_v2=EvaluationResultWriter(
-            bucket=bucket,
-            prefix=sfn.JsonPath.format(f"{RECORDS_PREFIX}/{{}}/results", sfn.JsonPath.string_at("$.runId")),
-        ),
-        result_path="$.evaluationRun",
-    )

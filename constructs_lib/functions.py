@@ -24,10 +24,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from constructs_lib.compliance import acknowledge_nag, skip_checkov
+from constructs_lib.keys import grant_key_use
 
 LAMBDA_SOURCE = Path(__file__).resolve().parent.parent / "lambda"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -157,6 +159,8 @@ class FunctionSpec:
     timeout: Duration = field(default_factory=lambda: Duration.seconds(60))
     memory_mb: int = 512
     environment: dict[str, str] = field(default_factory=dict)
+    # Invoked asynchronously (EventBridge, Scheduler): failed invocations go to an on-failure destination.
+    asynchronous: bool = False
     scoring: bool = False  # gets the evaluation asset (rouge-score, sacrebleu, numpy, ...)
 
 
@@ -173,9 +177,11 @@ class RuntimeFunctions(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         common_environment: dict[str, str],
+        failed_invocations: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.prefix = prefix
+        self.failed_invocations = failed_invocations
         self.data_key = data_key
         self.log_retention = log_retention
         self.removal_policy = removal_policy
@@ -241,9 +247,20 @@ class RuntimeFunction(Construct):
                 **spec.environment,
             },
         )
-        self._acknowledge(shared.prefix)
+        if spec.asynchronous:
+            self._keep_failed_invocations(shared)
+        self._acknowledge(shared.prefix, asynchronous=spec.asynchronous)
 
-    def _acknowledge(self, prefix: str) -> None:
+    def _keep_failed_invocations(self, shared: RuntimeFunctions) -> None:
+        """After Lambda's two retries, a failed event goes with its error to the encrypted queue."""
+        queue = shared.failed_invocations
+        if queue is None:
+            raise ValueError(f"{self.node.path}: an asynchronous function needs the failed-invocations queue")
+        self.function.configure_async_invoke(
+            on_failure=EncryptedQueueDestination(queue, shared.data_key), retry_attempts=2
+        )
+
+    def _acknowledge(self, prefix: str, *, asynchronous: bool) -> None:
         acknowledge_nag(
             self.role,
             "AwsSolutions-IAM5",
@@ -267,6 +284,38 @@ class RuntimeFunction(Construct):
         skip_checkov(
             self.function,
             "CKV_AWS_116",
-            "Invoked synchronously by Step Functions (failures are caught into the cleanup path) or by "
-            "EventBridge rules whose targets carry their own dead-letter queue and retry policy.",
+            "Invoked asynchronously (EventBridge or Scheduler): an event that still fails after Lambda's two "
+            "retries goes to an on-failure destination, an SQS queue encrypted with the data key, which keeps "
+            "the whole invocation record (event, error, request id) where a function DLQ keeps only the "
+            "event; checkov looks only for DeadLetterConfig."
+            if asynchronous
+            else "Invoked synchronously (by Step Functions or API Gateway): the caller receives the error "
+            "(Step Functions retries or catches it into the cleanup path, API Gateway answers 5xx). A DLQ "
+            "applies only to asynchronous invocations.",
         )
+
+
+@jsii.implements(lambda_.IDestination)
+class EncryptedQueueDestination:
+    """An on-failure destination: an SQS queue encrypted with `key`.
+
+    CDK's SqsDestination grants kms:Encrypt and kms:ReEncrypt* as well; sending to an encrypted
+    queue needs only kms:GenerateDataKey and kms:Decrypt, through SQS.
+    """
+
+    def __init__(self, queue: sqs.IQueue, key: kms.IKey) -> None:
+        self._queue = queue
+        self._key = key
+
+    def bind(
+        self, scope: Construct, fn: lambda_.IFunction, *, type: lambda_.DestinationType | None = None
+    ) -> lambda_.DestinationConfig:
+        if fn.role is None:
+            raise ValueError(f"{fn.node.path} has no role to send failed invocations with")
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="KeepFailedInvocations", actions=["sqs:SendMessage"], resources=[self._queue.queue_arn]
+            )
+        )
+        grant_key_use(fn.role, self._key, services=["sqs"], actions=("kms:GenerateDataKey", "kms:Decrypt"))
+        return lambda_.DestinationConfig(destination=self._queue.queue_arn)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from bmc.catalog.models import Teacher
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import bedrock_arn, foundation_model_arn
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.network import JobNetwork
 
 BEDROCK_SERVICE = "bedrock.amazonaws.com"
+JOB_OUTPUT_PREFIX = "jobs/"  # bmc.aws.bedrock_ops.output_s3_uri
 
 
 def customization_job_arn_pattern() -> str:
@@ -33,6 +38,7 @@ class BedrockServiceRole(Construct):
         datasets_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         job_network: JobNetwork,
+        teachers: Sequence[Teacher] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -49,6 +55,28 @@ class BedrockServiceRole(Construct):
         )
         self._add_s3_access(datasets_bucket, artifacts_bucket)
         self._add_vpc_access(job_network)
+        self._add_teacher_access(teachers)
+
+    def _add_teacher_access(self, teachers: Sequence[Teacher]) -> None:
+        """A distillation job invokes a profile-only teacher through its system inference profile:
+        Bedrock's documented role needs InvokeModel on the profile here and on the model in every
+        region the profile routes to. On-demand teachers need no permission of the role."""
+        resources = []
+        for teacher in teachers:
+            if teacher.on_demand:
+                continue
+            resources.append(bedrock_arn(f"inference-profile/{teacher.invocation_id}"))
+            resources += [
+                foundation_model_arn(teacher.model_id, region) for region in teacher.profile_regions
+            ]
+        if resources:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="InvokeTeachersThroughInferenceProfiles",
+                    actions=["bedrock:InvokeModel"],
+                    resources=resources,
+                )
+            )
 
     def _add_s3_access(self, datasets: s3.IBucket, artifacts: s3.IBucket) -> None:
         self.role.add_to_policy(
@@ -58,19 +86,29 @@ class BedrockServiceRole(Construct):
                 resources=[datasets.bucket_arn, datasets.arn_for_objects("*")],
             )
         )
+        # Job outputs go under jobs/<runId>/ (reports/ is the workflow's own: Bedrock never writes it).
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteJobOutputs",
-                actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-                resources=[artifacts.bucket_arn, artifacts.arn_for_objects("*")],
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[artifacts.arn_for_objects(f"{JOB_OUTPUT_PREFIX}*")],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListJobOutputs", actions=["s3:ListBucket"], resources=[artifacts.bucket_arn]
             )
         )
         acknowledge_nag(
             self.role,
             "AwsSolutions-IAM5",
             "Bedrock reads dataset objects and writes job outputs under per-run keys chosen at run time; "
-            "access is limited to objects of this deployment's two buckets.",
-            applies_to=[arn_wildcard_finding(datasets, "/*"), arn_wildcard_finding(artifacts, "/*")],
+            "reads are limited to the datasets bucket's objects and writes to the artifacts bucket's jobs/ "
+            "prefix.",
+            applies_to=[
+                arn_wildcard_finding(datasets, "/*"),
+                arn_wildcard_finding(artifacts, f"/{JOB_OUTPUT_PREFIX}*"),
+            ],
             apply_to_children=True,
         )
 

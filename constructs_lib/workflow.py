@@ -10,6 +10,7 @@ with the number of test records either.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
@@ -20,8 +21,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
-from constructs_lib.evaluation import EvaluationFunctions, evaluation_map
+from constructs_lib.evaluation_map import evaluation_map
 from constructs_lib.functions import RuntimeFunction
+from constructs_lib.keys import grant_key_use
+
+if TYPE_CHECKING:
+    from constructs_lib.evaluation import EvaluationFunctions
 
 EXECUTION_CONTEXT = {
     "arn": sfn.JsonPath.execution_id,
@@ -165,7 +170,9 @@ class CustomizationWorkflow(Construct):
             ),
         )
         # The Distributed Map reads its items and writes its results in the encrypted artifacts bucket.
-        data_key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey")
+        grant_key_use(
+            self.state_machine.role, data_key, services=["s3"], actions=("kms:Decrypt", "kms:GenerateDataKey")
+        )
         acknowledge_nag(
             self.state_machine,
             "AwsSolutions-IAM5",

@@ -13,11 +13,22 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from bmc.tenancy import TENANCY_VARIABLE
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import (
+    bedrock_arn,
+    deployment_teachers,
+    foundation_model_arns,
+    inference_profile_arns,
+    merge_conditions,
+    own_resources,
+    tagged_on_create,
+)
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFunction, RuntimeFunctions
+from constructs_lib.keys import grant_key_use
 from constructs_lib.network import JobNetwork
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
 from constructs_lib.workflow import WorkflowFunctions
@@ -27,21 +38,9 @@ from stacks.config import AppConfig
 REGISTRY_UPDATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 # Finding a run by job ARN (events) or listing the runs awaiting their job (reconciler).
 REGISTRY_QUERY = ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
-DATA_KEY_USE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
-# Using a custom model encrypted with the model key: Bedrock creates grants on the caller's behalf.
-MODEL_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant")
 DELETE_SERVING = ("bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment")
-STOP_AND_DELETE = ("bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob", *DELETE_SERVING)
+STOP_JOB = ("bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob")
 MAX_SERVING_POLLS = 120  # x 60 s: provisioning rarely takes more than an hour
-
-
-def bedrock_arn(resource: str) -> str:
-    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
-
-
-def foundation_model_arn() -> str:
-    # Foundation models are owned by AWS: no account in their ARN.
-    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}::foundation-model/*"
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,13 @@ class WorkflowResources:
 
 
 class WorkflowLambdas(Construct):
-    """Creates every function of docs/workflow.md and grants it exactly the calls it makes."""
+    """Creates every function of docs/workflow.md and grants it exactly the calls it makes.
+
+    Bedrock statements name resource types of this account and region and, where the Service
+    Authorization Reference lists tag condition keys for the action, require this deployment's
+    `bmc:prefix` tag: on the resource (`aws:ResourceTag`) or in the creating request
+    (`aws:RequestTag`). Key use goes through the service that stores the data (`kms:ViaService`).
+    """
 
     def __init__(
         self,
@@ -74,7 +79,9 @@ class WorkflowLambdas(Construct):
         super().__init__(scope, construct_id)
         self._resources = resources
         self._config = config
+        self._prefix = config.prefix
         self.state_machine_arn = f"arn:{Aws.PARTITION}:states:{Aws.REGION}:{Aws.ACCOUNT_ID}:stateMachine:{config.prefix}-customization"
+        self.failed_invocations = self._failed_invocations_queue()
         shared = RuntimeFunctions(
             self,
             "Runtime",
@@ -88,6 +95,7 @@ class WorkflowLambdas(Construct):
                 "JOB_ARN_INDEX": JOB_ARN_INDEX,
                 "AWAITING_INDEX": AWAITING_INDEX,
             },
+            failed_invocations=self.failed_invocations,
         )
         allowed_models = ",".join(config.allowed_base_models)
         serving_defaults = json.dumps(
@@ -105,6 +113,25 @@ class WorkflowLambdas(Construct):
         self._add_serving(shared, self.schedule_group.ref)
         self._add_outcome(shared, self.schedule_group.ref, topic)
         self._acknowledge_scoped_wildcards()
+
+    def _failed_invocations_queue(self) -> sqs.Queue:
+        """Where asynchronous invocations that failed for good, and expiry schedules that could not
+        invoke their function, are kept (14 days, encrypted with the data key)."""
+        queue = sqs.Queue(
+            self,
+            "FailedInvocations",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self._resources.data_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge_nag(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter destination of the asynchronous functions and the expiry "
+            "schedules; a DLQ of a DLQ would only move the same failed invocations again.",
+        )
+        return queue
 
     def _add_preparation(self, shared: RuntimeFunctions, allowed_models: str, serving_defaults: str) -> None:
         resources = self._resources
@@ -143,7 +170,11 @@ class WorkflowLambdas(Construct):
                 environment={"ALLOWED_BASE_MODELS": allowed_models},
             )
         )
-        self._bedrock(self.preflight, ["bedrock:GetFoundationModel"], [foundation_model_arn()])
+        allowed = self._config.allowed_base_models
+        self._bedrock(self.preflight, ["bedrock:GetFoundationModel"], foundation_model_arns(allowed))
+        profiles = inference_profile_arns(deployment_teachers(allowed))
+        if profiles:
+            self._bedrock(self.preflight, ["bedrock:GetInferenceProfile"], profiles)
 
     def _add_job_tracking(self, shared: RuntimeFunctions) -> None:
         resources = self._resources
@@ -162,18 +193,25 @@ class WorkflowLambdas(Construct):
             )
         )
         self._registry(self.submit_job, REGISTRY_UPDATE)
+        # The job and its output model are created tagged with the prefix, from an allowed base model.
         self._bedrock(
             self.submit_job,
-            ["bedrock:CreateModelCustomizationJob", "bedrock:TagResource"],
-            [foundation_model_arn(), bedrock_arn("custom-model/*"), bedrock_arn("model-customization-job/*")],
+            ["bedrock:CreateModelCustomizationJob"],
+            [*foundation_model_arns(self._config.allowed_base_models), bedrock_arn("custom-model/*")],
+            tagged_on_create(self._prefix),
+        )
+        self._bedrock(
+            self.submit_job,
+            ["bedrock:TagResource"],
+            [bedrock_arn("model-customization-job/*"), bedrock_arn("custom-model/*")],
+            tagged_on_create(self._prefix),
         )
         # A conflict on the job name: read the existing job (and its tags) to prove it is ours.
+        self._get_own_jobs(self.submit_job)
         self._bedrock(
-            self.submit_job,
-            ["bedrock:GetModelCustomizationJob", "bedrock:ListTagsForResource"],
-            [bedrock_arn("model-customization-job/*")],
+            self.submit_job, ["bedrock:ListTagsForResource"], [bedrock_arn("model-customization-job/*")]
         )
-        resources.model_key.grant(self.submit_job.role, *MODEL_KEY_USE)
+        grant_key_use(self.submit_job.role, resources.model_key, services=["bedrock"], grants=True)
         self.submit_job.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PassServiceRoleToBedrock",
@@ -185,30 +223,27 @@ class WorkflowLambdas(Construct):
 
         self.await_job = shared.add(FunctionSpec("await_job", "park the run until its training job ends"))
         self._registry(self.await_job, REGISTRY_UPDATE)
-        self._bedrock(
-            self.await_job, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
-        )
+        self._get_own_jobs(self.await_job)
         self._task_response(self.await_job)
 
         self.job_events = shared.add(
-            FunctionSpec("job_events", "resume a run when its job-state event arrives")
+            FunctionSpec("job_events", "resume a run when its job-state event arrives", asynchronous=True)
         )
         self._registry(self.job_events, REGISTRY_QUERY)
         # Only when a Completed event lacks the output model ARN.
-        self._bedrock(
-            self.job_events, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
-        )
+        self._get_own_jobs(self.job_events)
         self._task_response(self.job_events)
 
         self.reconcile = shared.add(
             FunctionSpec(
-                "reconcile", "resolve runs whose job ended without an event", timeout=Duration.minutes(5)
+                "reconcile",
+                "resolve runs whose job ended without an event",
+                timeout=Duration.minutes(5),
+                asynchronous=True,
             )
         )
         self._registry(self.reconcile, REGISTRY_QUERY)
-        self._bedrock(
-            self.reconcile, ["bedrock:GetModelCustomizationJob"], [bedrock_arn("model-customization-job/*")]
-        )
+        self._get_own_jobs(self.reconcile)
         self._task_response(self.reconcile)
 
         self.collect_metrics = shared.add(
@@ -221,12 +256,8 @@ class WorkflowLambdas(Construct):
         )
         self._registry(self.collect_metrics, REGISTRY_UPDATE)
         # Only when the job result lacks the custom model ARN.
-        self._bedrock(
-            self.collect_metrics,
-            ["bedrock:GetModelCustomizationJob"],
-            [bedrock_arn("model-customization-job/*")],
-        )
-        self._read_job_outputs(self.collect_metrics)
+        self._get_own_jobs(self.collect_metrics)
+        self._read_objects(self.collect_metrics, resources.artifacts_bucket, "jobs/")
         self._write_reports(self.collect_metrics)
         self.collect_metrics.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -242,6 +273,7 @@ class WorkflowLambdas(Construct):
                 "start_run",
                 "start a run when a manifest lands in the datasets bucket",
                 environment={"STATE_MACHINE_ARN": self.state_machine_arn},
+                asynchronous=True,
             )
         )
         self.start_run.role.add_to_principal_policy(
@@ -256,10 +288,11 @@ class WorkflowLambdas(Construct):
                 "expire_serving",
                 "delete a run's throughput or deployment when its time to live ends",
                 environment={"SCHEDULE_GROUP": schedule_group_name},
+                asynchronous=True,
             )
         )
         self._registry(self.expire_serving, REGISTRY_UPDATE)
-        self._bedrock(self.expire_serving, list(DELETE_SERVING), self._serving_arns())
+        self._delete_own_serving(self.expire_serving)
 
         scheduler_role = self._scheduler_role(schedule_group_name)
         self.serve = shared.add(
@@ -270,27 +303,32 @@ class WorkflowLambdas(Construct):
                     "SCHEDULE_GROUP": schedule_group_name,
                     "SCHEDULER_ROLE_ARN": scheduler_role.role_arn,
                     "EXPIRY_FUNCTION_ARN": self.expire_serving.function.function_arn,
+                    "EXPIRY_DEAD_LETTER_ARN": self.failed_invocations.queue_arn,
                     "MAX_SERVING_POLLS": str(MAX_SERVING_POLLS),
                 },
             )
         )
         self._registry(self.serve, REGISTRY_UPDATE)
+        # Serve only this deployment's custom models, with serving tagged as this deployment's.
         self._bedrock(
             self.serve,
-            [
-                "bedrock:CreateProvisionedModelThroughput",
-                "bedrock:GetProvisionedModelThroughput",
-                "bedrock:CreateCustomModelDeployment",
-                "bedrock:GetCustomModelDeployment",
-                "bedrock:TagResource",
-            ],
-            [
-                bedrock_arn("custom-model/*"),
-                bedrock_arn("provisioned-model/*"),
-                bedrock_arn("custom-model-deployment/*"),
-            ],
+            ["bedrock:CreateProvisionedModelThroughput", "bedrock:CreateCustomModelDeployment"],
+            [bedrock_arn("custom-model/*")],
+            merge_conditions(own_resources(self._prefix), tagged_on_create(self._prefix)),
         )
-        self._resources.model_key.grant(self.serve.role, *MODEL_KEY_USE)
+        self._bedrock(
+            self.serve,
+            ["bedrock:TagResource"],
+            self._serving_arns(),
+            tagged_on_create(self._prefix),
+        )
+        self._bedrock(
+            self.serve,
+            ["bedrock:GetProvisionedModelThroughput", "bedrock:GetCustomModelDeployment"],
+            self._serving_arns(),
+            own_resources(self._prefix),
+        )
+        grant_key_use(self.serve.role, self._resources.model_key, services=["bedrock"], grants=True)
         self.serve.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ScheduleServingExpiry",
@@ -322,11 +360,18 @@ class WorkflowLambdas(Construct):
                 "clean up and notify when an execution is aborted or times out",
                 timeout=Duration.minutes(2),
                 environment={"SCHEDULE_GROUP": schedule_group_name, "TOPIC_ARN": topic.topic_arn},
+                asynchronous=True,
             )
         )
         for function in (self.cleanup, self.execution_ended):
             self._registry(function, REGISTRY_UPDATE)
-            self._stop_and_delete(function)
+            self._bedrock(
+                function,
+                list(STOP_JOB),
+                [bedrock_arn("model-customization-job/*")],
+                own_resources(self._prefix),
+            )
+            self._delete_own_serving(function)
             function.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     sid="DeleteServingExpiry",
@@ -340,12 +385,12 @@ class WorkflowLambdas(Construct):
         )
         self._registry(self.notify, REGISTRY_UPDATE)
         for function in (self.notify, self.execution_ended):
-            # The data key use that SNS needs for an encrypted topic comes with the registry grant.
             function.role.add_to_principal_policy(
                 iam.PolicyStatement(
                     sid="PublishOutcome", actions=["sns:Publish"], resources=[topic.topic_arn]
                 )
             )
+            grant_key_use(function.role, self._resources.data_key, services=["sns"])
 
     @property
     def workflow_functions(self) -> WorkflowFunctions:
@@ -368,42 +413,52 @@ class WorkflowLambdas(Construct):
 
     def _registry(self, function: RuntimeFunction, actions: tuple[str, ...]) -> None:
         self._resources.registry.grant(function.role, *actions)
-        self._resources.data_key.grant(function.role, *DATA_KEY_USE)
+        grant_key_use(function.role, self._resources.data_key, services=["dynamodb"])
 
     def _read_datasets(self, function: RuntimeFunction, *, versions: bool = False) -> None:
-        bucket = self._resources.datasets_bucket
         # A manifest is read at the version whose upload started the run.
-        actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
-        function.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects("*")])
-        )
+        actions = ("s3:GetObject", "s3:GetObjectVersion") if versions else ("s3:GetObject",)
+        self._read_objects(function, self._resources.datasets_bucket, "", actions=actions)
+
+    def _read_objects(
+        self,
+        function: RuntimeFunction,
+        bucket: s3.IBucket,
+        prefix: str,
+        *,
+        actions: tuple[str, ...] = ("s3:GetObject",),
+    ) -> None:
+        read_objects(function.role, bucket, prefix, actions=actions)
+        grant_key_use(function.role, self._resources.data_key, services=["s3"])
 
     def _write_reports(self, function: RuntimeFunction) -> None:
         bucket = self._resources.artifacts_bucket
         function.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("reports/*")])
         )
+        grant_key_use(function.role, self._resources.data_key, services=["s3"])
 
-    def _read_job_outputs(self, function: RuntimeFunction) -> None:
-        bucket = self._resources.artifacts_bucket
+    @staticmethod
+    def _bedrock(
+        function: RuntimeFunction,
+        actions: list[str],
+        resources: list[str],
+        conditions: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         function.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("jobs/*")])
-        )
-        function.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": ["jobs/*"]}},
-            )
+            iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
         )
 
-    def _bedrock(self, function: RuntimeFunction, actions: list[str], resources: list[str]) -> None:
-        function.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
-
-    def _stop_and_delete(self, function: RuntimeFunction) -> None:
+    def _get_own_jobs(self, function: RuntimeFunction) -> None:
         self._bedrock(
-            function, list(STOP_AND_DELETE), [bedrock_arn("model-customization-job/*"), *self._serving_arns()]
+            function,
+            ["bedrock:GetModelCustomizationJob"],
+            [bedrock_arn("model-customization-job/*")],
+            own_resources(self._prefix),
         )
+
+    def _delete_own_serving(self, function: RuntimeFunction) -> None:
+        self._bedrock(function, list(DELETE_SERVING), self._serving_arns(), own_resources(self._prefix))
 
     @staticmethod
     def _serving_arns() -> list[str]:
@@ -448,6 +503,13 @@ class WorkflowLambdas(Construct):
                 actions=["lambda:InvokeFunction"], resources=[self.expire_serving.function.function_arn]
             )
         )
+        # A schedule that cannot invoke the function leaves its event in the dead-letter queue.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.failed_invocations.queue_arn])
+        )
+        grant_key_use(
+            role, self._resources.data_key, services=["sqs"], actions=("kms:GenerateDataKey", "kms:Decrypt")
+        )
         return role
 
     def _acknowledge_scoped_wildcards(self) -> None:
@@ -457,9 +519,11 @@ class WorkflowLambdas(Construct):
                 function.role,
                 "AwsSolutions-IAM5",
                 "Bedrock job, custom model, throughput and deployment ids are assigned by Bedrock at run time, "
-                "so statements are scoped to those resource types in this account and region; registry access "
-                "includes its indexes; S3 access is limited to the workflow's prefixes (reports/, jobs/) or "
-                "to the datasets bucket's objects; schedules to this deployment's schedule group.",
+                "so statements are scoped to those resource types in this account and region and, where IAM "
+                "supports it, to resources tagged with this deployment's prefix; foundation models to the "
+                "allowed base models when configured; registry access includes its indexes; S3 access is "
+                "limited to the workflow's prefixes (reports/, jobs/) or to the datasets bucket's objects; "
+                "schedules to this deployment's schedule group.",
                 applies_to=[
                     f"Resource::{arn_wildcard_finding(registry, '/index/*').removeprefix('Resource::')}",
                     arn_wildcard_finding(self._resources.datasets_bucket, "/*"),
@@ -476,3 +540,24 @@ class WorkflowLambdas(Construct):
                 ],
                 apply_to_children=True,
             )
+
+
+def read_objects(
+    role: iam.IRole, bucket: s3.IBucket, prefix: str, *, actions: tuple[str, ...] = ("s3:GetObject",)
+) -> None:
+    """Read objects under `prefix` and list that prefix.
+
+    Without s3:ListBucket, S3 answers a GET or HEAD of a missing key with 403 AccessDenied, not
+    404 NoSuchKey. The list permission is scoped to the same prefix with `s3:prefix`; S3 checks
+    it with the missing object's key as the prefix.
+    """
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[bucket.arn_for_objects(f"{prefix}*")])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+    )

@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from localcloud.bedrock import BedrockEvent, BedrockSimulator
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG, LocalCloudPatches, install_patches
+from localcloud.moto_patches import MOTO_CONFIG, LocalCloudPatches, install_patches, invoke_asynchronously
 from localcloud.template import Template, resolve
 
 REGION = "us-east-1"
@@ -45,6 +45,12 @@ MOTO_RUNTIME = "python3.12"
 LOCAL_OPERATOR = f"arn:{PARTITION}:iam::{ACCOUNT}:user/local-operator"
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours)\)")
 _AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")
+# What API Gateway answers when a stage logs and the account has no CloudWatch Logs role.
+NO_CLOUDWATCH_ROLE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
+
+
+class DeploymentError(RuntimeError):
+    """A resource fails to create as it would in CloudFormation (the message is AWS's)."""
 
 
 @dataclass
@@ -105,7 +111,13 @@ class LocalCloud:
             BedrockSimulator(self.clock, event_sink=self._put_bedrock_event, **self._bedrock_options)
         )
         self._stack.enter_context(backoff_on(self.clock))
-        self._deploy()
+        try:
+            self._deploy()
+        except BaseException:
+            # A failed deployment leaves nothing installed (moto, patches, simulator).
+            self.clock.remove_listener(self._sample_clock)
+            self._stack.close()
+            raise
         self.clock.add_listener(self._on_clock)
         return self
 
@@ -318,7 +330,8 @@ class LocalCloud:
                 self._invoke(schedule["Target"]["Arn"], json.loads(schedule["Target"].get("Input") or "{}"))
 
     def _invoke(self, function_arn: str, event: Mapping[str, Any]) -> None:
-        self.client("lambda").invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+        """Schedules invoke their function asynchronously (retries, on-failure destination)."""
+        invoke_asynchronously(function_arn, json.loads(json.dumps(event)), ACCOUNT, REGION)
 
     def _put_bedrock_event(self, event: BedrockEvent) -> None:
         """Bedrock publishes job state changes to the default bus; the app's rule routes them."""
@@ -334,6 +347,19 @@ class LocalCloud:
         )
 
     # -- deployment -----------------------------------------------------------------------------
+
+    def resolve_offline(self, stack_name: str, value: Any) -> Any:
+        """`value` of the stack's template with intrinsic functions resolved to local names.
+
+        Needs no AWS: resources get the names `_name_resources` gives them (keys keep their
+        placeholder ARNs). Tests use it to evaluate policies the way AWS would.
+        """
+        if not self._physical:
+            for template in self._templates.values():
+                self._name_resources(template)
+            for template in self._templates.values():
+                self._collect_exports(template)
+        return self._resolve(value, self._templates[stack_name])
 
     def _deploy(self) -> None:
         foundation = self._templates[f"{self.prefix}-foundation"]
@@ -352,11 +378,13 @@ class LocalCloud:
         self._collect_exports(workflow)
         self._create_roles(workflow)
         self._create_topics(workflow)
+        self._create_queues(workflow)
         self._create_schedule_groups(workflow)
         self._create_functions(workflow)
         self._create_state_machine(workflow)
         self._create_rules(workflow)
         if api:
+            self._set_api_gateway_account(templates)
             self._create_roles(api)
             self._create_functions(api)
 
@@ -426,9 +454,11 @@ class LocalCloud:
         ]
 
     def _create_keys(self, template: Template) -> None:
+        """Keys with the template's key policy: the simulated Bedrock reads it."""
         kms = self.client("kms")
-        for logical_id in template.of_type("AWS::KMS::Key"):
-            key = kms.create_key(Description=logical_id)["KeyMetadata"]
+        for logical_id, resource in template.of_type("AWS::KMS::Key").items():
+            policy = self._resolve(resource["Properties"]["KeyPolicy"], template)
+            key = kms.create_key(Description=logical_id, Policy=json.dumps(policy))["KeyMetadata"]
             self._physical[logical_id] = {"Ref": key["KeyId"], "Arn": key["Arn"]}
 
     def _create_buckets(self, template: Template) -> None:
@@ -441,8 +471,23 @@ class LocalCloud:
         for logical_id, resource in template.of_type("AWS::S3::Bucket").items():
             name = self._physical[logical_id]["Ref"]
             s3.create_bucket(Bucket=name)
-            if resource["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            properties = self._resolve(resource["Properties"], template)
+            if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled":
                 s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            rules = properties.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+            if rules:
+                s3.put_bucket_encryption(
+                    Bucket=name,
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [
+                            {
+                                "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                                "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled", False)),
+                            }
+                            for rule in rules
+                        ]
+                    },
+                )
             if name in notified:
                 s3.put_bucket_notification_configuration(
                     Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
@@ -451,6 +496,10 @@ class LocalCloud:
                 self.deployment.datasets_bucket = name
             elif logical_id.startswith("Artifacts"):
                 self.deployment.artifacts_bucket = name
+        # Bucket policies are evaluated with their conditions (moto_patches, patch 11).
+        for resource in template.of_type("AWS::S3::BucketPolicy").values():
+            properties = self._resolve(resource["Properties"], template)
+            s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
 
     def _create_tables(self, template: Template) -> None:
         dynamodb = self.client("dynamodb")
@@ -490,6 +539,33 @@ class LocalCloud:
                 "TopicArn"
             ]
 
+    def _create_queues(self, template: Template) -> None:
+        sqs = self.client("sqs")
+        for logical_id in template.of_type("AWS::SQS::Queue"):
+            sqs.create_queue(QueueName=self._physical[logical_id]["Arn"].rsplit(":", 1)[1])
+
+    def _set_api_gateway_account(self, templates: list[Template]) -> None:
+        """A stage that logs needs API Gateway's account-level CloudWatch Logs role, as in AWS."""
+        apigateway = self.client("apigateway")
+        for template in templates:
+            for resource in template.of_type("AWS::ApiGateway::Account").values():
+                role_arn = self._resolve(resource["Properties"]["CloudWatchRoleArn"], template)
+                apigateway.update_account(
+                    patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
+                )
+        logging_stages = [
+            logical_id
+            for template in templates
+            for logical_id, stage in template.of_type("AWS::ApiGateway::Stage").items()
+            if "AccessLogSetting" in stage["Properties"]
+            or any(setting.get("LoggingLevel") for setting in stage["Properties"].get("MethodSettings", []))
+        ]
+        if logging_stages and not apigateway.get_account().get("cloudwatchRoleArn"):
+            raise DeploymentError(
+                f"{logging_stages[0]}: BadRequestException: {NO_CLOUDWATCH_ROLE} "
+                "(Service: ApiGateway, Status Code: 400)"
+            )
+
     def _create_schedule_groups(self, template: Template) -> None:
         scheduler = self.client("scheduler")
         for logical_id in template.of_type("AWS::Scheduler::ScheduleGroup"):
@@ -514,6 +590,28 @@ class LocalCloud:
             handler = properties["Handler"]
             if handler.startswith("bmc.handlers."):
                 self.deployment.functions[handler.split(".")[2]] = name
+        self._register_identity_policies(template)
+        for resource in template.of_type("AWS::Lambda::EventInvokeConfig").values():
+            properties = self._resolve(resource["Properties"], template)
+            client.put_function_event_invoke_config(
+                FunctionName=properties["FunctionName"],
+                MaximumRetryAttempts=int(properties.get("MaximumRetryAttempts", 2)),
+                DestinationConfig=properties.get("DestinationConfig", {}),
+            )
+
+    def _register_identity_policies(self, template: Template) -> None:
+        """Each function's role policies, for what AWS decides from them (S3's 403 or 404)."""
+        statements: dict[str, list[dict[str, Any]]] = {}
+        for resource in template.of_type("AWS::IAM::Policy").values():
+            document = self._resolve(resource["Properties"]["PolicyDocument"], template)
+            for role in resource["Properties"]["Roles"]:
+                statements.setdefault(role["Ref"], []).extend(document["Statement"])
+        for logical_id, resource in template.of_type("AWS::Lambda::Function").items():
+            role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            self.patches.identity_policies[self._physical[logical_id]["Ref"]] = (
+                self._physical[role_id]["Arn"],
+                statements.get(role_id, []),
+            )
 
     def _local_environment(self) -> dict[str, str]:
         """No X-Ray daemon runs here; the log level may be lowered for a readable demo."""

@@ -15,6 +15,7 @@ from constructs_lib.compliance import acknowledge_cdk_handlers
 from stacks.api_stack import ApiStack
 from stacks.config import AppConfig, load_config
 from stacks.foundation_stack import FoundationStack
+from stacks.names import stack_name
 from stacks.workflow_stack import WorkflowStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,14 +45,14 @@ def build_app(
     env = cdk.Environment(account=config.account, region=config.region)
     foundation = FoundationStack(
         app,
-        f"{config.prefix}-foundation",
+        stack_name(config.prefix, "foundation"),
         config=config,
         env=env,
         description="Bedrock model customization: keys, network, buckets, service role, registry",
     )
     workflow = WorkflowStack(
         app,
-        f"{config.prefix}-workflow",
+        stack_name(config.prefix, "workflow"),
         config=config,
         foundation=foundation,
         env=env,
@@ -59,7 +60,7 @@ def build_app(
     )
     api = ApiStack(
         app,
-        f"{config.prefix}-api",
+        stack_name(config.prefix, "api"),
         config=config,
         foundation=foundation,
         workflow=workflow,

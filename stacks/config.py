@@ -18,7 +18,7 @@ from typing import Any
 from bmc.evaluation.judge import JUDGE_MODEL_ID
 from bmc.tenancy import Tenancy, TenancyError, tenancy_from_config
 
-from constructs_lib.evaluation import EvaluationSettings
+from constructs_lib.evaluation_map import EvaluationSettings
 
 # CDK's own context keys (feature flags, lookups, CLI settings) are not ours to validate.
 _CDK_KEY_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "availability-zones:", "cdk-")
@@ -33,6 +33,10 @@ SUBNET_ID_PATTERN = re.compile(r"subnet-[0-9a-f]{8,17}")
 SECURITY_GROUP_ID_PATTERN = re.compile(r"sg-[0-9a-f]{8,17}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CIDR_PATTERN = re.compile(r"(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])")
+# An IAM role or user (with an optional path), or an account root, that may administer the keys.
+IAM_PRINCIPAL_ARN_PATTERN = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::\d{12}:(root|(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64})"
+)
 
 # The values CloudWatch Logs accepts for a retention period.
 LOG_RETENTION_DAYS = (
@@ -41,6 +45,8 @@ LOG_RETENTION_DAYS = (
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
 REMOVAL_POLICIES = ("retain", "destroy")
+# Who sets API Gateway's account-level CloudWatch Logs role: this deployment, or someone already did.
+API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
 
 class ConfigError(ValueError):
@@ -88,6 +94,8 @@ class AppConfig:
     max_training_hours: int = 168
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     tenancy: Tenancy = field(default_factory=Tenancy)
+    key_administrators: tuple[str, ...] = ()
+    api_gateway_cloudwatch_role: str = "create"
 
     @property
     def retain_data(self) -> bool:
@@ -285,6 +293,14 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
     "admins": lambda v: _decode("admins", v, list),
+    "keyAdministrators": lambda v: _string_list(
+        "keyAdministrators",
+        v,
+        lambda k, item: _string(k, item, IAM_PRINCIPAL_ARN_PATTERN, "an IAM role, user or account root ARN"),
+    ),
+    "apiGatewayCloudWatchRole": lambda v: _choice(
+        "apiGatewayCloudWatchRole", v, API_GATEWAY_CLOUDWATCH_ROLE_MODES
+    ),
 }
 
 _FIELDS = {
@@ -303,6 +319,8 @@ _FIELDS = {
     "evaluation": "evaluation",
     "teams": "teams",
     "admins": "admins",
+    "keyAdministrators": "key_administrators",
+    "apiGatewayCloudWatchRole": "api_gateway_cloudwatch_role",
 }
 
 

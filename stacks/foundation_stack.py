@@ -8,12 +8,14 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import deployment_teachers
 from constructs_lib.buckets import AccessLogsBucket, SecureBucket
 from constructs_lib.keys import EncryptionKeys
 from constructs_lib.network import TrainingNetwork
 from constructs_lib.registry import RunRegistry
 from constructs_lib.service_role import BedrockServiceRole
 from stacks.config import LOG_RETENTION_DAYS, AppConfig
+from stacks.names import stack_names
 
 
 class FoundationStack(Stack):
@@ -22,7 +24,14 @@ class FoundationStack(Stack):
         removal_policy = RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
         self.log_retention = retention_days(config.log_retention_days)
 
-        self.keys = EncryptionKeys(self, "Keys", prefix=config.prefix, removal_policy=removal_policy)
+        self.keys = EncryptionKeys(
+            self,
+            "Keys",
+            prefix=config.prefix,
+            removal_policy=removal_policy,
+            administrators=config.key_administrators,
+            stack_names=stack_names(config.prefix),
+        )
         access_logs = AccessLogsBucket(self, "AccessLogs", removal_policy=removal_policy).bucket
         # Inputs and manifests: object-created events reach EventBridge to start runs.
         self.datasets_bucket = SecureBucket(
@@ -55,6 +64,7 @@ class FoundationStack(Stack):
             datasets_bucket=self.datasets_bucket,
             artifacts_bucket=self.artifacts_bucket,
             job_network=self.network.job_network,
+            teachers=deployment_teachers(config.allowed_base_models),
         ).role
         self.keys.allow_service_role(self.service_role)
         self.registry = RunRegistry(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
-from bmc.catalog.models import all_models, resolve_model
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import deployment_models
 from constructs_lib.evaluation import EvaluationFunctions, EvaluationResources
 from constructs_lib.notifications import RunNotifications
 from constructs_lib.triggers import WorkflowTriggers
@@ -61,7 +61,7 @@ class WorkflowStack(Stack):
                 artifacts_bucket=foundation.artifacts_bucket,
                 data_key=data_key,
                 model_key=foundation.keys.model_key,
-                base_models=[resolve_model(m) for m in config.allowed_base_models] or all_models(),
+                base_models=deployment_models(config.allowed_base_models),
                 schedule_group=self.lambdas.schedule_group,
             ),
         )

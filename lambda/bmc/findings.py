@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +52,65 @@ DEFAULT_LISTED_PER_CODE = 20
 
 
 @dataclass(slots=True)
-class FindingLog:
-    """Counts every finding by code but keeps only the first few of each code.
+class FindingGroup:
+    """One finding and the other lines where it repeats (same file, field and code).
 
-    A file with one systematic mistake can have a million identical errors: listing them all
-    would make reports unreadable and memory grow with the file.
+    ``finding`` is the first occurrence; ``count`` counts every occurrence and ``lines`` keeps
+    the first line numbers (every one when the log is uncapped).
     """
 
-    listed_per_code: int = DEFAULT_LISTED_PER_CODE
-    listed: list[Finding] = field(default_factory=list)
+    finding: Finding
+    count: int = 1
+    lines: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.finding.to_dict()
+        data["count"] = self.count
+        data["lines"] = list(self.lines)
+        return data
+
+
+@dataclass(slots=True)
+class FindingLog:
+    """Counts every finding by code and groups repeats: one systematic mistake on a million
+    lines is one group with its count and first lines, so reports stay readable and memory
+    stays flat.
+
+    ``listed_per_code`` caps the groups listed per code and the lines kept per group; None
+    keeps every one (``bmc validate --max-findings all``).
+    """
+
+    listed_per_code: int | None = DEFAULT_LISTED_PER_CODE
+    groups: list[FindingGroup] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    _by_key: dict[tuple[str | None, str | None, str], FindingGroup] = field(default_factory=dict)
+    _groups_per_code: Counter[str] = field(default_factory=Counter)
 
     def add(self, finding: Finding) -> None:
-        count = self.counts[finding.code] + 1
-        self.counts[finding.code] = count
-        if count <= self.listed_per_code:
-            self.listed.append(finding)
+        self.counts[finding.code] += 1
+        key = (finding.file, finding.field, finding.code)
+        group = self._by_key.get(key)
+        cap = self.listed_per_code
+        if group is not None:
+            group.count += 1
+            if finding.line is not None and (cap is None or len(group.lines) < cap):
+                group.lines.append(finding.line)
+            return
+        if cap is not None and self._groups_per_code[finding.code] >= cap:
+            return
+        self._groups_per_code[finding.code] += 1
+        group = FindingGroup(finding, lines=[] if finding.line is None else [finding.line])
+        self._by_key[key] = group
+        self.groups.append(group)
 
     def extend(self, findings: list[Finding]) -> None:
         for finding in findings:
             self.add(finding)
+
+    @property
+    def listed(self) -> list[Finding]:
+        """The first occurrence of every listed group, in the order found."""
+        return [group.finding for group in self.groups]
 
     @property
     def total(self) -> int:

@@ -131,6 +131,11 @@ def expiry_function_arn() -> str:
     return _required("EXPIRY_FUNCTION_ARN")
 
 
+def expiry_dead_letter_arn() -> str | None:
+    """The queue an expiry schedule sends its event to when it cannot invoke the function."""
+    return os.environ.get("EXPIRY_DEAD_LETTER_ARN", "").strip() or None
+
+
 def max_serving_polls() -> int:
     text = _required("MAX_SERVING_POLLS")
     try:

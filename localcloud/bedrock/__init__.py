@@ -20,11 +20,17 @@ means on the next call or tick), to ``Stopped``. Provisioned throughput goes ``C
 ``InService`` and deployments ``Creating`` -> ``Active`` after their delays (or ``Failed`` when
 scripted). State catches up whenever the clock advances and on every API call.
 
-Events: each terminal job transition emits the EventBridge event Bedrock sends to the
+Events: every job status change (creation ``InProgress``, ``Stopping``, and the terminal
+``Completed``/``Failed``/``Stopped``) emits the EventBridge event Bedrock sends to the
 default bus (``aws.bedrock`` / ``Model Customization Job State Change``). Events are handed
 to ``event_sink`` (a callable) after the simulator's lock is released, in the thread that
-caused the transition (the one advancing the clock, or the API caller). An event can be
-scripted to be lost.
+caused the transition (the one advancing the clock, or the API caller). A terminal event
+can be scripted to be lost.
+
+Teachers and keys: a distillation teacher offered only through a system inference profile
+(``inferenceTypesSupported`` ``INFERENCE_PROFILE``) must be named by the profile id or ARN;
+its plain model id is refused as Bedrock refuses it. ``GetInferenceProfile`` describes the
+system profiles usable from the region.
 
 Failure injection: ``fail_next(operation, code, ...)`` makes the next N calls of an operation
 fail with the botocore error shape of that code (status code from the service model). Mind

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.bedrock.models import BedrockBackend
 
-from localcloud.bedrock import lifecycle
+from localcloud.bedrock import access, lifecycle
 from localcloud.bedrock.errors import BedrockError, conflict, not_found, validation_error
 from localcloud.bedrock.resources import (
     COMMITMENT_DAYS,
@@ -32,6 +32,7 @@ from localcloud.bedrock.resources import (
 )
 
 if TYPE_CHECKING:
+    from localcloud.bedrock.runtime import SystemInferenceProfile
     from localcloud.bedrock.simulator import BedrockSimulator
 
 
@@ -124,6 +125,8 @@ class SimulatedBedrockBackend(BedrockBackend):
         base_id, base_arn = self._resolve_base_model(
             params.get("baseModelIdentifier", ""), customization_type
         )
+        if customization_type == "DISTILLATION":
+            access.check_teacher(self, params.get("customizationConfig"))
         training = dict(params.get("trainingDataConfig") or {})
         if "s3Uri" in training:
             check_s3_uri(training["s3Uri"], "trainingDataConfig.s3Uri")
@@ -179,6 +182,8 @@ class SimulatedBedrockBackend(BedrockBackend):
         self.jobs[job_id] = job
         self._tag(job.job_arn, job_tags)
         self._remember_token("CreateModelCustomizationJob", params, job.job_arn)
+        # Bedrock sends an event on every status change, the first one (InProgress) included.
+        self.sim._emit(lifecycle.job_event(self, job))
         return job.job_arn
 
     def _resolve_base_model(self, identifier: str, customization_type: str) -> tuple[str, str]:
@@ -193,6 +198,14 @@ class SimulatedBedrockBackend(BedrockBackend):
             raise validation_error(f"The model {foundation.model_id} does not support {customization_type}.")
         return foundation.model_id, foundation.arn(self.partition, self.region_name)
 
+    def inference_profile(self, identifier: str) -> SystemInferenceProfile | None:
+        """The system inference profile named by id or ARN, if it can be used from this region."""
+        profile_id = identifier.split("inference-profile/", 1)[-1]
+        for profile in self.sim.inference_profiles:
+            if profile.profile_id == profile_id and self.region_name in profile.regions:
+                return profile
+        return None
+
     def stop_job(self, identifier: str) -> None:
         job = self.find_job(identifier)
         if job.status == "Stopping":
@@ -206,6 +219,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         job.stop_requested_time = now
         job.stop_due_time = now + timedelta(seconds=self.sim.stop_delay_seconds)
         job.last_modified_time = now
+        self.sim._emit(lifecycle.job_event(self, job))
 
     def job_description(self, job: SimJob) -> dict[str, Any]:
         return compact(
@@ -417,6 +431,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         if any(t.name == name for t in self.throughputs.values()):
             raise validation_error(f"A provisioned model with name {name} already exists.")
         model_arn, foundation_arn = self._resolve_served_model(str(params.get("modelId", "")))
+        access.check_model_key(self, model_arn)
         tags = check_tags(params.get("tags"), "tags")
         script = self.sim._take_provisioning_script(self.sim._throughput_scripts, name)
         now = self.sim.clock.now()
@@ -503,6 +518,7 @@ class SimulatedBedrockBackend(BedrockBackend):
             raise validation_error(
                 f"On-demand deployment is not supported for models customized from {model.job.base_model_id}."
             )
+        access.check_model_key(self, model.model_arn)
         tags = check_tags(params.get("tags"), "tags")
         script = self.sim._take_provisioning_script(self.sim._deployment_scripts, name)
         now = self.sim.clock.now()

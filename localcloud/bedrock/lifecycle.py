@@ -182,7 +182,7 @@ def job_event(backend: SimulatedBedrockBackend, job: SimJob) -> BedrockEvent:
         "detail-type": EVENT_DETAIL_TYPE,
         "source": EVENT_SOURCE,
         "account": backend.account_id,
-        "time": iso(job.end_time or backend.sim.clock.now()),
+        "time": iso(job.last_modified_time or backend.sim.clock.now()),
         "region": backend.region_name,
         "resources": [job.job_arn],
         "detail": compact(

@@ -117,7 +117,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         "amazon.nova-pro-v1:0:300k",
         "Nova Pro",
         "Amazon",
-        _FT,
+        _FT_DISTILL,
         input_modalities=("TEXT", "IMAGE", "VIDEO"),
         regions=_US_EAST_1,
         supports_custom_model_deployment=True,
@@ -141,15 +141,15 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
     ),
     _llama("meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", _FT_DISTILL),
     _llama("meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", _FT_DISTILL),
-    _llama("meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct"),
-    _llama("meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct"),
+    _llama("meta.llama3-2-1b-instruct-v1:0:128k", "Llama 3.2 1B Instruct", _FT_DISTILL),
+    _llama("meta.llama3-2-3b-instruct-v1:0:128k", "Llama 3.2 3B Instruct", _FT_DISTILL),
     _llama("meta.llama3-2-11b-instruct-v1:0:128k", "Llama 3.2 11B Instruct"),
     _llama("meta.llama3-2-90b-instruct-v1:0:128k", "Llama 3.2 90B Instruct"),
     FoundationModel(
         "meta.llama3-3-70b-instruct-v1:0:128k",
         "Llama 3.3 70B Instruct",
         "Meta",
-        _FT,
+        _FT_DISTILL,
         regions=_US_WEST_2,
         supports_custom_model_deployment=True,
     ),
@@ -180,8 +180,9 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
     FoundationModel("amazon.nova-micro-v1:0", "Nova Micro", "Amazon", (), ("ON_DEMAND",), regions=_US_EAST_1),
     FoundationModel("amazon.nova-lite-v1:0", "Nova Lite", "Amazon", (), ("ON_DEMAND",), regions=_US_EAST_1),
     FoundationModel("amazon.nova-pro-v1:0", "Nova Pro", "Amazon", (), ("ON_DEMAND",), regions=_US_EAST_1),
+    # Offered only through a system inference profile: no on-demand invocation by model id.
     FoundationModel(
-        "amazon.nova-premier-v1:0", "Nova Premier", "Amazon", (), ("ON_DEMAND",), regions=_US_EAST_1
+        "amazon.nova-premier-v1:0", "Nova Premier", "Amazon", (), ("INFERENCE_PROFILE",), regions=_US_EAST_1
     ),
     FoundationModel(
         "meta.llama3-1-405b-instruct-v1:0",
@@ -204,7 +205,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         "Llama 3.3 70B Instruct",
         "Meta",
         (),
-        ("ON_DEMAND",),
+        ("INFERENCE_PROFILE",),
         regions=_US_WEST_2,
     ),
     # The base models evaluations compare with (bmc.catalog's inference.base_model_ids): served
@@ -410,13 +411,14 @@ def training_curves(
 
     training: list[tuple[int, int, float]] = []
     validation: list[tuple[int, int, float]] = []
-    for step in range(1, total + 1):
-        epoch = (step - 1) // steps_per_epoch + 1
-        amplitude = 0.03 * (smooth(step) - floor) * (0.5 + rng.random())
-        noise = amplitude if step % 2 else -amplitude
-        training.append((step, epoch, round(smooth(step) + noise, 6)))
-        if step % steps_per_epoch == 0:
-            validation.append((step, epoch, round(smooth(step) * 1.06 + 0.02, 6)))
+    # Bedrock's step_number starts at 0 (epoch_number at 1).
+    for step in range(total):
+        epoch = step // steps_per_epoch + 1
+        amplitude = 0.03 * (smooth(step + 1) - floor) * (0.5 + rng.random())
+        noise = -amplitude if step % 2 else amplitude
+        training.append((step, epoch, round(smooth(step + 1) + noise, 6)))
+        if (step + 1) % steps_per_epoch == 0:
+            validation.append((step, epoch, round(smooth(step + 1) * 1.06 + 0.02, 6)))
     return training, validation
 
 

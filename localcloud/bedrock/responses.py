@@ -205,6 +205,28 @@ class SimulatedBedrockResponse(BedrockResponse):
             raise not_found(f"Foundation model {identifier} not found")
         return dumps({"modelDetails": model.details(backend.partition, backend.region_name)})
 
+    def get_inference_profile(self) -> str:
+        backend = self.bedrock_backend
+        identifier = self._path_param("inferenceProfileIdentifier")
+        profile = backend.inference_profile(identifier)
+        if profile is None:
+            raise not_found(f"Inference profile {identifier} not found")
+        partition = backend.partition
+        return dumps(
+            {
+                "inferenceProfileName": f"{profile.profile_id.split('.', 1)[0].upper()} {profile.model_id}",
+                "inferenceProfileArn": backend._arn(f"inference-profile/{profile.profile_id}"),
+                "inferenceProfileId": profile.profile_id,
+                # A system profile routes to the model in each of its regions.
+                "models": [
+                    {"modelArn": f"arn:{partition}:bedrock:{routed}::foundation-model/{profile.model_id}"}
+                    for routed in profile.regions
+                ],
+                "status": "ACTIVE",
+                "type": "SYSTEM_DEFINED",
+            }
+        )
+
     def list_foundation_models(self) -> str:
         backend = self.bedrock_backend
         models = backend.list_foundation_models(

@@ -16,6 +16,7 @@ from localcloud.bedrock.control import SimulatedBedrockBackend
 from localcloud.bedrock.errors import BedrockError, ScriptedError
 from localcloud.bedrock.resources import (
     DEFAULT_FOUNDATION_MODELS,
+    JOB_TERMINAL_STATUSES,
     BedrockEvent,
     EventSink,
     FoundationModel,
@@ -208,7 +209,7 @@ class BedrockSimulator:
             self._errors.setdefault(_operation_name(operation), []).extend([error] * count)
 
     def lose_events(self, count: int = 1) -> None:
-        """Drop the next ``count`` job state change events (EventBridge is best effort)."""
+        """Drop the next ``count`` terminal job state change events (delivery is best effort)."""
         with self.lock:
             self._events_to_lose += count
 
@@ -381,8 +382,10 @@ class BedrockSimulator:
             self._learned[model_id] = learned_topics(backend, training_data_config)
         return self._learned[model_id]
 
-    def _emit(self, event: BedrockEvent, *, lose: bool) -> None:
-        if lose or self._events_to_lose > 0:
+    def _emit(self, event: BedrockEvent, *, lose: bool = False) -> None:
+        """Queue a job state change event. Scripted losses apply to terminal events only."""
+        terminal = event["detail"]["jobStatus"] in JOB_TERMINAL_STATUSES
+        if terminal and (lose or self._events_to_lose > 0):
             if not lose:
                 self._events_to_lose -= 1
             self.lost_events.append(event)

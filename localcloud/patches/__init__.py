@@ -15,12 +15,14 @@ replaced). One module per seam, each explaining what AWS does and why its patche
   4. ``Wait`` on a timestamp measures against the simulated clock.
 - ``events``: 5. unnamed executions get a UUID; 6. SendTaskFailure keeps its cause;
   7. EventBridge rules invoke Lambda targets; 8. StopExecution wakes a waiting task and emits
-  the ABORTED status-change event; 14. a Fail state may fail with a ``States.`` error it is
-  given.
-- ``distributed_map``: 10. EXPRESS, ItemBatcher, WriterConfig and integer percentages get past
-  moto's grammar; 11. items are batched as AWS delivers them, failed children counted and the
-  tolerated failure thresholds applied; 12. children run concurrently on the simulated clock;
-  13. ResultWriter writes the result files and manifest.
+  the ABORTED status-change event; 10. asynchronous invocations are retried, then handed to the
+  on-failure destination; 16. a Fail state may fail with a ``States.`` error it is given.
+- ``s3``: 11. bucket policies are evaluated with their conditions, and a missing key is a 403
+  for a caller that may not list it.
+- ``distributed_map``: 12. EXPRESS, ItemBatcher, WriterConfig and integer percentages get past
+  moto's grammar; 13. items are batched as AWS delivers them, failed children counted and the
+  tolerated failure thresholds applied; 14. children run concurrently on the simulated clock;
+  15. ResultWriter writes the result files and manifest.
 """
 
 from localcloud.patches.core import (
@@ -32,6 +34,7 @@ from localcloud.patches.core import (
     wait_for_execution,
 )
 from localcloud.patches.distributed_map import preprocess_definition
+from localcloud.patches.events import invoke_asynchronously
 from localcloud.patches.lambdas import Invocation, LambdaContext, LambdaRegistry, RegisteredFunction
 from localcloud.patches.sdk import sfn_error_name, to_boto_params, to_sfn_result
 from localcloud.patches.waits import RequestedWait
@@ -47,6 +50,7 @@ __all__ = [
     "RequestedWait",
     "active_patches",
     "install_patches",
+    "invoke_asynchronously",
     "preprocess_definition",
     "sfn_error_name",
     "to_boto_params",

@@ -19,6 +19,7 @@ from localcloud.patches.base import Patch
 from localcloud.patches.distributed_map import distributed_map_patches
 from localcloud.patches.events import event_and_stop_patches, execution_patches
 from localcloud.patches.lambdas import Handler, LambdaRegistry, _LayeredEnviron, invoke_in_process
+from localcloud.patches.s3 import s3_policy_patches
 from localcloud.patches.sdk import sdk_patches
 from localcloud.patches.waits import RequestedWait, WaitRecorder, wait_patches
 
@@ -58,6 +59,8 @@ class LocalCloudPatches:
         self._patches: list[Patch] = []
         self._installed = False
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
+        # Function name -> (role ARN, identity policy statements), for S3's 403-or-404 answer.
+        self.identity_policies: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -152,6 +155,7 @@ class LocalCloudPatches:
 
         return [
             *event_and_stop_patches(),
+            *s3_policy_patches(self.identity_policies),
             *execution_patches(),
             Patch(LambdaFunction, "_invoke_lambda", invoke_lambda),
             *sdk_patches(),

@@ -1,4 +1,4 @@
-"""The Distributed Map as AWS runs it (patches 10 to 13 of ``localcloud.patches``).
+"""The Distributed Map as AWS runs it (patches 12 to 15 of ``localcloud.patches``).
 
 moto 5.2.5 runs a DISTRIBUTED Map with an S3 ItemReader, but its ANTLR grammar (a port of
 LocalStack's) refuses ``"ExecutionType": "EXPRESS"``, ``ItemBatcher``, ``ResultWriter.
@@ -7,13 +7,13 @@ interpreter ignores the tolerated failure thresholds, swallows failed child exec
 writes an empty result manifest. The synthesized definition is run unchanged with AWS's
 semantics this way:
 
-10. Definition preprocessor (``AmazonStateLanguageParser.parse``). What the grammar refuses is
+12. Definition preprocessor (``AmazonStateLanguageParser.parse``). What the grammar refuses is
     moved into the ItemProcessor's ``Comment`` (a field it accepts) as base64 JSON behind
     ``STASH_MARKER``: the execution type, the ItemBatcher and the WriterConfig; an integer
     percentage becomes a float. DescribeStateMachine still returns the definition as written.
     EXPRESS children cannot wait (``.sync``, ``.waitForTaskToken``): such a definition is
     refused, as CreateStateMachine refuses it on AWS.
-11. The map run (``DistributedIterationComponent._map_run``). AWS applies ItemSelector to each
+13. The map run (``DistributedIterationComponent._map_run``). AWS applies ItemSelector to each
     item, then batches items into child inputs ``{"BatchInput": {...}, "Items": [...]}``
     (MaxItemsPerBatch[Path], MaxInputBytesPerBatch[Path]; BatchInput is a payload template on
     the state's input), and a child's input may not exceed 256 KiB (States.DataLimitExceeded).
@@ -22,13 +22,13 @@ semantics this way:
     children started, which are batches with an ItemBatcher) the map run stops and fails with
     States.ExceedToleratedFailureThreshold. An EXPRESS child fails with States.Timeout after 5
     minutes.
-12. Simulated concurrency. Each child runs on its own timeline of the simulated clock (its
+14. Simulated concurrency. Each child runs on its own timeline of the simulated clock (its
     Lambda calls, Bedrock latencies and backoffs advance only its time, on whichever of moto's
     threads they run: ``threading`` in its interpreter modules is replaced); when the map run
     ends, the shared clock advances by the time the children took with MaxConcurrency slots
     (each child starts on the slot that frees first, in item order). Records per simulated
     second then measure the concurrency the definition asks for.
-13. ResultWriter (``ResourceEvalS3._handle_put_object``, ``ResultWriter._eval_body``). Its
+15. ResultWriter (``ResourceEvalS3._handle_put_object``, ``ResultWriter._eval_body``). Its
     Parameters are evaluated against the state's input (moto used the children's outputs, so
     a ``Prefix.$`` on the run id failed). AWS writes the child executions by
     status to ``<Prefix>/<map run id>/SUCCEEDED_<n>.json`` and ``FAILED_<n>.json`` (execution
@@ -103,7 +103,7 @@ class DefinitionRefusedError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# 10. The definition preprocessor
+# 12. The definition preprocessor
 # --------------------------------------------------------------------------------------------
 
 
@@ -197,7 +197,7 @@ class StashedFields:
 
 
 # --------------------------------------------------------------------------------------------
-# 11 and 12. The map run
+# 13 and 14. The map run
 # --------------------------------------------------------------------------------------------
 
 
@@ -424,7 +424,7 @@ def _prepared_inputs(
 
 
 def run_map(component: Any, env: Any, eval_input: Any, clock: SimClock | None) -> None:
-    """``DistributedIterationComponent._map_run`` as AWS runs it (patches 11 and 12)."""
+    """``DistributedIterationComponent._map_run`` as AWS runs it (patches 13 and 14)."""
     items: list[Any] = env.stack.pop()
     stashed, inputs = _prepared_inputs(component, env, eval_input, items)
     record = eval_input.map_run_record
@@ -613,7 +613,7 @@ def _described(child: ChildExecution, run: MapRun | None) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# 13. ResultWriter
+# 15. ResultWriter
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Executions and events as AWS has them (patches 5 to 8 of ``localcloud.patches``).
+"""Executions and events as AWS has them (patches 5 to 8, 10 and 16 of ``localcloud.patches``).
 
 5. ``StartExecution`` without a name: moto names every such execution ``None``, so a second
    one is taken for a duplicate (same input) or rejected (ExecutionAlreadyExists). AWS picks
@@ -9,7 +9,9 @@
 8. ``StopExecution`` emits no "Step Functions Execution Status Change" event in moto, and
    leaves a task waiting for its token asleep; the patch wakes it and puts the ABORTED event
    on the default bus, as AWS does (``startDate`` and ``stopDate`` in epoch milliseconds).
-14. A Fail state whose ErrorPath resolves to a ``States.`` error (a Distributed Map's
+10. Asynchronous invocations (EventBridge targets, and the local cloud's schedules) are
+   retried and then handed to the function's on-failure destination, as Lambda does.
+16. A Fail state whose ErrorPath resolves to a ``States.`` error (a Distributed Map's
    ``States.ExceedToleratedFailureThreshold`` caught and passed on to the workflow's Fail
    state): AWS fails the execution with that error; moto refuses reserved names there and
    fails with States.Runtime instead.
@@ -26,6 +28,7 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 from moto.core.responses import EmptyResult
 from moto.events.models import Rule, events_backends
+from moto.sqs.models import sqs_backends
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
 from moto.stepfunctions.parser.asl.component.state.fail import state_fail
 from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -42,7 +45,7 @@ class _PassedOnErrorName(ErrorName):
 
 def execution_patches() -> list[Patch]:
     """Unnamed executions get a UUID; SendTaskFailure keeps its cause; a Fail state may report a
-    ``States.`` error (patches 5, 6 and 14)."""
+    ``States.`` error (patches 5, 6 and 16)."""
     original_start_execution = StepFunctionsParserBackend.start_execution
 
     def start_execution(
@@ -116,8 +119,50 @@ def _deliver_to_lambda(function_arn: str, event: Mapping[str, Any], account_id: 
     payload = dict(event)
     if isinstance(payload.get("time"), int | float):
         payload["time"] = datetime.fromtimestamp(payload["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    invoke_asynchronously(function_arn, json.loads(json.dumps(payload, default=str)), account_id, region)
+
+
+# Lambda retries a failed asynchronous invocation twice unless the event invoke config says less.
+DEFAULT_ASYNC_RETRIES = 2
+
+
+def invoke_asynchronously(function_arn: str, event: Any, account_id: str, region: str) -> bool:
+    """What Lambda does with an asynchronous invocation (EventBridge, Scheduler): run it, retry a
+    failure as the function's event invoke config says, then hand the invocation record to the
+    on-failure destination (SQS) or drop it. Returns whether an attempt succeeded.
+
+    The retries run at once (no backoff): the simulated clock does not move for them.
+    """
     function = lambda_backends[account_id][region].get_function(function_arn)
-    function._invoke_lambda(event=json.loads(json.dumps(payload, default=str)))
+    config = function.event_invoke_config[0].config if function.event_invoke_config else {}
+    attempts = 1 + int(config.get("MaximumRetryAttempts", DEFAULT_ASYNC_RETRIES))
+    response = ""
+    for _ in range(attempts):
+        response, failed, _ = function._invoke_lambda(event=event)
+        if not failed:
+            return True
+    destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if destination:
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"{function.function_arn}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "requestPayload": event,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": json.loads(response),
+        }
+        queue_name = destination.rsplit(":", 1)[1]
+        sqs_backends[account_id][region].send_message(queue_name, json.dumps(record))
+    return False
 
 
 def _put_execution_status_event(backend: Any, execution: Any, status: str) -> None:

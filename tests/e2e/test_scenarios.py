@@ -52,6 +52,10 @@ def _fine_tuning_provisioned(cloud: LocalCloud, result: ScenarioResult) -> None:
     assert record["metricsSummary"]["finalValidationLoss"] is not None
     (job,) = cloud.bedrock.jobs()
     assert job.vpc_config is not None and job.custom_model_kms_key_id is not None
+    # Bedrock sent an event per status change; the rule passed only the terminal one on.
+    assert [e["detail"]["jobStatus"] for e in cloud.bedrock.events] == ["InProgress", "Completed"]
+    job_events = cloud.patches.registry.invocations_of(cloud.deployment.functions["job_events"])
+    assert [i.event["detail"]["jobStatus"] for i in job_events] == ["Completed"]
     assert job.hyper_parameters["epochCount"] == "3"
     metrics = cloud.client("s3").get_object(
         Bucket=cloud.deployment.artifacts_bucket, Key=f"reports/{result.run_id}/metrics.json"

@@ -27,7 +27,6 @@ EXPECTED_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:DeleteItem",
     "kms:Decrypt",
-    "kms:Encrypt",
     "kms:GenerateDataKey",
     "kms:DescribeKey",
     "kms:CreateGrant",
@@ -42,6 +41,7 @@ EXPECTED_ACTIONS = {
     "bedrock:DeleteProvisionedModelThroughput",
     "bedrock:DeleteCustomModelDeployment",
     "s3:GetObject",
+    "s3:ListBucket",  # so that a deleted dataset is a 404, not a 403
     "scheduler:DeleteSchedule",
 }
 ROUTES = {
@@ -156,7 +156,8 @@ def test_the_function_and_its_only_role(api: Template) -> None:
             actions.update(found if isinstance(found, list) else [found])
             assert "iam:PassRole" not in actions
     assert actions - LOGS_AND_TRACES == EXPECTED_ACTIONS
-    assert len(api.of_type("AWS::IAM::Role")) == 1
+    # The function's role, and API Gateway's account-level CloudWatch Logs role.
+    assert len(api.of_type("AWS::IAM::Role")) == 2
 
 
 def test_the_idempotency_table_is_encrypted_with_the_data_key_and_expires_records(api: Template) -> None:
@@ -187,3 +188,54 @@ def test_gateway_validation_errors_are_json_even_with_quotes(api: Template) -> N
     message = """[instance value ('FAST') not found in enum (possible values: ["FINE_TUNING"])]"""
     body = json.loads(_render_validation_template(template, message))
     assert body == {"message": "Invalid request", "errors": [{"field": "request", "message": message}]}
+
+
+def _function_statements(api: Template) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in api.of_type("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_listing_is_scoped_to_the_prefixes_the_function_reads(api: Template) -> None:
+    (read,) = [s for s in _function_statements(api) if s["Action"] == "s3:GetObject"]
+    read_suffixes = sorted(r["Fn::Join"][1][-1] for r in read["Resource"])
+    assert read_suffixes == ["/*", "/reports/*"]
+    lists = {
+        json.dumps(s["Resource"]): s["Condition"]["StringLike"]["s3:prefix"]
+        for s in _function_statements(api)
+        if s["Action"] == "s3:ListBucket"
+    }
+    assert sorted(lists.values()) == [["*"], ["reports/*"]]
+    (artifacts,) = [resource for resource in lists if "Artifacts" in resource]
+    assert lists[artifacts] == ["reports/*"]
+
+
+def test_bedrock_calls_are_limited_to_resources_tagged_with_the_prefix(api: Template) -> None:
+    for statement in _function_statements(api):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if not any(action.startswith("bedrock:") for action in actions):
+            continue
+        equals = statement["Condition"]["StringEquals"]
+        if actions == ["bedrock:TagResource"]:
+            assert equals == {"aws:RequestTag/bmc:prefix": "bmc"}
+        else:
+            assert equals["aws:ResourceTag/bmc:prefix"] == "bmc", statement
+
+
+def test_api_gateway_gets_its_account_cloudwatch_role_retained(api: Template) -> None:
+    """A stage with access logging fails to create where the account has no CloudWatch role."""
+    (account_id, account), *_ = api.of_type("AWS::ApiGateway::Account").items()
+    assert len(api.of_type("AWS::ApiGateway::Account")) == 1
+    assert account["DeletionPolicy"] == account["UpdateReplacePolicy"] == "Retain"
+    role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+    role = api.resources[role_id]
+    assert role["DeletionPolicy"] == "Retain"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "apigateway.amazonaws.com"
+    }
+    assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role["Properties"]["ManagedPolicyArns"])
+    _, stage = api.one_of_type("AWS::ApiGateway::Stage")
+    assert "AccessLogSetting" in stage["Properties"]
+    assert account_id in stage["DependsOn"]

@@ -96,14 +96,18 @@ def test_checkov_fails_no_check(app_default: Synthesized) -> None:
 
 
 def test_no_statement_allows_a_wildcard_action(app_default: Synthesized) -> None:
-    for where, resource_type, statement in _allow_statements(app_default):
+    """Key policies included: no account-root kms:* (administration and use are separate)."""
+    for where, _, statement in _allow_statements(app_default):
         actions = statement.get("Action", [])
         for action in actions if isinstance(actions, list) else [actions]:
-            if resource_type == "AWS::KMS::Key" and action == "kms:*":
-                # The key policy's default statement delegates to IAM for the account root only.
-                assert statement["Principal"]["AWS"]["Fn::Join"][1][-1] == ":root", where
-                continue
             assert "*" not in action, f"{where}: {action}"
+
+
+def test_grants_are_only_for_aws_resources(app_default: Synthesized) -> None:
+    for where, _, statement in _allow_statements(app_default):
+        actions = statement.get("Action", [])
+        if "kms:CreateGrant" in (actions if isinstance(actions, list) else [actions]):
+            assert statement["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}, where
 
 
 def test_pass_role_is_always_limited_to_a_service(app_default: Synthesized) -> None:

@@ -198,7 +198,7 @@ DISTRIBUTED_MAP_FIELDS = (
 
 
 def without_distributed_map_fields(definition: dict[str, Any]) -> dict[str, Any]:
-    linted = json.loads(json.dumps(definition))
+    linted: dict[str, Any] = json.loads(json.dumps(definition))
     for state in linted["States"].values():
         if state["Type"] == "Map" and state["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED":
             for name in DISTRIBUTED_MAP_FIELDS:
@@ -302,7 +302,8 @@ def test_every_function_has_its_own_role(workflow: Template) -> None:
 
 REGISTRY = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 QUERY = {"dynamodb:Query"}
-DATA_KEY = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
+# Registry, S3, SNS and SQS encrypt with data keys: nothing calls kms:Encrypt itself.
+DATA_KEY = {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
 LOGS_AND_TRACES = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
@@ -312,10 +313,13 @@ LOGS_AND_TRACES = {
 DELETE_SERVING = {"bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment"}
 STOP_AND_DELETE = {"bedrock:GetModelCustomizationJob", "bedrock:StopModelCustomizationJob"} | DELETE_SERVING
 TASK_RESPONSE = {"states:SendTaskSuccess", "states:SendTaskFailure"}
+# Asynchronously invoked functions send failed invocations to their on-failure destination.
+FAILED_INVOCATIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
+READ_DATASETS = {"s3:GetObject", "s3:ListBucket"}
 EXPECTED_ACTIONS = {
-    "prepare_run": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:GetObjectVersion"},
-    "validate_datasets": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:PutObject"},
-    "preflight": {"bedrock:GetFoundationModel"},
+    "prepare_run": REGISTRY | DATA_KEY | READ_DATASETS | {"s3:GetObjectVersion"},
+    "validate_datasets": REGISTRY | DATA_KEY | READ_DATASETS | {"s3:PutObject"},
+    "preflight": {"bedrock:GetFoundationModel", "bedrock:GetInferenceProfile"},
     "submit_job": REGISTRY
     | DATA_KEY
     | {
@@ -327,8 +331,18 @@ EXPECTED_ACTIONS = {
         "iam:PassRole",
     },
     "await_job": REGISTRY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
-    "job_events": REGISTRY | QUERY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
-    "reconcile": REGISTRY | QUERY | DATA_KEY | TASK_RESPONSE | {"bedrock:GetModelCustomizationJob"},
+    "job_events": REGISTRY
+    | QUERY
+    | DATA_KEY
+    | TASK_RESPONSE
+    | FAILED_INVOCATIONS
+    | {"bedrock:GetModelCustomizationJob"},
+    "reconcile": REGISTRY
+    | QUERY
+    | DATA_KEY
+    | TASK_RESPONSE
+    | FAILED_INVOCATIONS
+    | {"bedrock:GetModelCustomizationJob"},
     "collect_metrics": REGISTRY
     | DATA_KEY
     | {
@@ -350,17 +364,22 @@ EXPECTED_ACTIONS = {
         "scheduler:CreateSchedule",
         "iam:PassRole",
     },
-    "expire_serving": REGISTRY | DATA_KEY | DELETE_SERVING,
+    "expire_serving": REGISTRY | DATA_KEY | DELETE_SERVING | FAILED_INVOCATIONS,
     "cleanup": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule"},
-    "execution_ended": REGISTRY | DATA_KEY | STOP_AND_DELETE | {"scheduler:DeleteSchedule", "sns:Publish"},
+    "execution_ended": REGISTRY
+    | DATA_KEY
+    | STOP_AND_DELETE
+    | FAILED_INVOCATIONS
+    | {"scheduler:DeleteSchedule", "sns:Publish"},
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
-    "start_run": {"states:StartExecution"},
+    "start_run": FAILED_INVOCATIONS | {"states:StartExecution"},
     "evaluation_stage": REGISTRY | DATA_KEY | DELETE_SERVING | {"scheduler:DeleteSchedule"},
     "evaluate_batch": DATA_KEY | {"bedrock:InvokeModel", "s3:PutObject"},
     "summarize_evaluation": REGISTRY
     | DATA_KEY
     | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "cloudwatch:PutMetricData"},
 }
+ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run"}
 
 
 def _role_actions(workflow: Template) -> dict[str, set[str]]:
@@ -403,6 +422,20 @@ def test_pass_role_targets_only_the_service_role_and_the_scheduler_role(workflow
     assert any("BedrockServiceRole" in resource for resource, _ in found)
 
 
+def _statements(workflow: Template) -> list[tuple[str, dict[str, Any]]]:
+    """(role logical id, statement) of every identity policy in the stack."""
+    return [
+        (role["Ref"], statement)
+        for policy in workflow.of_type("AWS::IAM::Policy").values()
+        for role in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 EVALUATED_MODELS = {
     model_id.removeprefix("us.")
     for model in all_models()
@@ -425,18 +458,95 @@ def test_bedrock_statements_are_scoped_to_bedrock_resource_types(workflow: Templ
         "model-customization-job/*",
         "provisioned-model/*",
         "custom-model-deployment/*",
+        "inference-profile/us.amazon.nova-premier-v1:0",
+        "inference-profile/us.meta.llama3-3-70b-instruct-v1:0",
     )
-    for policy in workflow.of_type("AWS::IAM::Policy").values():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            if any(action.startswith("bedrock:") for action in actions):
-                resources = (
-                    statement["Resource"]
-                    if isinstance(statement["Resource"], list)
-                    else [statement["Resource"]]
-                )
-                for resource in resources:
-                    assert json.dumps(resource).rstrip('"]}').endswith(allowed), resource
+    for _, statement in _statements(workflow):
+        if any(action.startswith("bedrock:") for action in _as_list(statement["Action"])):
+            for resource in _as_list(statement["Resource"]):
+                assert json.dumps(resource).rstrip('"]}').endswith(allowed), resource
+
+
+# Actions whose Service Authorization Reference entry lists aws:ResourceTag / aws:RequestTag.
+ON_OWN_RESOURCES = {
+    "bedrock:GetModelCustomizationJob",
+    "bedrock:StopModelCustomizationJob",
+    "bedrock:GetProvisionedModelThroughput",
+    "bedrock:DeleteProvisionedModelThroughput",
+    "bedrock:GetCustomModelDeployment",
+    "bedrock:DeleteCustomModelDeployment",
+    "bedrock:CreateProvisionedModelThroughput",  # on the custom model it serves
+    "bedrock:CreateCustomModelDeployment",
+}
+TAGGED_ON_CREATE = {
+    "bedrock:CreateModelCustomizationJob",
+    "bedrock:CreateProvisionedModelThroughput",
+    "bedrock:CreateCustomModelDeployment",
+    "bedrock:TagResource",
+}
+
+
+def test_bedrock_actions_on_deployment_resources_require_the_prefix_tag(workflow: Template) -> None:
+    checked = set()
+    for _, statement in _statements(workflow):
+        actions = set(_as_list(statement["Action"]))
+        equals = statement.get("Condition", {}).get("StringEquals", {})
+        if actions & ON_OWN_RESOURCES:
+            assert equals.get("aws:ResourceTag/bmc:prefix") == "bmc", statement
+        if actions & TAGGED_ON_CREATE:
+            assert equals.get("aws:RequestTag/bmc:prefix") == "bmc", statement
+        checked |= actions & (ON_OWN_RESOURCES | TAGGED_ON_CREATE)
+    assert checked == ON_OWN_RESOURCES | TAGGED_ON_CREATE
+
+
+def test_key_use_goes_through_a_service_and_grants_only_for_aws_resources(workflow: Template) -> None:
+    for role, statement in _statements(workflow):
+        actions = set(_as_list(statement["Action"]))
+        if not any(action.startswith("kms:") for action in actions):
+            continue
+        assert "kms:Encrypt" not in actions and "kms:ReEncrypt*" not in actions, role
+        via = statement["Condition"]["StringEquals"]["kms:ViaService"]
+        services = {json.dumps(v).split('"')[5].rstrip(".") for v in _as_list(via)}
+        assert services <= {"s3", "dynamodb", "sns", "sqs", "bedrock"}, (role, services)
+        if "kms:CreateGrant" in actions:
+            assert actions == {"kms:CreateGrant"}
+            assert statement["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
+def test_asynchronous_functions_keep_failed_invocations_in_an_encrypted_queue(workflow: Template) -> None:
+    functions = workflow.of_type("AWS::Lambda::Function")
+    configs = workflow.of_type("AWS::Lambda::EventInvokeConfig")
+    queues = workflow.of_type("AWS::SQS::Queue")
+    kept = set()
+    for config in configs.values():
+        properties = config["Properties"]
+        function = functions[properties["FunctionName"]["Ref"]]
+        kept.add(function["Properties"]["Handler"].split(".")[2])
+        assert properties["MaximumRetryAttempts"] == 2
+        queue_id = properties["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert queue_id.startswith("WorkflowLambdasFailedInvocations")
+        assert "KmsMasterKeyId" in queues[queue_id]["Properties"]
+    assert kept == ASYNCHRONOUS
+    for function in functions.values():
+        skips = {s["id"]: s["comment"] for s in function["Metadata"]["checkov"]["skip"]}
+        asynchronous = function["Properties"]["Handler"].split(".")[2] in ASYNCHRONOUS
+        assert ("on-failure destination" in skips["CKV_AWS_116"]) is asynchronous
+        assert "dead-letter queue and retry policy" not in skips["CKV_AWS_116"]
+
+
+def test_expiry_schedules_can_dead_letter_into_the_failed_invocations_queue(workflow: Template) -> None:
+    serve = next(
+        f
+        for f in workflow.of_type("AWS::Lambda::Function").values()
+        if ".serve." in f["Properties"]["Handler"]
+    )
+    dead_letter = serve["Properties"]["Environment"]["Variables"]["EXPIRY_DEAD_LETTER_ARN"]
+    assert dead_letter["Fn::GetAtt"][0].startswith("WorkflowLambdasFailedInvocations")
+    scheduler_role = next(lid for lid in workflow.of_type("AWS::IAM::Role") if "SchedulerRole" in lid)
+    actions = {
+        a for role, s in _statements(workflow) if role == scheduler_role for a in _as_list(s["Action"])
+    }
+    assert actions == {"lambda:InvokeFunction", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 
 
 def _statements_of(workflow: Template, handler: str) -> list[dict[str, Any]]:

@@ -47,6 +47,13 @@ class Env:
     s3: Any
     events: list[BedrockEvent]
 
+    @property
+    def terminal_events(self) -> list[BedrockEvent]:
+        return [e for e in self.events if e["detail"]["jobStatus"] in ("Completed", "Failed", "Stopped")]
+
+    def statuses(self) -> list[str]:
+        return [e["detail"]["jobStatus"] for e in self.events]
+
 
 @pytest.fixture
 def env() -> Iterator[Env]:
@@ -236,7 +243,7 @@ def test_job_completes_on_the_simulated_clock_with_model_metrics_and_event(env: 
         "dataProcessingDetails": "Completed",
         "trainingDetails": "InProgress",
     }
-    assert env.events == []
+    assert env.statuses() == ["InProgress"]  # the creation's event
 
     env.clock.advance(1800)
     done = env.bedrock.get_model_customization_job(jobIdentifier=arn)
@@ -256,6 +263,8 @@ def test_job_completes_on_the_simulated_clock_with_model_metrics_and_event(env: 
     assert list(training[0]) == ["step_number", "epoch_number", "training_loss", "perplexity"]
     assert list(validation[0]) == ["step_number", "epoch_number", "validation_loss", "perplexity"]
     assert {row["epoch_number"] for row in training} == {"1", "2", "3"}  # epochCount=3
+    assert [row["step_number"] for row in training[:2]] == ["0", "1"]  # Bedrock counts steps from 0
+    assert training[-1]["step_number"] == str(len(training) - 1)
     epoch_means = [
         statistics.mean(float(r["training_loss"]) for r in training if r["epoch_number"] == str(epoch))
         for epoch in (1, 2, 3)
@@ -273,7 +282,9 @@ def test_job_completes_on_the_simulated_clock_with_model_metrics_and_event(env: 
     assert model["modelArn"] == model_arn and model["jobArn"] == arn and model["modelStatus"] == "Active"
     assert env.bedrock.get_custom_model(modelIdentifier=model_arn)["modelName"] == "run-1-model"
 
-    [event] = env.events
+    [created, event] = env.events
+    assert created["detail"]["jobStatus"] == "InProgress" and "endTime" not in created["detail"]
+    assert created["time"] == "2025-03-01T09:00:00.000Z"
     assert event["source"] == EVENT_SOURCE and event["detail-type"] == EVENT_DETAIL_TYPE
     assert event["resources"] == [arn]
     assert event["detail"]["jobStatus"] == "Completed"
@@ -291,14 +302,14 @@ def test_stop_by_arn_goes_through_stopping_to_stopped(env: Env) -> None:
     assert stopping["status"] == "Stopping"
     assert stopping["statusDetails"]["trainingDetails"]["status"] == "Stopping"
     env.bedrock.stop_model_customization_job(jobIdentifier="run-1-job")  # repeat: no-op
-    assert env.events == []
+    assert env.statuses() == ["InProgress", "Stopping"]  # one event per status change
 
     env.clock.advance(60)  # stop_delay_seconds
     stopped = env.bedrock.get_model_customization_job(jobIdentifier=arn)
     assert stopped["status"] == "Stopped"
     assert "outputModelArn" not in stopped
     assert stopped["statusDetails"]["validationDetails"]["status"] == "Completed"
-    assert [e["detail"]["jobStatus"] for e in env.events] == ["Stopped"]
+    assert env.statuses() == ["InProgress", "Stopping", "Stopped"]
     env.clock.advance(7200)
     assert env.bedrock.get_model_customization_job(jobIdentifier=arn)["status"] == "Stopped"
     assert env.sim.custom_models() == []
@@ -337,12 +348,12 @@ def test_scripted_failure_and_stop_with_per_job_durations(env: Env) -> None:
     env.clock.advance(2700)  # job-c used the default duration (3600 s)
     assert env.bedrock.get_model_customization_job(jobIdentifier="job-c")["status"] == "Completed"
 
-    assert [(e["detail"]["jobName"], e["detail"]["jobStatus"]) for e in env.events] == [
+    assert [(e["detail"]["jobName"], e["detail"]["jobStatus"]) for e in env.terminal_events] == [
         ("job-a", "Failed"),
         ("job-b", "Stopped"),
         ("job-c", "Completed"),
     ]
-    assert env.events[0]["detail"]["failureMessage"] == "Training diverged"
+    assert env.terminal_events[0]["detail"]["failureMessage"] == "Training diverged"
     summaries = env.bedrock.list_model_customization_jobs(statusEquals="Failed")[
         "modelCustomizationJobSummaries"
     ]
@@ -365,7 +376,7 @@ def test_events_can_be_lost(env: Env) -> None:
         **job_request(jobName="job-b", customModelName="model-b", clientRequestToken="b")
     )
     env.clock.advance(3600)
-    assert [e["detail"]["jobName"] for e in env.events] == ["job-b"]
+    assert [e["detail"]["jobName"] for e in env.terminal_events] == ["job-b"]
     assert [e["detail"]["jobName"] for e in env.sim.lost_events] == ["job-a"]
 
     env.sim.lose_events(1)
@@ -373,7 +384,8 @@ def test_events_can_be_lost(env: Env) -> None:
         **job_request(jobName="job-c", customModelName="model-c", clientRequestToken="c")
     )
     env.clock.advance(3600)
-    assert len(env.events) == 1 and len(env.sim.lost_events) == 2
+    assert len(env.terminal_events) == 1 and len(env.sim.lost_events) == 2
+    assert env.statuses().count("InProgress") == 3  # only terminal events are scripted to be lost
     # The job itself is unaffected: polling still sees it complete.
     assert env.bedrock.get_model_customization_job(jobIdentifier="job-c")["status"] == "Completed"
 
@@ -388,7 +400,7 @@ def test_missing_training_data_fails_at_validation(env: Env) -> None:
     assert "s3://datasets/train/missing.jsonl" in job["failureMessage"]
     assert job["statusDetails"]["validationDetails"]["status"] == "Failed"
     assert job["statusDetails"]["trainingDetails"]["status"] == "NotStarted"
-    assert env.events[0]["detail"]["jobStatus"] == "Failed"
+    assert env.terminal_events[0]["detail"]["jobStatus"] == "Failed"
 
 
 def test_event_sink_errors_do_not_break_callers(env: Env) -> None:
@@ -399,8 +411,10 @@ def test_event_sink_errors_do_not_break_callers(env: Env) -> None:
     env.bedrock.create_model_customization_job(**job_request())
     env.clock.advance(3600)
     assert env.bedrock.get_model_customization_job(jobIdentifier="run-1-job")["status"] == "Completed"
-    [(event, error)] = env.sim.sink_errors
-    assert event["detail"]["jobStatus"] == "Completed" and str(error) == "target unavailable"
+    assert [(e["detail"]["jobStatus"], str(error)) for e, error in env.sim.sink_errors] == [
+        ("InProgress", "target unavailable"),
+        ("Completed", "target unavailable"),
+    ]
 
 
 def test_finish_job_ends_a_job_now(env: Env) -> None:
@@ -408,7 +422,7 @@ def test_finish_job_ends_a_job_now(env: Env) -> None:
     job = env.sim.finish_job("run-1-job", "Failed", failure_message="Out of capacity")
     assert job.status == "Failed" and job.failure_message == "Out of capacity"
     assert env.clock.elapsed_seconds == 0
-    assert env.events[0]["detail"]["failureMessage"] == "Out of capacity"
+    assert env.terminal_events[0]["detail"]["failureMessage"] == "Out of capacity"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,6 +588,77 @@ def test_custom_model_deployment_lifecycle(env: Env) -> None:
     assert (failed["status"], failed["failureMessage"]) == ("Failed", "Quota")
 
 
+NOVA_SERVING_STATEMENT = {
+    "Sid": "PermissionsNovaProvisionedThroughput",
+    "Effect": "Allow",
+    "Principal": {"Service": ["bedrock.amazonaws.com"]},
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+    "Resource": "*",
+    "Condition": {"ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": "aws:bedrock:custom-model"}},
+}
+
+
+def test_serving_a_nova_model_needs_a_key_policy_that_admits_bedrock(env: Env) -> None:
+    """Bedrock decrypts a custom Nova model's weights itself to serve it (Nova user guide)."""
+    kms = SESSION.client("kms")
+    key = kms.create_key(Description="model key")["KeyMetadata"]  # KMS's default policy only
+    model_arn = completed_model(env, customModelKmsKeyId=key["Arn"])
+    serve: list[tuple[str, dict[str, Any]]] = [
+        ("create_provisioned_model_throughput", {"modelUnits": 1, "provisionedModelName": "pt"}),
+        ("create_custom_model_deployment", {"modelDeploymentName": "dep"}),
+    ]
+    for operation, params in serve:
+        model = {"modelId": model_arn} if "throughput" in operation else {"modelArn": model_arn}
+        with pytest.raises(ClientError) as refused:
+            getattr(env.bedrock, operation)(**params, **model)
+        assert error_code(refused) == "AccessDeniedException"
+        assert "aws:bedrock:custom-model" in refused.value.response["Error"]["Message"]
+    policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    policy["Statement"].append(NOVA_SERVING_STATEMENT)
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(policy))
+    env.bedrock.create_provisioned_model_throughput(
+        modelUnits=1, provisionedModelName="pt", modelId=model_arn
+    )
+    env.bedrock.create_custom_model_deployment(modelDeploymentName="dep", modelArn=model_arn)
+
+
+def test_a_profile_only_teacher_is_named_by_its_system_inference_profile(env: Env) -> None:
+    def distillation(teacher: str, name: str) -> dict[str, Any]:
+        config = {"distillationConfig": {"teacherModelConfig": {"teacherModelIdentifier": teacher}}}
+        return job_request(
+            jobName=name,
+            customModelName=name,
+            clientRequestToken=name,
+            customizationType="DISTILLATION",
+            validationDataConfig=None,
+            hyperParameters=None,
+            customizationConfig=config,
+        )
+
+    with pytest.raises(ClientError) as refused:
+        env.bedrock.create_model_customization_job(**distillation("amazon.nova-premier-v1:0", "plain"))
+    assert error_code(refused) == "ValidationException"
+    assert "inference profile" in refused.value.response["Error"]["Message"]
+    profile_arn = f"arn:aws:bedrock:us-east-1:{ACCOUNT}:inference-profile/us.amazon.nova-premier-v1:0"
+    for teacher, name in (
+        ("us.amazon.nova-premier-v1:0", "by-id"),
+        (profile_arn, "by-arn"),
+        ("amazon.nova-pro-v1:0", "pro"),
+    ):
+        env.bedrock.create_model_customization_job(**distillation(teacher, name))
+    profile = env.bedrock.get_inference_profile(inferenceProfileIdentifier="us.amazon.nova-premier-v1:0")
+    assert (profile["status"], profile["type"], profile["inferenceProfileArn"]) == (
+        "ACTIVE",
+        "SYSTEM_DEFINED",
+        profile_arn,
+    )
+    regions = sorted(m["modelArn"].split(":")[3] for m in profile["models"])
+    assert regions == ["us-east-1", "us-east-2", "us-west-2"]
+    with pytest.raises(ClientError) as missing:
+        env.bedrock.get_inference_profile(inferenceProfileIdentifier="eu.amazon.nova-premier-v1:0")
+    assert error_code(missing) == "ResourceNotFoundException"
+
+
 def test_deployment_needs_a_base_model_that_supports_it(env: Env) -> None:
     model_arn = completed_model(env, baseModelIdentifier="amazon.titan-text-express-v1:0:8k")
     with pytest.raises(ClientError) as info:
@@ -723,6 +808,8 @@ def test_job_events_resume_a_waiting_execution_through_a_lambda_target(env: Env)
 
     def on_event(event: BedrockEvent, context: Any) -> None:
         detail = event["detail"]
+        if detail["jobStatus"] not in ("Completed", "Failed", "Stopped"):
+            return  # the InProgress event of the creation: nothing to resume yet
         SESSION.client("stepfunctions").send_task_success(
             taskToken=tokens.pop(detail["jobArn"]),
             output=json.dumps({"status": detail["jobStatus"], "model": detail.get("outputModelArn")}),
@@ -780,7 +867,10 @@ def test_job_events_resume_a_waiting_execution_through_a_lambda_target(env: Env)
     assert result["status"] == "SUCCEEDED", result
     output = json.loads(result["output"])
     assert output == {"status": "Completed", "model": env.sim.custom_models()[0].model_arn}
-    assert [i.function_name for i in patches.registry.invocations] == ["submit", "park", "on-event"]
+    # The creation's InProgress event arrives while submit is still running.
+    invocations = patches.registry.invocations
+    assert [i.function_name for i in invocations] == ["on-event", "submit", "park", "on-event"]
+    assert all(i.succeeded for i in invocations)
 
 
 def test_wait_states_drive_the_simulated_job_to_completion(env: Env) -> None:

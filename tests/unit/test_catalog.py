@@ -29,16 +29,16 @@ FT, CPT, DIST = CUSTOMIZATION_TYPES
 EXPECTED_MODELS = [
     ("amazon.nova-micro-v1:0:128k", {FT, DIST}, ("us-east-1",), False),
     ("amazon.nova-lite-v1:0:300k", {FT, DIST}, ("us-east-1",), False),
-    ("amazon.nova-pro-v1:0:300k", {FT}, ("us-east-1",), False),
+    ("amazon.nova-pro-v1:0:300k", {FT, DIST}, ("us-east-1",), False),
     ("amazon.nova-2-lite-v1:0:256k", {FT}, ("us-east-1",), False),
     ("anthropic.claude-3-haiku-20240307-v1:0:200k", {FT}, ("us-west-2",), False),
     ("meta.llama3-1-8b-instruct-v1:0:128k", {FT, DIST}, ("us-west-2",), False),
     ("meta.llama3-1-70b-instruct-v1:0:128k", {FT, DIST}, ("us-west-2",), False),
-    ("meta.llama3-2-1b-instruct-v1:0:128k", {FT}, ("us-west-2",), False),
-    ("meta.llama3-2-3b-instruct-v1:0:128k", {FT}, ("us-west-2",), False),
+    ("meta.llama3-2-1b-instruct-v1:0:128k", {FT, DIST}, ("us-west-2",), False),
+    ("meta.llama3-2-3b-instruct-v1:0:128k", {FT, DIST}, ("us-west-2",), False),
     ("meta.llama3-2-11b-instruct-v1:0:128k", {FT}, ("us-west-2",), False),
     ("meta.llama3-2-90b-instruct-v1:0:128k", {FT}, ("us-west-2",), False),
-    ("meta.llama3-3-70b-instruct-v1:0:128k", {FT}, ("us-west-2",), False),
+    ("meta.llama3-3-70b-instruct-v1:0:128k", {FT, DIST}, ("us-west-2",), False),
     ("amazon.titan-text-express-v1:0:8k", {FT, CPT}, ("us-east-1", "us-west-2"), True),
     ("amazon.titan-text-lite-v1:0:4k", {FT, CPT}, ("us-east-1", "us-west-2"), True),
     ("amazon.titan-text-premier-v1:0:32k", {FT}, ("us-east-1",), True),
@@ -129,8 +129,12 @@ def test_distillation_students_and_teachers() -> None:
     assert students == {
         "amazon.nova-micro-v1:0:128k",
         "amazon.nova-lite-v1:0:300k",
+        "amazon.nova-pro-v1:0:300k",
         "meta.llama3-1-8b-instruct-v1:0:128k",
         "meta.llama3-1-70b-instruct-v1:0:128k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-2-3b-instruct-v1:0:128k",
+        "meta.llama3-3-70b-instruct-v1:0:128k",
     }
     assert {t.model_id for t in all_teachers()} == {
         "amazon.nova-pro-v1:0",
@@ -143,6 +147,54 @@ def test_distillation_students_and_teachers() -> None:
         for teacher_id in model.distillation_teachers:
             teacher = resolve_teacher(teacher_id)
             assert set(teacher.regions) & set(model.regions), (model.customization_id, teacher_id)
+
+
+# The teacher table of the distillation prerequisites page: teacher -> students.
+DOCUMENTED_PAIRINGS = {
+    "amazon.nova-pro-v1:0": {"amazon.nova-lite-v1:0:300k", "amazon.nova-micro-v1:0:128k"},
+    "amazon.nova-premier-v1:0": {
+        "amazon.nova-lite-v1:0:300k",
+        "amazon.nova-micro-v1:0:128k",
+        "amazon.nova-pro-v1:0:300k",
+    },
+    "meta.llama3-1-405b-instruct-v1:0": {
+        "meta.llama3-1-8b-instruct-v1:0:128k",
+        "meta.llama3-1-70b-instruct-v1:0:128k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-3-70b-instruct-v1:0:128k",
+    },
+    "meta.llama3-1-70b-instruct-v1:0": {
+        "meta.llama3-1-8b-instruct-v1:0:128k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-2-3b-instruct-v1:0:128k",
+    },
+    "meta.llama3-3-70b-instruct-v1:0": {
+        "meta.llama3-1-8b-instruct-v1:0:128k",
+        "meta.llama3-2-1b-instruct-v1:0:128k",
+        "meta.llama3-2-3b-instruct-v1:0:128k",
+    },
+}
+
+
+def test_distillation_pairings_are_the_documented_ones() -> None:
+    pairings: dict[str, set[str]] = {}
+    for model in all_models():
+        for teacher_id in model.distillation_teachers:
+            pairings.setdefault(teacher_id, set()).add(model.customization_id)
+    assert pairings == DOCUMENTED_PAIRINGS
+
+
+def test_inference_profile_only_teachers_are_invoked_through_their_system_profile() -> None:
+    profile_only = {t.model_id: t for t in all_teachers() if not t.on_demand}
+    assert set(profile_only) == {"amazon.nova-premier-v1:0", "meta.llama3-3-70b-instruct-v1:0"}
+    premier = profile_only["amazon.nova-premier-v1:0"]
+    assert premier.invocation_id == "us.amazon.nova-premier-v1:0"
+    assert premier.profile_regions == ("us-east-1", "us-east-2", "us-west-2")
+    assert resolve_teacher("us.amazon.nova-premier-v1:0") is premier
+    assert resolve_teacher("amazon.nova-pro-v1:0").invocation_id == "amazon.nova-pro-v1:0"
+    for teacher in profile_only.values():
+        assert teacher.invocation_id == f"us.{teacher.model_id}"
+        assert set(teacher.regions) <= set(teacher.profile_regions)
 
 
 def test_unknown_teacher() -> None:
@@ -251,6 +303,8 @@ def test_adding_a_model_is_adding_data() -> None:
             "no hyperparameter",
         ),
         (lambda d: d["models"][0].update(distillation_teachers=["nobody"]), "unknown teacher"),
+        (lambda d: d["teachers"][1].pop("inference_profile"), "needs an inference_profile"),
+        (lambda d: d["teachers"][1]["inference_profile"].update(routes_to=[]), "routes_to: no regions"),
         (lambda d: d["hyperparameter_schemas"]["nova"][0].update(default=99), "outside"),
         (
             lambda d: d["models"][4]["customizations"]["FINE_TUNING"]["limits"].update(

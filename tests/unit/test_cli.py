@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -14,7 +15,7 @@ from bmc.cli import main as cli
 from bmc.cli import validate as validate_command
 from bmc.cli.validate import ProgressLine
 
-from tests.unit.fixtures_datasets import continued_pre_training, conversation, dataset
+from tests.unit.fixtures_datasets import Line, continued_pre_training, conversation, dataset
 
 NOVA = "amazon.nova-micro-v1"
 NOVA_FINE_TUNING = ("--base-model", NOVA, "--customization-type", "FINE_TUNING")
@@ -41,7 +42,7 @@ def validate_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, 
 def test_valid_dataset_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, report = validate_json(capsys, *NOVA_FINE_TUNING, nova_dataset(tmp_path))
     assert code == 0
-    assert set(report) == {"valid", "errors", "warnings", "stats", "estimate"}
+    assert set(report) == {"valid", "errors", "warnings", "acknowledged", "hints", "stats", "estimate"}
     assert report["valid"] is True
     assert report["errors"] == []
     assert [w["code"] for w in report["warnings"]] == ["FEW_RECORDS"]
@@ -64,6 +65,8 @@ def test_invalid_dataset_exits_1_with_located_errors(
             "field": "messages",
             "code": "WRONG_TYPE",
             "message": "messages must be an array, got string",
+            "count": 1,
+            "lines": [4],
         }
     ]
 
@@ -143,7 +146,21 @@ def test_missing_validation_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
     ("argv", "message"),
     [
         (["validate", "--base-model", NOVA, "train.jsonl"], "--customization-type"),
-        (["validate", "--base-model", NOVA, "--customization-type", "RFT", "train.jsonl"], "invalid choice"),
+        (
+            ["validate", "--base-model", NOVA, "--customization-type", "RFT", "train.jsonl"],
+            "not a customization",
+        ),
+        (
+            ["validate", "--base-model", NOVA, "--customization-type", "fine-tunin", "t.jsonl"],
+            "did you mean FINE_TUNING?",
+        ),
+        (
+            ["validate", *NOVA_FINE_TUNING, "--allow", "RESERVED_STRNG", "t.jsonl"],
+            "did you mean RESERVED_STRING",
+        ),
+        (["validate", *NOVA_FINE_TUNING, "--allow", "INVALID_JSON", "t.jsonl"], "cannot be acknowledged"),
+        (["validate", *NOVA_FINE_TUNING, "--max-findings", "0", "t.jsonl"], "positive number or 'all'"),
+        (["validate", *NOVA_FINE_TUNING, "--region", "virginia", "t.jsonl"], "not an AWS region"),
         (["validate", "--customization-type", "FINE_TUNING", "train.jsonl"], "--base-model"),
         (
             [
@@ -202,8 +219,9 @@ def test_human_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert out.startswith(
         "INVALID: amazon.titan-text-lite-v1:0:4k CONTINUED_PRE_TRAINING - 25 error(s), 0 warning(s)"
     )
-    assert f"{path}:5: input [EMPTY_VALUE] input is empty" in out
-    assert "5 more not shown (counts: EMPTY_VALUE 25" in out
+    assert (
+        f"{path}:5: input [EMPTY_VALUE] input is empty\n    repeated on 25 lines: 5, 6, 7, 8, 9, ...\n" in out
+    )
     assert "training:" in out
     assert "Estimate:" in out
     assert "Example prices as of" in out
@@ -293,6 +311,88 @@ def test_runs_as_a_program(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"][0]["code"] == "INVALID_JSON"
     assert result.stderr == ""
+
+
+def test_customization_type_in_any_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = validate_json(
+        capsys, "--base-model", NOVA, "--customization-type", "fine-tuning", nova_dataset(tmp_path)
+    )
+    assert code == 0
+    assert report["stats"]["customization_type"] == "FINE_TUNING"
+
+
+def test_unreadable_input_gives_the_error_not_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.jsonl")
+    code, out, err = bmc(capsys, "validate", *NOVA_FINE_TUNING, missing)
+    assert (code, out) == (2, "")
+    assert err == f"bmc: error: {missing}: no such file [FILE_NOT_FOUND]\n"
+    code, report = validate_json(capsys, *NOVA_FINE_TUNING, missing)
+    assert code == 2
+    assert report["estimate"] is None  # never a 0.00 USD estimate for data that was not read
+    code, out, err = bmc(
+        capsys,
+        "validate",
+        "--base-model",
+        "amazon.nova-micro-v9",
+        "--customization-type",
+        "FINE_TUNING",
+        missing,
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        "bmc: error: unknown model 'amazon.nova-micro-v9'; did you mean amazon.nova-micro-v1"
+    )
+
+
+def test_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = Path(nova_dataset(tmp_path, replace={3: "not json"})).read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    code, report = validate_json(capsys, *NOVA_FINE_TUNING, "-")
+    assert code == 1
+    assert [(e["file"], e["line"], e["code"]) for e in report["errors"]] == [("<stdin>", 3, "INVALID_JSON")]
+    assert report["stats"]["training"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_max_findings_all_lists_every_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken: dict[int, Line] = {n: {"input": ""} for n in range(1, 41)}
+    path = dataset(tmp_path, continued_pre_training, 40, replace=broken)
+    argv = (
+        "--base-model",
+        "amazon.titan-text-lite-v1",
+        "--customization-type",
+        "CONTINUED_PRE_TRAINING",
+        path,
+    )
+    _, capped = validate_json(capsys, *argv)
+    assert capped["errors"][0]["count"] == 40
+    assert capped["errors"][0]["lines"] == list(range(1, 21))
+    _, every = validate_json(capsys, "--max-findings", "all", *argv)
+    assert every["errors"][0]["lines"] == list(range(1, 41))
+    _, out, _ = bmc(capsys, "validate", "--max-findings", "all", *argv)
+    assert "repeated on 40 lines: " + ", ".join(str(n) for n in range(1, 41)) + "\n" in out
+
+
+def test_teacher_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prompts = dataset(tmp_path, lambda i: conversation(i, answer=False), 100)
+    argv = ("--base-model", NOVA, "--customization-type", "DISTILLATION", prompts)
+    code, report = validate_json(capsys, "--teacher-model", "amazon.nova-pro-v1:0", *argv)
+    assert code == 0, report["errors"]
+    code, report = validate_json(capsys, "--teacher-model", "meta.llama3-1-405b-instruct-v1:0", *argv)
+    assert code == 1
+    assert [e["code"] for e in report["errors"]] == ["TEACHER_NOT_SUPPORTED"]
+
+
+def test_acknowledged_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    record = conversation(3)
+    record["system"] = [{"text": "System: answer briefly."}]
+    path = nova_dataset(tmp_path, replace={3: record})
+    code, out, _ = bmc(capsys, "validate", *NOVA_FINE_TUNING, "--allow", "reserved_string", path)
+    assert code == 0
+    assert "Acknowledged for this run (--allow): RESERVED_STRING 1" in out
 
 
 @pytest.mark.parametrize(

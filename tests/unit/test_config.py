@@ -41,8 +41,12 @@ def test_command_line_strings_are_decoded() -> None:
             "logRetentionDays": "90",
             "serving": '{"mode": "provisioned", "modelUnits": 2}',
             "allowedBaseModels": "amazon.nova-micro-v1,meta.llama3-1-8b-instruct-v1:0:128k",
+            "keyAdministrators": "arn:aws:iam::123456789012:role/platform/KeyAdmins",
+            "apiGatewayCloudWatchRole": "existing",
         }
     )
+    assert config.key_administrators == ("arn:aws:iam::123456789012:role/platform/KeyAdmins",)
+    assert config.api_gateway_cloudwatch_role == "existing"
     assert config.notification_emails == ("ops@example.com", "ml@example.com")
     assert config.log_retention_days == 90
     assert config.serving.mode == "provisioned" and config.serving.model_units == 2
@@ -89,6 +93,19 @@ def test_existing_network() -> None:
             "context key 'logRetentionDays': 42 is not valid; allowed: one of 1, 3, 5",
         ),
         ({"notificationEmails": ["not-an-address"]}, "context key 'notificationEmails[0]'"),
+        (
+            {"keyAdministrators": ["arn:aws:iam::123456789012:group/admins"]},
+            "context key 'keyAdministrators[0]': 'arn:aws:iam::123456789012:group/admins' is not valid; "
+            "allowed: an IAM role, user or account root ARN",
+        ),
+        (
+            {"keyAdministrators": ["arn:aws:iam::123456789012:role/admins\n"]},
+            "context key 'keyAdministrators[0]'",
+        ),
+        (
+            {"apiGatewayCloudWatchRole": "skip"},
+            "context key 'apiGatewayCloudWatchRole': 'skip' is not valid; allowed: one of create, existing",
+        ),
         (
             {"notificationEmails": 5},
             "context key 'notificationEmails': 5 is not valid; allowed: a list of strings",

@@ -14,6 +14,7 @@ from bmc.workflow import metrics
 from localcloud.bedrock import ProvisioningScript
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
+    EXPIRY_DEAD_LETTER_ARN,
     EXPIRY_FUNCTION_ARN,
     MAX_SERVING_POLLS,
     SCHEDULE_GROUP,
@@ -107,14 +108,15 @@ def test_the_validation_file_is_found_wherever_it_lies(cloud: Cloud) -> None:
 def test_csv_parsing_skips_unreadable_rows_and_keeps_each_epochs_last_loss() -> None:
     text = (
         "step_number,epoch_number,training_loss,perplexity\n"
-        "1,1,2.5,12.1\n2,1,2.0,7.3\n3,1,nan,nan\n4,2,1.5,4.4\n5,2,oops,1\n6,2,1.2,3.3\n"
+        "0,1,2.5,12.1\n1,1,2.0,7.3\n2,1,nan,nan\n3,2,1.5,4.4\n4,2,oops,1\n5,2,1.2,3.3\n"
     )
     points, notes = metrics.parse_metrics_csv(text, "training_loss", "train.csv")
-    assert [p.step for p in points] == [1, 2, 4, 6]
+    assert [p.step for p in points] == [0, 1, 3, 5]  # Bedrock numbers steps from 0
     assert notes == ["train.csv: 2 row(s) skipped (not numbers, or not finite)"]
     assert metrics.last_per_epoch(points) == {1: 2.0, 2: 1.2}
     summary = metrics.JobMetrics(training=points).summary()
     assert (summary["finalTrainingLoss"], summary["minTrainingLoss"], summary["steps"]) == (1.2, 1.2, 6)
+    assert metrics.JobMetrics().summary()["steps"] == 0
     _, notes = metrics.parse_metrics_csv("a,b\n1,2\n", "training_loss", "x.csv")
     assert "lacks the column" in notes[0]
 
@@ -219,6 +221,12 @@ def test_check_polls_until_in_service_then_schedules_the_expiry(cloud: Cloud) ->
     assert schedule["Target"]["Arn"] == EXPIRY_FUNCTION_ARN
     assert schedule["Target"]["RoleArn"] == SCHEDULER_ROLE_ARN
     assert schedule["Target"]["Input"] == '{"runId": "run-1"}'
+    # An expiry that cannot invoke its function is retried for a day, then kept, not dropped.
+    assert schedule["Target"]["DeadLetterConfig"] == {"Arn": EXPIRY_DEAD_LETTER_ARN}
+    assert schedule["Target"]["RetryPolicy"] == {
+        "MaximumRetryAttempts": 185,
+        "MaximumEventAgeInSeconds": 86400,
+    }
     assert len(name) <= 64
     run = cloud.run("run-1")
     assert run["status"] == "IN_SERVICE"

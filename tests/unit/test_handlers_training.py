@@ -4,6 +4,7 @@ job_events and reconcile, against the simulated Bedrock."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -96,6 +97,30 @@ def test_invalid_datasets_are_refused_with_their_first_errors(cloud: Cloud) -> N
     assert cloud.run("run-1")["reports"]["validation"] == report_uri
 
 
+def test_the_report_records_which_object_version_was_validated(cloud: Cloud) -> None:
+    """Lineage: the digest of the exact bytes read, and the S3 version and ETag, from one read."""
+    cloud.s3.put_bucket_versioning(Bucket=DATASETS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    cloud.put_jsonl("data/train.jsonl", [CONVERSATION_RECORD] * 12)
+    head = cloud.s3.head_object(Bucket=DATASETS_BUCKET, Key="data/train.jsonl")
+    body = cloud.s3.get_object(Bucket=DATASETS_BUCKET, Key="data/train.jsonl")["Body"].read()
+    training = validated("run-1")["validation"]["stats"]["training"]
+    assert training["sha256"] == hashlib.sha256(body).hexdigest()
+    assert training["versionId"] == head["VersionId"]
+    assert training["etag"] == head["ETag"].strip('"')
+    assert training["size"] == len(body)
+
+
+def test_a_rule_acknowledged_in_the_spec_does_not_fail_the_run(cloud: Cloud) -> None:
+    system = {**CONVERSATION_RECORD, "system": [{"text": "System: be brief."}]}
+    cloud.put_jsonl("data/train.jsonl", [CONVERSATION_RECORD] * 10 + [system])
+    with pytest.raises(DatasetInvalid, match="RESERVED_STRING"):
+        validated("run-1")
+    state = validated("run-2", validation={"allow": ["RESERVED_STRING"]})
+    report = cloud.read_json(state["validation"]["reportUri"])
+    assert report["valid"] is True
+    assert report["stats"]["acknowledged_counts"] == {"RESERVED_STRING": 1}
+
+
 def test_a_missing_training_file_is_a_dataset_error(cloud: Cloud) -> None:
     cloud.s3.delete_object(Bucket=DATASETS_BUCKET, Key="data/train.jsonl")
     with pytest.raises(DatasetInvalid, match="FILE_NOT_FOUND"):
@@ -114,6 +139,14 @@ def test_preflight_checks_the_teacher_too(cloud: Cloud) -> None:
     state = prepared("run-1", **distillation_on_prompts(cloud, teacherModel="amazon.nova-pro-v1:0"))
     result = step("run-1", preflight.handler, state, None)
     assert result["teacherModelStatus"] == "ACTIVE"
+
+
+def test_preflight_checks_the_profile_of_a_profile_only_teacher(cloud: Cloud) -> None:
+    state = prepared("run-1", **distillation_on_prompts(cloud, teacherModel="amazon.nova-premier-v1:0"))
+    result = step("run-1", preflight.handler, state, None)
+    assert result["teacherModelId"] == "us.amazon.nova-premier-v1:0"
+    assert (result["teacherModelStatus"], result["teacherProfileStatus"]) == ("ACTIVE", "ACTIVE")
+    assert cloud.sim.calls("GetInferenceProfile") == ["GetInferenceProfile"]
 
 
 def test_an_unreadable_lifecycle_is_unknown_not_fatal(cloud: Cloud) -> None:
@@ -202,6 +235,46 @@ def test_a_distillation_job_names_its_teacher(cloud: Cloud) -> None:
     assert job.validation_data_config is None
 
 
+@pytest.mark.parametrize("teacher", ["amazon.nova-premier-v1:0", "us.amazon.nova-premier-v1:0"])
+def test_a_profile_only_teacher_is_sent_as_its_system_inference_profile(cloud: Cloud, teacher: str) -> None:
+    state = submitted("run-1", **distillation_on_prompts(cloud, teacherModel=teacher))
+    config = cloud.sim.job(state["job"]["jobArn"]).customization_config
+    assert config == {
+        "distillationConfig": {
+            "teacherModelConfig": {"teacherModelIdentifier": "us.amazon.nova-premier-v1:0"}
+        }
+    }
+    assert cloud.run("run-1")["spec"]["distillation"]["teacherModel"] == "amazon.nova-premier-v1:0"
+
+
+def test_bedrock_refuses_a_profile_only_teacher_named_by_its_model_id(cloud: Cloud) -> None:
+    request = {
+        "jobName": "plain-teacher",
+        "customModelName": "plain-teacher",
+        "roleArn": SERVICE_ROLE_ARN,
+        "baseModelIdentifier": "amazon.nova-micro-v1:0:128k",
+        "customizationType": "DISTILLATION",
+        "trainingDataConfig": {"s3Uri": f"s3://{DATASETS_BUCKET}/data/prompts.jsonl"},
+        "outputDataConfig": {"s3Uri": f"s3://{ARTIFACTS_BUCKET}/jobs/x/"},
+        "customizationConfig": {
+            "distillationConfig": {
+                "teacherModelConfig": {"teacherModelIdentifier": "amazon.nova-premier-v1:0"}
+            }
+        },
+    }
+    with pytest.raises(JobRejected, match=r"ValidationException.*inference profile"):
+        BedrockOps().create_job(request)
+
+
+def test_stopping_an_ended_job_is_not_an_error_whichever_refusal_bedrock_gives(cloud: Cloud) -> None:
+    state = submitted("run-1")
+    arn = state["job"]["jobArn"]
+    cloud.sim.fail_next("StopModelCustomizationJob", "ConflictException", "The job is not in progress")
+    assert BedrockOps().stop_job(arn) is False
+    cloud.sim.finish_job(arn, "Completed")
+    assert BedrockOps().stop_job(arn) is False  # the simulator's own answer: ValidationException
+
+
 def test_a_resubmission_creates_no_second_job(cloud: Cloud) -> None:
     state = submitted("run-1")
     again = step("run-1", submit_job.handler, state, None)
@@ -233,6 +306,11 @@ def test_a_conflict_with_a_job_of_someone_else_is_rejected(cloud: Cloud) -> None
     with pytest.raises(JobRejected, match="ConflictException"):
         step("run-1", submit_job.handler, state, None)
     assert cloud.run("run-1")["status"] == "VALIDATING"
+    # The role may read only jobs tagged with this deployment's prefix: a job of another
+    # deployment is denied, which proves it is not ours either.
+    cloud.sim.fail_next("GetModelCustomizationJob", "AccessDeniedException", "not authorized")
+    with pytest.raises(JobRejected, match="ConflictException"):
+        step("run-1", submit_job.handler, state, None)
 
 
 @pytest.mark.parametrize(
@@ -349,7 +427,7 @@ def test_the_completion_event_resumes_the_run(cloud: Cloud) -> None:
 def test_a_failed_or_stopped_job_fails_the_task(cloud: Cloud, outcome: str, error: str) -> None:
     state, execution = awaiting(cloud)
     cloud.sim.finish_job(state["job"]["jobArn"], outcome, failure_message="Out of memory at step 12")  # type: ignore[arg-type]
-    [event] = cloud.sim.events
+    event = cloud.sim.events[-1]  # the terminal one (InProgress came first)
     assert invoke(job_events.handler, event)["result"] == "resolved"
     finished = cloud.finished(execution)
     assert (finished["status"], finished["error"]) == ("FAILED", error)
@@ -368,10 +446,22 @@ def test_a_non_terminal_status_is_ignored(cloud: Cloud) -> None:
     assert cloud.status_of(execution) == "RUNNING"
 
 
+def test_every_status_change_event_of_a_stopped_job_in_order(cloud: Cloud) -> None:
+    """Bedrock sends InProgress, Stopping and Stopped: only the terminal one resumes the run."""
+    state, execution = awaiting(cloud)
+    assert BedrockOps().stop_job(state["job"]["jobArn"])
+    cloud.sim.advance(60)
+    events = cloud.sim.events
+    assert [e["detail"]["jobStatus"] for e in events] == ["InProgress", "Stopping", "Stopped"]
+    results = [invoke(job_events.handler, event)["result"] for event in events]
+    assert results == ["ignored", "ignored", "resolved"]
+    assert cloud.finished(execution)["error"] == "JobStopped"
+
+
 def test_a_duplicate_event_acts_once(cloud: Cloud) -> None:
     state, execution = awaiting(cloud)
     cloud.sim.finish_job(state["job"]["jobArn"], "Completed")
-    [event] = cloud.sim.events
+    event = cloud.sim.events[-1]  # the terminal one (InProgress came first)
     assert invoke(job_events.handler, event)["result"] == "resolved"
     assert invoke(job_events.handler, event)["result"] == "not-awaiting"
     assert cloud.finished(execution)["status"] == "SUCCEEDED"
@@ -383,7 +473,7 @@ def test_an_event_for_an_execution_that_is_gone_is_logged_not_raised(cloud: Clou
     cloud.sfn.send_task_failure(taskToken=cloud.run("run-1")["taskToken"], error="States.Timeout")
     assert cloud.finished(execution)["status"] == "FAILED"
     cloud.sim.finish_job(state["job"]["jobArn"], "Completed")
-    [event] = cloud.sim.events
+    event = cloud.sim.events[-1]  # the terminal one (InProgress came first)
     assert invoke(job_events.handler, event)["result"] == "execution-gone"
     assert "awaiting" not in cloud.run("run-1")
 

@@ -70,11 +70,13 @@ def test_the_normalized_form_validates_unchanged() -> None:
             serving={"mode": "on-demand", "ttlHours": 4},
             tags={"team": "ml"},
             notify={"onSuccess": False},
+            validation={"allow": ["RESERVED_STRING_MENTION"]},
         ),
         default_run_name="r",
     )
     data = json.loads(json.dumps(spec.to_dict()))
     assert runspec.RunSpec.from_dict(data) == spec
+    assert data["validation"] == {"allow": ["RESERVED_STRING_MENTION"]}
     assert data["distillation"] == {"teacherModel": "amazon.nova-pro-v1:0", "maxResponseLength": 800}
 
 
@@ -156,6 +158,10 @@ def test_the_allow_list_and_region_are_checked() -> None:
         ({"tags": {"team": "r&d"}}, "tags.team", "INVALID_TAG"),
         ({"tags": {f"t{i}": "v" for i in range(49)}}, "tags", "TOO_MANY_TAGS"),
         ({"notify": {"onSuccess": "no"}}, "notify.onSuccess", "WRONG_TYPE"),
+        ({"validation": {"allow": ["INVALID_JSON"]}}, "validation.allow[0]", "INVALID_VALUE"),
+        ({"validation": {"allow": ["RESERVED_STRNG"]}}, "validation.allow[0]", "INVALID_VALUE"),
+        ({"validation": {"allow": "RESERVED_STRING"}}, "validation.allow", "WRONG_TYPE"),
+        ({"validation": {"alow": []}}, "validation.alow", "UNKNOWN_FIELD"),
         ({"runName": "!!!"}, "runName", "INVALID_VALUE"),
     ],
 )
@@ -297,6 +303,7 @@ def test_the_schema_examples_are_valid_for_the_schema_and_the_validator() -> Non
         {"serving": {"mode": "provisioned", "commitment": "OneMonth", "ttlHours": 2}},
         {"tags": {"aws:owner": "x"}},
         {"trainingData": "s3://datasets-bucket/data/"},
+        {"validation": {"allow": ["INVALID_JSON"]}},
         {"colour": "blue"},
     ],
 )

@@ -3,6 +3,7 @@ line and field."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,19 @@ def validate(
 ) -> Any:
     model_id, customization_type, builder, minimum = SETUPS[setup]
     path = dataset(tmp_path, builder, count or minimum, replace=replace)
-    return validate_datasets(
-        model_id=model_id,
-        customization_type=customization_type,
-        training=path,
-        hyperparameters=HYPERPARAMETERS.get(model_id),
-    )
+    reports = [
+        validate_datasets(
+            model_id=model_id,
+            customization_type=customization_type,
+            training=path,
+            hyperparameters=HYPERPARAMETERS.get(model_id),
+            fast_path=fast_path,
+        )
+        for fast_path in (True, False)
+    ]
+    # The fast path only ever vouches for clean records: the findings are the same without it.
+    assert reports[0].to_dict() == reports[1].to_dict()
+    return reports[0]
 
 
 @pytest.mark.parametrize("setup", sorted(SETUPS))
@@ -171,13 +179,13 @@ INVALID_RECORDS: list[tuple[str, Line, str, str | None]] = [
     ),
     (
         "conversation",
-        _with(conversation(), ("messages", 1, "content", 0, "text"), "done [eos]"),
+        _with(conversation(), ("messages", 0, "content", 0, "text"), "What is in <image>?"),
         codes.RESERVED_STRING,
-        "messages[1].content[0].text",
+        "messages[0].content[0].text",
     ),
     (
         "conversation",
-        _with(conversation(), ("system", 0, "text"), "ASSISTANT: obey"),
+        _with(conversation(), ("system", 0, "text"), "Assistant: obey"),
         codes.RESERVED_STRING,
         "system[0].text",
     ),
@@ -230,12 +238,6 @@ INVALID_RECORDS: list[tuple[str, Line, str, str | None]] = [
         conversation_with_media(),
         codes.MEDIA_NOT_SUPPORTED,
         "messages[0].content[0].image",
-    ),
-    (
-        "conversation-distillation",
-        _with(conversation(), ("messages", 0, "content", 0, "text"), "Thought: x"),
-        codes.RESERVED_STRING,
-        "messages[0].content[0].text",
     ),
     ("conversation-single-turn", conversation(turns=2), codes.TOO_MANY_TURNS, "messages"),
     (
@@ -320,12 +322,40 @@ def test_invalid_record_is_reported_at_its_line_and_field(
 # (setup, the line's content, expected warning code, expected field): advice, not errors
 WARNING_RECORDS: list[tuple[str, Line, str, str | None]] = [
     ("prompt-completion", {"prompt": "a", "completion": "b", "id": 7}, codes.UNKNOWN_FIELD, "id"),
-    ("conversation", {"messages": conversation()["messages"]}, codes.SCHEMA_VERSION, "schemaVersion"),
-    ("conversation", {**conversation(), "schemaVersion": "v2"}, codes.SCHEMA_VERSION, "schemaVersion"),
+    (
+        "conversation-distillation",
+        {"messages": conversation(answer=False)["messages"]},
+        codes.SCHEMA_VERSION,
+        "schemaVersion",
+    ),
+    (
+        "conversation-distillation",
+        {**conversation(), "schemaVersion": "v2"},
+        codes.SCHEMA_VERSION,
+        "schemaVersion",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 1, "content", 0, "text"), "done [eos]"),
+        codes.RESERVED_STRING_MENTION,
+        "messages[1].content[0].text",
+    ),
+    (
+        "conversation",
+        _with(conversation(), ("messages", 0, "content", 0, "text"), "user: hi"),
+        codes.RESERVED_STRING_MENTION,
+        "messages[0].content[0].text",
+    ),
+    (
+        "conversation-distillation",
+        _with(conversation(), ("messages", 0, "content", 0, "text"), "User: hi"),
+        codes.RESERVED_STRING_MENTION,
+        "messages[0].content[0].text",
+    ),
     ("conversation", {**conversation(), "toolConfig": {}}, codes.UNKNOWN_FIELD, "toolConfig"),
     (
         "image-caption",
-        image_caption() | {"image-ref": "s3://datasets/cat.gif"},
+        image_caption() | {"image-ref": "s3://datasets/cat"},
         codes.UNEXPECTED_MEDIA_TYPE,
         "image-ref",
     ),
@@ -353,7 +383,82 @@ def test_reserved_strings_are_a_nova_rule(tmp_path: Path) -> None:
 
 
 def test_vision_models_take_many_images(tmp_path: Path) -> None:
-    assert validate(tmp_path, "conversation-vision", {BAD_LINE: conversation_with_media(count=12)}).valid
+    assert validate(tmp_path, "conversation-vision", {BAD_LINE: conversation_with_media(count=4)}).valid
+
+
+def test_image_tokens_count_against_the_record_limit(tmp_path: Path) -> None:
+    # Llama 3.2 11B: 16,000 tokens per record; an image costs 1,601 to 6,404 tokens by its size.
+    report = validate(
+        tmp_path,
+        "conversation-vision",
+        {2: conversation_with_media(count=3), BAD_LINE: conversation_with_media(count=10)},
+    )
+    assert [(f.line, f.code) for f in report.errors] == [(BAD_LINE, codes.TOO_MANY_TOKENS)]
+    assert (2, codes.MAY_EXCEED_TOKEN_LIMIT) in {(f.line, f.code) for f in report.warnings}
+    assert "and its images" in report.errors[0].message
+
+
+def test_reserved_keywords_follow_the_guide(tmp_path: Path) -> None:
+    """Nova's guide reserves the keywords in system and user prompts, exactly as written."""
+    answer_mentions = _with(
+        conversation(), ("messages", 1, "content", 0, "text"), "Misuse of the payment system: fines."
+    )
+    other_case = _with(conversation(), ("messages", 0, "content", 0, "text"), "The USER: field")
+    thought = _with(conversation(), ("messages", 0, "content", 0, "text"), "Thought: first, the facts.")
+    report = validate(tmp_path, "conversation", {2: answer_mentions, BAD_LINE: other_case, 4: thought})
+    assert report.valid, report.errors
+    assert [(f.line, f.code) for f in report.warnings if f.code != codes.FEW_RECORDS] == [
+        (2, codes.RESERVED_STRING_MENTION),
+        (BAD_LINE, codes.RESERVED_STRING_MENTION),
+    ]
+
+
+def test_aws_distillation_sample_passes_for_nova(tmp_path: Path) -> None:
+    """AWS's distillation sample (uber10K.jsonl, line 149) has "payment system:" in an answer."""
+    answer = (
+        "9. Legal action for improper use of payment system: If Uber's payment system is used "
+        "for illegal purposes, Uber may take legal action."
+    )
+    record = _with(conversation(), ("messages", 1, "content", 0, "text"), answer)
+    report = validate(tmp_path, "conversation-distillation", {BAD_LINE: record})
+    assert report.valid, report.errors
+    assert [(f.line, f.code) for f in report.warnings] == [(BAD_LINE, codes.RESERVED_STRING_MENTION)]
+
+
+def test_a_reserved_keyword_can_be_acknowledged(tmp_path: Path) -> None:
+    model_id, customization_type, builder, minimum = SETUPS["conversation"]
+    record = _with(conversation(), ("messages", 0, "content", 0, "text"), "User: hi")
+    path = dataset(tmp_path, builder, minimum, replace={BAD_LINE: record})
+    report = validate_datasets(
+        model_id=model_id, customization_type=customization_type, training=path, allow=["RESERVED_STRING"]
+    )
+    assert report.valid
+    assert report.acknowledged_counts == {codes.RESERVED_STRING: 1}
+    assert report.to_dict()["acknowledged"][0]["line"] == BAD_LINE
+    with pytest.raises(ValueError, match="did you mean RESERVED_STRING"):
+        validate_datasets(
+            model_id=model_id, customization_type=customization_type, training=path, allow=["RESERVED_STRNG"]
+        )
+    with pytest.raises(ValueError, match="cannot be acknowledged"):
+        validate_datasets(
+            model_id=model_id, customization_type=customization_type, training=path, allow=["INVALID_JSON"]
+        )
+
+
+def test_image_formats_the_model_refuses_are_errors(tmp_path: Path) -> None:
+    report = validate(
+        tmp_path, "image-caption", {BAD_LINE: image_caption() | {"image-ref": "s3://datasets/cat.webp"}}
+    )
+    assert [(f.line, f.code) for f in report.errors] == [(BAD_LINE, codes.UNSUPPORTED_MEDIA_FORMAT)]
+
+
+def test_image_generator_caption_and_record_limits(tmp_path: Path) -> None:
+    short = validate(tmp_path, "image-caption", {BAD_LINE: image_caption() | {"caption": "ab"}})
+    assert [(f.line, f.code) for f in short.errors] == [(BAD_LINE, codes.VALUE_TOO_SHORT)]
+    long = validate(tmp_path, "image-caption", {BAD_LINE: image_caption() | {"caption": "x" * 1025}})
+    assert [(f.line, f.code) for f in long.errors] == [(BAD_LINE, codes.VALUE_TOO_LONG)]
+    too_few = validate(tmp_path, "image-caption", count=4)
+    assert [f.code for f in too_few.errors] == [codes.TOO_FEW_RECORDS]
 
 
 def test_up_to_ten_images_or_one_video_per_record(tmp_path: Path) -> None:
@@ -387,10 +492,64 @@ def test_empty_captions_where_allowed(tmp_path: Path) -> None:
 def test_every_problem_of_a_record_is_reported(tmp_path: Path) -> None:
     record = _conversation("assistant", "assistant", text="User: hi")
     report = validate(tmp_path, "conversation", {BAD_LINE: record})
-    found = {(f.code, f.field) for f in report.errors}
+    found = {(f.code, f.field) for f in report.errors + report.warnings}
     assert {
         (codes.FIRST_MESSAGE_NOT_USER, "messages[0].role"),
         (codes.ROLES_NOT_ALTERNATING, "messages[1].role"),
-        (codes.RESERVED_STRING, "messages[0].content[0].text"),
-        (codes.RESERVED_STRING, "messages[1].content[0].text"),
+        (codes.RESERVED_STRING_MENTION, "messages[0].content[0].text"),
+        (codes.RESERVED_STRING_MENTION, "messages[1].content[0].text"),
     } <= found
+
+
+MUTATIONS: list[Callable[[Record], Any]] = [
+    lambda r: r,
+    lambda r: r.pop("schemaVersion", None),
+    lambda r: r.update(schemaVersion="v2"),
+    lambda r: r.update(system=[]),
+    lambda r: r.pop("system", None),
+    lambda r: r["messages"].reverse(),
+    lambda r: r["messages"].pop(),
+    lambda r: r["messages"].append(r["messages"][0]),
+    lambda r: r["messages"][0]["content"][0].update(text=" "),
+    lambda r: r["messages"][0]["content"][0].update(text="Hi User: there"),
+    lambda r: r["messages"][0]["content"][0].update(text="hi user: there"),
+    lambda r: r["messages"][-1]["content"][0].update(text="see <IMAGE> and [eos]"),
+    lambda r: r["messages"][0]["content"][0].update(text="caf\u00e9 \u6771\u4eac at 10:30"),
+    lambda r: r["messages"][0]["content"].append({"text": "more"}),
+    lambda r: r["messages"][0].update(extra=1),
+    lambda r: r.update(extra=True),
+    lambda r: r["messages"][0].update(role="USER"),
+]
+
+
+@pytest.mark.parametrize("setup", ["conversation", "conversation-distillation", "conversation-single-turn"])
+def test_fast_path_agrees_with_the_checker_on_random_mutations(tmp_path: Path, setup: str) -> None:
+    """``validate`` runs every file with and without the fast path and compares the reports."""
+    rng = random.Random(setup)
+    replace: dict[int, Line] = {}
+    for line in range(1, 101):
+        record = conversation(line, turns=rng.randint(1, 3), answer=rng.random() < 0.8)
+        for mutate in rng.sample(MUTATIONS, k=rng.randint(0, 3)):
+            mutate(record)
+        replace[line] = record
+    validate(tmp_path, setup, replace, count=100)
+
+
+def test_fast_path_agrees_with_the_checker_on_claude_records(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    replace: dict[int, Line] = {}
+    for line in range(1, 41):
+        record = haiku_messages(line, turns=rng.randint(1, 2))
+        choice = rng.randrange(6)
+        if choice == 1:
+            record["messages"].reverse()
+        elif choice == 2:
+            record["messages"][0]["content"] = ""
+        elif choice == 3:
+            record["system"] = None
+        elif choice == 4:
+            record["messages"][0]["content"] = [{"text": "blocks"}]
+        elif choice == 5:
+            record["messages"][0]["content"] = "caf\u00e9 \u6771\u4eac"
+        replace[line] = record
+    validate(tmp_path, "claude-3-haiku", replace, count=40)

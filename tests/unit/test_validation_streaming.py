@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import random
 
 import pytest
+from bmc.validation.digest import StreamDigest
 from bmc.validation.lines import iter_lines
 from bmc.validation.tokens import (
     TokenStats,
@@ -56,11 +59,11 @@ def test_reads_chunk_by_chunk_and_reports_progress() -> None:
         requested.append(size)
         return source.read(size)
 
-    seen: list[int] = []
+    seen: list[bytes] = []
     lines = list(iter_lines(read, chunk_bytes=64, max_line_bytes=64, on_chunk=seen.append))
     assert len(lines) == 100
     assert set(requested) == {64}  # never "read everything"
-    assert sum(seen) == len(data)
+    assert b"".join(seen) == data  # every byte, in order (the digest hashes them)
 
 
 def test_chunk_must_not_exceed_the_line_limit() -> None:
@@ -136,3 +139,15 @@ def test_merge() -> None:
         second.add(value)
     first.merge(second)
     assert first.to_dict() == {"total": 36, "max": 20, "p50": 3, "p95": 20}
+
+
+@pytest.mark.parametrize("threaded", [True, False])
+def test_the_digest_is_the_sha256_of_every_chunk(threaded: bool) -> None:
+    data = os.urandom(3 << 20)
+    digest = StreamDigest(threaded=threaded)
+    assert digest.threaded is threaded
+    for start in range(0, len(data), 256 << 10):
+        digest.update(data[start : start + (256 << 10)])
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    digest.close()  # idempotent, also after the digest was read
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()

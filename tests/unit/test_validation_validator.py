@@ -21,7 +21,6 @@ from tests.unit.fixtures_datasets import (
     continued_pre_training,
     conversation,
     dataset,
-    findings,
     haiku_messages,
     prompt_completion,
     write_jsonl,
@@ -52,10 +51,21 @@ def cpt_file(tmp_path: Path, count: int = 5, **kwargs: Any) -> str:
 def test_report_shape_is_the_cli_json_object(tmp_path: Path) -> None:
     report = run(cpt_file(tmp_path))
     data = json.loads(json.dumps(report.to_dict()))
-    assert set(data) == {"valid", "errors", "warnings", "stats", "estimate"}
+    assert set(data) == {"valid", "errors", "warnings", "acknowledged", "hints", "stats", "estimate"}
     assert data["valid"] is True
     training = data["stats"]["training"]
-    assert set(training) == {"files", "bytes", "records", "characters", "estimated_tokens"}
+    assert set(training) == {
+        "files",
+        "bytes",
+        "records",
+        "characters",
+        "estimated_tokens",
+        "sources",
+        "sha256",
+        "versionId",
+        "etag",
+        "size",
+    }
     assert set(training["estimated_tokens"]) == {"total", "max", "p50", "p95"}
     assert data["stats"]["validation"] is None
     assert data["stats"]["model"] == TITAN_LITE
@@ -77,6 +87,8 @@ def test_findings_serialize_with_their_location(tmp_path: Path) -> None:
         "field": "input",
         "code": codes.WRONG_TYPE,
         "message": "input must be a string, got number",
+        "count": 1,
+        "lines": [2],
     }
 
 
@@ -139,7 +151,7 @@ def test_record_count_limits(tmp_path: Path) -> None:
     )
     assert [(f.code, f.line) for f in too_few.errors] == [(codes.TOO_FEW_RECORDS, None)]
     assert "99 training records; this model needs at least 100" in too_few.errors[0].message
-    assert [f.code for f in too_few.warnings] == [codes.FEW_RECORDS]
+    assert too_few.warnings == []  # TOO_FEW_RECORDS says it: no FEW_RECORDS advice on top
 
 
 def test_validation_record_limit(tmp_path: Path) -> None:
@@ -148,6 +160,22 @@ def test_validation_record_limit(tmp_path: Path) -> None:
     report = run(training, model_id=HAIKU, customization_type="FINE_TUNING", validation=[validation])
     assert [(f.code, f.file) for f in report.errors] == [(codes.TOO_MANY_RECORDS, validation)]
     assert report.stats["validation"]["records"] == 1001
+
+
+def test_training_and_validation_records_together(tmp_path: Path) -> None:
+    # Claude 3 Haiku: at most 10,000 training and validation records together.
+    training = dataset(tmp_path, haiku_messages, 9_500)
+    validation = dataset(tmp_path, haiku_messages, 600, name="validation.jsonl")
+    report = run(training, model_id=HAIKU, customization_type="FINE_TUNING", validation=[validation])
+    assert [(f.code, f.file) for f in report.errors] == [(codes.TOO_MANY_RECORDS, None)]
+    assert "9,500 training records and 600 validation records (10,100 together)" in report.errors[0].message
+    # Llama: "Sum of training and validation records" 100-10,000.
+    llama_training = dataset(tmp_path, prompt_completion, 90, name="llama.jsonl")
+    llama_validation = dataset(tmp_path, prompt_completion, 10, name="llama-validation.jsonl")
+    ok = run(
+        llama_training, model_id=LLAMA_31, customization_type="FINE_TUNING", validation=[llama_validation]
+    )
+    assert ok.valid, ok.errors
 
 
 def test_validation_files_are_checked_with_the_same_format(tmp_path: Path) -> None:
@@ -249,11 +277,16 @@ def test_errors_are_listed_up_to_a_cap_per_code_and_all_counted(tmp_path: Path) 
     broken[31] = {"input": 5}
     report = run(cpt_file(tmp_path, count=31, replace=broken))
     assert report.error_counts == {codes.EMPTY_VALUE: 30, codes.WRONG_TYPE: 1}
-    assert len(findings(report, codes.EMPTY_VALUE)) == DEFAULT_LISTED_PER_CODE
-    assert [f.line for f in findings(report, codes.WRONG_TYPE)] == [31]
     assert report.stats["error_counts"] == {codes.EMPTY_VALUE: 30, codes.WRONG_TYPE: 1}
+    # One mistake repeated on 30 lines is one finding with its count and first lines.
+    empty, wrong = report.to_dict()["errors"]
+    assert (empty["code"], empty["line"], empty["count"]) == (codes.EMPTY_VALUE, 1, 30)
+    assert empty["lines"] == list(range(1, DEFAULT_LISTED_PER_CODE + 1))
+    assert (wrong["code"], wrong["lines"], wrong["count"]) == (codes.WRONG_TYPE, [31], 1)
     capped = run(cpt_file(tmp_path, count=31, replace=broken), listed_per_code=3)
-    assert len(capped.errors) == 4
+    assert [group["lines"] for group in capped.to_dict()["errors"]] == [[1, 2, 3], [31]]
+    every = run(cpt_file(tmp_path, count=31, replace=broken), listed_per_code=None)
+    assert every.to_dict()["errors"][0]["lines"] == list(range(1, 31))
 
 
 def test_token_limit_error_and_warning(tmp_path: Path) -> None:
@@ -280,6 +313,28 @@ def test_titan_token_limit_depends_on_batch_size(tmp_path: Path) -> None:
     batched = run(path, hyperparameters={"batchSize": 8})
     assert [(f.code, f.line) for f in batched.errors] == [(codes.TOO_MANY_TOKENS, 2)]
     assert "2,048" in batched.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("model_id", "batch_size", "limit"),
+    [
+        # The guide's tables: Lite 4,096 at batch size 1-2, 2,048 at 3-6; Express 4,096 at 1, 2,048 at 2-4.
+        (TITAN_LITE, 2, 4096),
+        (TITAN_LITE, 3, 2048),
+        ("amazon.titan-text-express-v1:0:8k", 1, 4096),
+        ("amazon.titan-text-express-v1:0:8k", 2, 2048),
+    ],
+)
+def test_titan_token_limit_per_batch_size(tmp_path: Path, model_id: str, batch_size: int, limit: int) -> None:
+    record = {"input": "a" * 15_000}  # over 2,048 even at 6 bytes a token; under 4,096 at 6
+    report = run(
+        cpt_file(tmp_path, replace={2: record}), model_id=model_id, hyperparameters={"batchSize": batch_size}
+    )
+    found = report.errors + report.warnings
+    assert [f.code for f in found if f.line == 2] == [
+        codes.TOO_MANY_TOKENS if limit == 2048 else codes.MAY_EXCEED_TOKEN_LIMIT
+    ]
+    assert f"{limit:,}" in next(f.message for f in found if f.line == 2)
 
 
 def test_field_token_limits(tmp_path: Path) -> None:
@@ -312,6 +367,6 @@ def test_progress_reports_bytes_read(tmp_path: Path) -> None:
 
 def test_every_finding_code_is_documented() -> None:
     documented = (Path(__file__).parents[2] / "docs" / "validation.md").read_text(encoding="utf-8")
-    dataset_codes = [getattr(codes, name) for name in dir(codes) if name.isupper()]
+    dataset_codes = sorted(codes.ALL_CODES)
     for code in [*dataset_codes, *hyperparameters.CODES]:
         assert f"| `{code}` |" in documented, code

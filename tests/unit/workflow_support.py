@@ -39,6 +39,7 @@ SERVICE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/bmc-bedrock-service"
 MODEL_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 SCHEDULER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/bmc-scheduler"
 EXPIRY_FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:bmc-expire-serving"
+EXPIRY_DEAD_LETTER_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:bmc-failed-invocations"
 STATE_MACHINE_NAME = "bmc-customization"
 MAX_SERVING_POLLS = 3
 
@@ -81,6 +82,7 @@ def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
         "SCHEDULE_GROUP": SCHEDULE_GROUP,
         "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
         "EXPIRY_FUNCTION_ARN": EXPIRY_FUNCTION_ARN,
+        "EXPIRY_DEAD_LETTER_ARN": EXPIRY_DEAD_LETTER_ARN,
         "MAX_SERVING_POLLS": str(MAX_SERVING_POLLS),
         "TOPIC_ARN": topic_arn,
         "STATE_MACHINE_ARN": state_machine_arn,

@@ -40,6 +40,7 @@ SERVING_FAILED = "Failed"
 
 FOUNDATION_MODEL_UNKNOWN = "UNKNOWN"
 FOUNDATION_MODEL_ACTIVE = "ACTIVE"
+PROFILE_ACTIVE = "ACTIVE"
 
 _THROTTLING = frozenset(
     {"ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"}
@@ -136,7 +137,9 @@ def job_request(run_id: str, spec: RunSpec, names: RunNames, job_settings: JobSe
     if spec.validation_data:
         request["validationDataConfig"] = {"validators": [{"s3Uri": uri} for uri in spec.validation_data]}
     if spec.distillation is not None:
-        teacher: dict[str, Any] = {"teacherModelIdentifier": spec.distillation.teacher_model}
+        # Teachers offered only through a system inference profile are named by the profile id.
+        teacher_id = resolve_teacher(spec.distillation.teacher_model).invocation_id
+        teacher: dict[str, Any] = {"teacherModelIdentifier": teacher_id}
         if spec.distillation.max_response_length is not None:
             teacher["maxResponseLengthForInference"] = spec.distillation.max_response_length
         request["customizationConfig"] = {"distillationConfig": {"teacherModelConfig": teacher}}
@@ -191,6 +194,8 @@ class BedrockOps:
         except BedrockRequestFailed as exc:
             if exc.code == _NOT_FOUND:
                 return None  # the conflict is about something else (the custom model name)
+            if exc.code == _ACCESS_DENIED:
+                return None  # not tagged with this deployment's prefix: another deployment's job
             raise
         token = job.get("clientRequestToken")
         if token is not None:
@@ -217,11 +222,15 @@ class BedrockOps:
             raise
 
     def stop_job(self, identifier: str) -> bool:
-        """Ask Bedrock to stop the job; False when it had already ended."""
+        """Ask Bedrock to stop the job; False when it had already ended.
+
+        Bedrock refuses to stop a job that is no longer InProgress with a ValidationException
+        or a ConflictException (both are in the operation's error list): either means ended.
+        """
         try:
             self.call("StopModelCustomizationJob", jobIdentifier=identifier)
         except BedrockRequestFailed as exc:
-            if exc.code == _VALIDATION:  # "cannot be stopped": it is no longer InProgress
+            if exc.code in (_VALIDATION, _CONFLICT):
                 return False
             raise
         return True
@@ -321,8 +330,27 @@ def preflight(
         teacher = resolve_teacher(spec.distillation.teacher_model)
         if not teacher.available_in(region):
             raise ModelNotAvailable(f"teacher {teacher.model_id} is not available in {region}")
+        result["teacherModelId"] = teacher.invocation_id
         result["teacherModelStatus"] = _lifecycle(ops, teacher.model_id, "teacher model", result["notes"])
+        if teacher.invocation_id != teacher.model_id:
+            result["teacherProfileStatus"] = _profile_status(ops, teacher.invocation_id)
     return result
+
+
+def _profile_status(ops: BedrockOps, profile_id: str) -> str:
+    """The status of the system inference profile the job will invoke the teacher through."""
+    try:
+        response = ops.call("GetInferenceProfile", inferenceProfileIdentifier=profile_id)
+    except BedrockRequestFailed as exc:
+        if exc.code == _NOT_FOUND:
+            raise ModelNotAvailable(
+                f"the inference profile {profile_id} of the teacher does not exist in this region"
+            ) from exc
+        raise
+    status = str(response.get("status", ""))
+    if status != PROFILE_ACTIVE:
+        raise ModelNotAvailable(f"the teacher's inference profile {profile_id} is {status or 'not active'}")
+    return status
 
 
 def _lifecycle(ops: BedrockOps, model_id: str, role: str, notes: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 S3_SCHEME = "s3://"
+STDIN = "-"  # the location that reads standard input
 MAX_S3_URI_LENGTH = 1024  # the Bedrock API's S3Uri limit
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -89,6 +91,8 @@ class OpenedSource:
     location: str
     size: int | None  # bytes, when known before reading
     read: Callable[[int], bytes]  # read(n) returns up to n bytes, b"" at the end
+    version_id: str | None = None  # the S3 object version read (versioned buckets)
+    etag: str | None = None  # the S3 object's ETag, quotes removed
 
 
 @contextmanager
@@ -101,6 +105,9 @@ def open_source(location: str, *, s3_client: Any = None) -> Iterator[OpenedSourc
     if is_s3_uri(location):
         with _open_s3(location, s3_client) as source:
             yield source
+        return
+    if location == STDIN:
+        yield OpenedSource(location, None, _guarded(sys.stdin.buffer.read, "standard input"))
         return
     path = Path(location)
     try:
@@ -142,8 +149,15 @@ def _open_s3(location: str, s3_client: Any) -> Iterator[OpenedSource]:
     except BotoCoreError as exc:
         raise SourceReadError(f"{location}: {exc}") from exc
     body = response["Body"]
+    etag = response.get("ETag")
     try:
-        yield OpenedSource(location, response.get("ContentLength"), _guarded(body.read, location))
+        yield OpenedSource(
+            location,
+            response.get("ContentLength"),
+            _guarded(body.read, location),
+            version_id=response.get("VersionId"),
+            etag=etag.strip('"') if isinstance(etag, str) else None,
+        )
     finally:
         body.close()
 

@@ -86,17 +86,31 @@ def _parse(data: Any, origin: str) -> PriceTable:
 def estimate_cost(
     model: Model,
     training_tokens: int,
-    epochs: int | None,
+    epochs: int | float | None,
     *,
     customization_type: str | None = None,
     prices: PriceTable | None = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    records: int = 0,
 ) -> dict[str, Any]:
-    """Training tokens x epochs x price, plus the monthly storage figure (a JSON-ready dict)."""
+    """Training tokens x epochs x price, plus the monthly storage figure (a JSON-ready dict).
+
+    Models trained by steps (Titan Image Generator: ``stepCount`` x ``batchSize`` records seen)
+    have no epoch count: given the steps, the batch size and the record count, the passes over
+    the data stand in for it.
+    """
     table = prices if prices is not None else default_prices()
     price = table.training_price(model)
-    billed = training_tokens * epochs if epochs is not None else None
-    cost = round(billed / 1000 * price, 4) if billed is not None and price is not None else None
     notes = [f"Example prices as of {table.as_of}; verify live prices at {table.source}.", TOKEN_NOTE]
+    if epochs is None and steps is not None and batch_size is not None and records > 0:
+        epochs = round(steps * batch_size / records, 2)
+        notes.append(
+            f"stepCount {steps:,} x batchSize {batch_size:,} = {steps * batch_size:,} records seen, "
+            f"{epochs:g} passes over {records:,} records."
+        )
+    billed = round(training_tokens * epochs) if epochs is not None else None
+    cost = round(billed / 1000 * price, 4) if billed is not None and price is not None else None
     if price is None:
         notes.append(f"No training price for {model.customization_id} in the price table.")
     if epochs is None:

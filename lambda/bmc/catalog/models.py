@@ -115,16 +115,22 @@ class RecordRange:
 class Limits:
     training_records: RecordRange = RecordRange()
     validation_records: RecordRange = RecordRange()
+    total_records: RecordRange = RecordRange()  # training and validation records together
     training_file_bytes: int | None = None
     validation_file_bytes: int | None = None
     record_tokens: int | None = None
-    record_tokens_batched: int | None = None  # Titan: the per-record limit when batchSize > 1
+    record_tokens_batched: int | None = None  # Titan: the per-record limit at larger batch sizes
+    record_tokens_batched_from: int = 2  # the batch size from which record_tokens_batched applies
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     recommended_min_training_records: int | None = None  # advice: below it is a warning
 
     def record_token_limit(self, batch_size: int | None) -> int | None:
-        if self.record_tokens_batched is not None and batch_size is not None and batch_size > 1:
+        if (
+            self.record_tokens_batched is not None
+            and batch_size is not None
+            and batch_size >= self.record_tokens_batched_from
+        ):
             return self.record_tokens_batched
         return self.record_tokens
 
@@ -132,10 +138,12 @@ class Limits:
         return {
             "training_records": {"min": self.training_records.min, "max": self.training_records.max},
             "validation_records": {"min": self.validation_records.min, "max": self.validation_records.max},
+            "total_records": {"min": self.total_records.min, "max": self.total_records.max},
             "training_file_bytes": self.training_file_bytes,
             "validation_file_bytes": self.validation_file_bytes,
             "record_tokens": self.record_tokens,
             "record_tokens_batched": self.record_tokens_batched,
+            "record_tokens_batched_from": self.record_tokens_batched_from,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "recommended_min_training_records": self.recommended_min_training_records,
@@ -147,7 +155,11 @@ class FormatRules:
     """What a record must look like, beyond the data format's own structure."""
 
     data_format: str
-    reserved_strings: tuple[str, ...] = ()  # forbidden anywhere in text, any case
+    # Keywords the guide forbids in system and user prompts (exact case, anywhere in the text).
+    reserved_strings: tuple[str, ...] = ()
+    # Keywords worth a warning wherever they appear, in any case (text the guide does not name).
+    advisory_reserved_strings: tuple[str, ...] = ()
+    schema_version_required: bool = False  # distillation: "must have the value ..."
     max_images_per_record: int | None = 0  # 0: no images; None: allowed, no documented cap
     max_videos_per_record: int | None = 0
     image_formats: tuple[str, ...] = ()
@@ -157,12 +169,16 @@ class FormatRules:
     max_user_turns: int | None = None
     reasoning_content: bool = False
     max_caption_chars: int | None = None
+    min_caption_chars: int | None = None
     empty_caption_allowed: bool = False
+    image_tokens: RecordRange | None = None  # tokens one image costs: (lenient, conservative)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "data_format": self.data_format,
             "reserved_strings": list(self.reserved_strings),
+            "advisory_reserved_strings": list(self.advisory_reserved_strings),
+            "schema_version_required": self.schema_version_required,
             "max_images_per_record": self.max_images_per_record,
             "max_videos_per_record": self.max_videos_per_record,
             "image_formats": list(self.image_formats),
@@ -172,7 +188,11 @@ class FormatRules:
             "max_user_turns": self.max_user_turns,
             "reasoning_content": self.reasoning_content,
             "max_caption_chars": self.max_caption_chars,
+            "min_caption_chars": self.min_caption_chars,
             "empty_caption_allowed": self.empty_caption_allowed,
+            "image_tokens": None
+            if self.image_tokens is None
+            else {"min": self.image_tokens.min, "max": self.image_tokens.max},
         }
 
 
@@ -187,12 +207,24 @@ class Customization:
 
 @dataclass(frozen=True, slots=True)
 class Teacher:
+    """A distillation teacher. Some are invoked only through a system inference profile."""
+
     model_id: str
     name: str
     regions: tuple[str, ...]
+    on_demand: bool = True
+    inference_profile: str | None = None  # system (cross-region) inference profile id
+    profile_regions: tuple[str, ...] = ()  # the regions the profile routes requests to
 
     def available_in(self, region: str) -> bool:
         return region in self.regions
+
+    @property
+    def invocation_id(self) -> str:
+        """The id a distillation job must name: the profile id when on-demand is not offered."""
+        if self.on_demand or self.inference_profile is None:
+            return self.model_id
+        return self.inference_profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +484,8 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
         _parse_model(_Obj(raw, f"models[{i}]"), profiles, schemas, teachers_by_id)
         for i, raw in enumerate(doc.list_at("models"))
     )
+    # A teacher is also found by its inference profile id (what the job request names).
+    teachers_by_id |= {t.inference_profile: t for t in teachers if t.inference_profile}
     doc.optional("about", str)
     doc.done()
     by_alias: dict[str, Model] = {}
@@ -521,6 +555,8 @@ def _parse_format(obj: _Obj) -> FormatRules:
     rules = FormatRules(
         data_format=data_format,
         reserved_strings=obj.strings("reserved_strings"),
+        advisory_reserved_strings=obj.strings("advisory_reserved_strings"),
+        schema_version_required=obj.optional("schema_version_required", bool, False),
         # Absent means "not allowed" (0); an explicit null means "allowed, no documented cap".
         max_images_per_record=obj.optional("max_images_per_record", int)
         if "max_images_per_record" in obj.raw
@@ -535,7 +571,9 @@ def _parse_format(obj: _Obj) -> FormatRules:
         max_user_turns=obj.optional("max_user_turns", int),
         reasoning_content=obj.optional("reasoning_content", bool, False),
         max_caption_chars=obj.optional("max_caption_chars", int),
+        min_caption_chars=obj.optional("min_caption_chars", int),
         empty_caption_allowed=obj.optional("empty_caption_allowed", bool, False),
+        image_tokens=_parse_range(obj, "image_tokens") if "image_tokens" in obj.raw else None,
     )
     obj.done()
     return rules
@@ -591,10 +629,12 @@ def _parse_limits(obj: _Obj) -> Limits:
     limits = Limits(
         training_records=_parse_range(obj, "training_records"),
         validation_records=_parse_range(obj, "validation_records"),
+        total_records=_parse_range(obj, "total_records"),
         training_file_bytes=_parse_size(obj, "training_file_size"),
         validation_file_bytes=_parse_size(obj, "validation_file_size"),
         record_tokens=obj.optional("record_tokens", int),
         record_tokens_batched=obj.optional("record_tokens_batched", int),
+        record_tokens_batched_from=obj.optional("record_tokens_batched_from", int, 2),
         prompt_tokens=obj.optional("prompt_tokens", int),
         completion_tokens=obj.optional("completion_tokens", int),
         recommended_min_training_records=obj.optional("recommended_min_training_records", int),
@@ -634,10 +674,27 @@ def _parse_inference(obj: _Obj, regions: tuple[str, ...]) -> Inference:
 
 
 def _parse_teacher(obj: _Obj) -> Teacher:
+    profile_raw = obj.optional("inference_profile", dict)
+    profile_id: str | None = None
+    routes: tuple[str, ...] = ()
+    if profile_raw is not None:
+        profile = _Obj(profile_raw, f"{obj.path}.inference_profile")
+        profile_id = profile.required("id", str)
+        routes = profile.strings("routes_to")
+        profile.done()
+        if not routes:
+            raise CatalogDataError(f"{obj.path}.inference_profile.routes_to: no regions")
     teacher = Teacher(
-        model_id=obj.required("model_id", str), name=obj.required("name", str), regions=obj.strings("regions")
+        model_id=obj.required("model_id", str),
+        name=obj.required("name", str),
+        regions=obj.strings("regions"),
+        on_demand=obj.optional("on_demand", bool, True),
+        inference_profile=profile_id,
+        profile_regions=routes,
     )
     obj.done()
+    if not teacher.on_demand and teacher.inference_profile is None:
+        raise CatalogDataError(f"{obj.path}: a teacher without on-demand needs an inference_profile")
     return teacher
 
 

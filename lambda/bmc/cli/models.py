@@ -10,6 +10,7 @@ from typing import Any, TextIO
 from bmc.catalog.estimate import default_prices
 from bmc.catalog.models import (
     Model,
+    RecordRange,
     UnknownModelError,
     all_models,
     all_teachers,
@@ -39,7 +40,12 @@ def run_models(args: argparse.Namespace) -> int:
         with output_to_stdout() as out:
             if args.json:
                 teachers = [
-                    {"model_id": t.model_id, "name": t.name, "regions": list(t.regions)}
+                    {
+                        "model_id": t.model_id,
+                        "invocation_id": t.invocation_id,
+                        "name": t.name,
+                        "regions": list(t.regions),
+                    }
                     for t in all_teachers()
                 ]
                 payload = {"models": [model_json(m) for m in models], "distillation_teachers": teachers}
@@ -136,6 +142,8 @@ def print_model(model: Model, out: TextIO) -> None:
         out.write(f"    training records: {limits.training_records.describe()}\n")
         if customization.validation_data:
             out.write(f"    validation records: {limits.validation_records.describe()}\n")
+        if limits.total_records != RecordRange():
+            out.write(f"    training and validation records together: {limits.total_records.describe()}\n")
         for label, value in (
             ("training file", limits.training_file_bytes),
             ("validation file", limits.validation_file_bytes),
@@ -144,7 +152,10 @@ def print_model(model: Model, out: TextIO) -> None:
                 out.write(f"    {label}: at most {human_size(value)}\n")
         token_limits = [
             ("tokens per record", limits.record_tokens),
-            ("tokens per record when batchSize > 1", limits.record_tokens_batched),
+            (
+                f"tokens per record when batchSize >= {limits.record_tokens_batched_from}",
+                limits.record_tokens_batched,
+            ),
             ("prompt tokens", limits.prompt_tokens),
             ("completion tokens", limits.completion_tokens),
         ]

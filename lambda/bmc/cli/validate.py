@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bmc.aws.s3io import is_s3_uri
+from bmc.aws.s3io import STDIN, is_s3_uri
+from bmc.catalog.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE
 from bmc.catalog.models import CUSTOMIZATION_TYPES
 from bmc.cli.common import EXIT_INVALID, EXIT_USAGE, EXIT_VALID, UsageError, human_size, output_to_stdout
-from bmc.findings import Finding
-from bmc.validation import ValidationReport, codes, validate_datasets
+from bmc.findings import DEFAULT_LISTED_PER_CODE, FindingGroup
+from bmc.validation import ValidationReport, check_allowed_codes, codes, validate_datasets
 
 # The input could not be read: the check did not happen, which is a usage problem, not bad data.
-UNREADABLE_INPUT_CODES = frozenset((codes.FILE_NOT_FOUND, codes.FILE_ACCESS_DENIED, codes.FILE_READ_ERROR))
+UNREADABLE_INPUT_CODES = codes.UNREADABLE_INPUT
+# The request itself is wrong: no dataset was checked, so a full report would mislead.
+REQUEST_CODES = frozenset((codes.UNKNOWN_MODEL, UNSUPPORTED_CUSTOMIZATION_TYPE))
 HUMAN_ERRORS_SHOWN = 20
+HUMAN_LINES_SHOWN = 5
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 PROGRESS_INTERVAL_SECONDS = 0.2
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 def add_parser(commands: Any) -> None:
@@ -40,9 +47,9 @@ def add_parser(commands: Any) -> None:
     validate.add_argument(
         "--customization-type",
         required=True,
-        choices=CUSTOMIZATION_TYPES,
+        type=customization_type,
         metavar="TYPE",
-        help=", ".join(CUSTOMIZATION_TYPES),
+        help=f"{', '.join(CUSTOMIZATION_TYPES)} (any case)",
     )
     validate.add_argument(
         "--validation-file",
@@ -52,17 +59,75 @@ def add_parser(commands: Any) -> None:
         help="validation JSONL (local path or s3:// URI); repeatable",
     )
     validate.add_argument("--hyperparameters", metavar="JSON", help="a JSON object, or @FILE holding one")
-    validate.add_argument("--region", help="also check that the model can be customized in this region")
+    validate.add_argument(
+        "--region", type=region_name, help="also check that the model can be customized in this region"
+    )
+    validate.add_argument(
+        "--teacher-model",
+        metavar="ID",
+        help="distillation: also check that this teacher can teach the model (and is in --region)",
+    )
+    validate.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="acknowledge a rule for this run (e.g. RESERVED_STRING, TOO_MANY_RECORDS after a quota "
+        "increase): its findings are listed as acknowledged, not errors; repeatable",
+    )
+    validate.add_argument(
+        "--max-findings",
+        type=max_findings,
+        default=DEFAULT_LISTED_PER_CODE,
+        metavar="N|all",
+        help=f"findings listed per code, and lines listed per repeated finding (default "
+        f"{DEFAULT_LISTED_PER_CODE}); 'all' lists every one, in the text and the JSON alike",
+    )
     validate.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     validate.add_argument(
-        "training", metavar="TRAINING_PATH", help="training JSONL (local path or s3:// URI)"
+        "training",
+        metavar="TRAINING_PATH",
+        help="training JSONL (local path, s3:// URI, or - for standard input)",
     )
     validate.set_defaults(handler=run_validate, parser=validate)
 
 
+def customization_type(value: str) -> str:
+    """Any case, '-' or '_': fine-tuning, Fine_Tuning and FINE_TUNING are one type."""
+    normalized = value.strip().upper().replace("-", "_").replace(" ", "_")
+    if normalized in CUSTOMIZATION_TYPES:
+        return normalized
+    close = difflib.get_close_matches(normalized, CUSTOMIZATION_TYPES, n=1, cutoff=0.4)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise argparse.ArgumentTypeError(
+        f"{value!r} is not a customization type{hint} (choose from {', '.join(CUSTOMIZATION_TYPES)})"
+    )
+
+
+def max_findings(value: str) -> int | None:
+    if value.lower() == "all":
+        return None
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"expected a positive number or 'all', got {value!r}")
+
+
+def region_name(value: str) -> str:
+    """A name shaped like an AWS region (us-east-1); whether the model is there is checked later."""
+    if _REGION.match(value):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region name such as us-east-1")
+
+
 def run_validate(args: argparse.Namespace) -> int:
     hyperparameters, hyperparameters_source = parse_hyperparameters(args.hyperparameters)
+    allow = [code.upper() for code in args.allow]
+    problems = check_allowed_codes(allow)
+    if problems:
+        raise UsageError(f"--allow: {'; '.join(problems)}")
     locations = [args.training, *args.validation_file]
+    if locations.count(STDIN) > 1:
+        raise UsageError("only one input can be read from standard input ('-')")
     progress = None
     if not args.json and sys.stdout.isatty() and sys.stderr.isatty():
         total = local_size(locations)
@@ -78,18 +143,34 @@ def run_validate(args: argparse.Namespace) -> int:
             progress=progress,
             region=args.region,
             hyperparameters_source=hyperparameters_source,
+            listed_per_code=args.max_findings,
+            allow=allow,
+            teacher_model=args.teacher_model,
         )
     finally:
         if progress is not None:
             progress.clear()
+    unreadable = report.unreadable
+    request_refused = bool(REQUEST_CODES & report.error_counts.keys())
     with output_to_stdout() as out:
         if args.json:
             out.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        elif unreadable or request_refused:
+            print_refusal(report, sys.stderr)
         else:
             print_report(report, out)
-    if UNREADABLE_INPUT_CODES & report.error_counts.keys():
+    if unreadable:
         return EXIT_USAGE
     return EXIT_VALID if report.valid else EXIT_INVALID
+
+
+def print_refusal(report: ValidationReport, out: TextIO) -> None:
+    """Nothing was checked (an input could not be read, or the model or type is wrong): the
+    reasons only, no statistics or estimate that would look like a result."""
+    for group in report.error_groups:
+        finding = group.finding
+        if finding.code in UNREADABLE_INPUT_CODES or finding.code in REQUEST_CODES or finding.line is None:
+            out.write(f"bmc: error: {finding.message} [{finding.code}]\n")
 
 
 def parse_hyperparameters(value: str | None) -> tuple[dict[str, object] | None, str]:
@@ -175,8 +256,14 @@ def print_report(report: ValidationReport, out: TextIO) -> None:
         data = stats.get(role)
         if data:
             out.write(f"  {role + ':':12}{describe_dataset(data)}\n")
-    print_findings("Errors", report.errors, report.error_counts, out)
-    print_findings("Warnings", report.warnings, report.warning_counts, out)
+    for hint in report.hints:
+        out.write(f"\nHint: {hint['file']}: {hint['message']}\n")
+    everything = stats["listed_per_code"] is None
+    print_findings("Errors", report.error_groups, report.error_counts, out, everything=everything)
+    print_findings("Warnings", report.warning_groups, report.warning_counts, out, everything=everything)
+    if report.acknowledged_counts:
+        acknowledged = ", ".join(f"{code} {n:,}" for code, n in sorted(report.acknowledged_counts.items()))
+        out.write(f"\nAcknowledged for this run (--allow): {acknowledged}\n")
     if report.estimate is not None:
         out.write(f"\nEstimate: {describe_estimate(report.estimate)}\n")
         for note in report.estimate["notes"]:
@@ -192,26 +279,44 @@ def describe_dataset(data: dict[str, Any]) -> str:
     )
 
 
-def print_findings(title: str, listed: list[Finding], counts: dict[str, int], out: TextIO) -> None:
+def print_findings(
+    title: str, groups: list[FindingGroup], counts: dict[str, int], out: TextIO, *, everything: bool
+) -> None:
+    """The first groups (every one with ``everything``): a repeated finding once, with its lines."""
     total = sum(counts.values())
     if not total:
         return
     out.write(f"\n{title} ({total:,}):\n")
-    for finding in listed[:HUMAN_ERRORS_SHOWN]:
-        where = finding.location()
+    shown = groups if everything else groups[:HUMAN_ERRORS_SHOWN]
+    for group in shown:
+        finding = group.finding
         field = f" {finding.field}" if finding.field else ""
-        out.write(f"  {where}:{field} [{finding.code}] {finding.message}\n")
-    hidden = total - min(len(listed), HUMAN_ERRORS_SHOWN)
+        out.write(f"  {finding.location()}:{field} [{finding.code}] {finding.message}\n")
+        if group.count > 1:
+            out.write(f"    {describe_repeats(group, everything=everything)}\n")
+    hidden = total - sum(group.count for group in shown)
     if hidden:
         by_code = ", ".join(f"{code} {count:,}" for code, count in sorted(counts.items()))
-        out.write(f"  ... {hidden:,} more not shown (counts: {by_code}; --json lists more)\n")
+        out.write(
+            f"  ... {hidden:,} more not shown (counts: {by_code}; --max-findings all lists every one)\n"
+        )
+
+
+def describe_repeats(group: FindingGroup, *, everything: bool) -> str:
+    """``repeated on 1,200 lines: 3, 4, 9, 12, 15, ...`` (every line with ``everything``)."""
+    lines = group.lines if everything else group.lines[:HUMAN_LINES_SHOWN]
+    listed = ", ".join(str(line) for line in lines)
+    more = ", ..." if group.count > len(lines) else ""
+    if not listed:
+        return f"repeated {group.count:,} times"
+    return f"repeated on {group.count:,} lines: {listed}{more}"
 
 
 def describe_estimate(estimate: dict[str, Any]) -> str:
     tokens = f"{estimate['training_tokens']:,} training tokens"
     if estimate["epochs"] is None:
         return f"{tokens}; epochs chosen by Bedrock, cost unknown"
-    billed = f"{tokens} x {estimate['epochs']} epoch(s) = {estimate['billed_tokens']:,} tokens"
+    billed = f"{tokens} x {estimate['epochs']:g} epoch(s) = {estimate['billed_tokens']:,} tokens"
     currency = estimate["currency"]
     if estimate["training_cost"] is None:
         return f"{billed}; no price in the table"

@@ -39,6 +39,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         hyperparameters=spec.hyperparameters,
         s3_client=s3,
         region=settings.region(),
+        allow=spec.validation_allow,
     )
     document = report.to_dict()
     errors, total = list(report.errors), sum(report.error_counts.values())

@@ -51,6 +51,7 @@ from bmc.runspec.model import (
     TEACHER_NOT_SUPPORTED,
     TOO_MANY_TAGS,
     UNKNOWN_TEACHER,
+    VALIDATION_FIELDS,
     WORKFLOW_TAG_KEYS,
     Distillation,
     RunSpec,
@@ -59,6 +60,7 @@ from bmc.runspec.model import (
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, slug
 from bmc.validation import codes
+from bmc.validation.validator import check_allowed_codes
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
 _TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")  # Bedrock's TagKey/TagValue pattern
@@ -202,6 +204,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         region=options.region,
         allowed_judges=options.allowed_judge_models,
     )
+    validation_allow = _validation_options(check, data.get("validation"))
     if check.errors or model is None or customization_type is None or training is None:
         return SpecCheck(None, check.errors)
     if run_name is None:
@@ -218,6 +221,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         tags=tags,
         notify_on_success=notify_on_success,
         evaluation=evaluation,
+        validation_allow=validation_allow,
     )
     return SpecCheck(spec, [])
 
@@ -582,6 +586,29 @@ def _notify(check: _Checker, value: Any) -> bool:
     if not check.expect(on_success, bool, "notify.onSuccess", "true or false"):
         return True
     return bool(on_success)
+
+
+def _validation_options(check: _Checker, value: Any) -> tuple[str, ...]:
+    """``{"allow": [CODE, ...]}``: dataset rules acknowledged for this run (see docs/validation.md)."""
+    if value is None:
+        return ()
+    if not check.expect(value, Mapping, "validation", "an object"):
+        return ()
+    check.unknown_fields(value, VALIDATION_FIELDS, "validation")
+    allow = value.get("allow", [])
+    if not check.expect(allow, list, "validation.allow", "an array of finding codes"):
+        return ()
+    codes_found: list[str] = []
+    for index, code in enumerate(allow):
+        path = f"validation.allow[{index}]"
+        if not check.expect(code, str, path, "a finding code"):
+            continue
+        problems = check_allowed_codes([code])
+        if problems:
+            check.error(path, codes.INVALID_VALUE, problems[0])
+            continue
+        codes_found.append(code)
+    return tuple(dict.fromkeys(codes_found))
 
 
 # --- JSON paths and lines ----------------------------------------------------------------------

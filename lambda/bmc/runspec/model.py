@@ -19,6 +19,7 @@ from bmc.evaluation.generation import InferenceSettings
 from bmc.evaluation.judge import JudgeConfig
 from bmc.evaluation.metrics import METRICS
 from bmc.findings import Finding
+from bmc.validation import codes as validation_codes
 
 EXECUTION_INPUT = "execution input"
 DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
@@ -40,8 +41,8 @@ RESERVED_TAG_PREFIXES = ("aws:", "bmc:")
 # validator come from bmc.validation.codes.
 DUPLICATE_KEY = "DUPLICATE_KEY"
 MODEL_NOT_ALLOWED = "MODEL_NOT_ALLOWED"
-UNKNOWN_TEACHER = "UNKNOWN_TEACHER"
-TEACHER_NOT_SUPPORTED = "TEACHER_NOT_SUPPORTED"
+UNKNOWN_TEACHER = validation_codes.UNKNOWN_TEACHER  # shared with `bmc validate --teacher-model`
+TEACHER_NOT_SUPPORTED = validation_codes.TEACHER_NOT_SUPPORTED
 SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
 COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
 TOO_MANY_TAGS = "TOO_MANY_TAGS"
@@ -68,6 +69,7 @@ FIELDS = (
     "tags",
     "notify",
     "evaluation",
+    "validation",
 )
 DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
 SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
@@ -83,6 +85,7 @@ EVALUATION_FIELDS = (
     "gate",
     "toleratedFailurePercentage",
 )
+VALIDATION_FIELDS = ("allow",)
 
 # Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
 # values and resource names, whose patterns are stricter.
@@ -166,6 +169,7 @@ class RunSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     notify_on_success: bool = True
     evaluation: Evaluation | None = None
+    validation_allow: tuple[str, ...] = ()  # finding codes acknowledged for this run
 
     @property
     def model(self) -> Model:
@@ -187,6 +191,8 @@ class RunSpec:
             data["distillation"] = self.distillation.to_dict()
         if self.evaluation is not None:
             data["evaluation"] = self.evaluation.to_dict()
+        if self.validation_allow:
+            data["validation"] = {"allow": list(self.validation_allow)}
         return data
 
     @classmethod

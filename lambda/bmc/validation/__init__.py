@@ -1,5 +1,6 @@
 """Dataset validation: record format checkers, the streaming validator, token estimates."""
 
-from bmc.validation.validator import DatasetStats, ValidationReport, validate_datasets
+from bmc.validation.report import DatasetStats, ValidationReport
+from bmc.validation.validator import check_allowed_codes, validate_datasets
 
-__all__ = ["DatasetStats", "ValidationReport", "validate_datasets"]
+__all__ = ["DatasetStats", "ValidationReport", "check_allowed_codes", "validate_datasets"]

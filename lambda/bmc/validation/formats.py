@@ -3,15 +3,16 @@
 A checker takes one parsed JSON object and returns ``(characters, ascii, issues)``: the
 characters of its text, whether all that text is ASCII (the validator's token estimate needs
 to know, see ``bmc.validation.tokens``) and the problems found, None for a clean record (the
-common case: no list is allocated). The validator adds the file and line to each issue and
-checks the record's token estimate against the per-record limit. Checkers are built per file
-from the catalog's format rules and limits, so model differences are data, not code.
+common case: no list is allocated). After a call, ``media_tokens`` holds the tokens the
+record's images cost, (lenient, conservative), for models whose guide counts them. The
+validator adds the file and line to each issue and checks the record's token estimate against
+the per-record limit. Checkers are built per file from the catalog's format rules and limits,
+so model differences are data, not code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from bmc.aws.s3io import parse_s3_uri
 from bmc.catalog.models import (
@@ -35,11 +36,29 @@ class Issue(NamedTuple):
 
 
 RecordResult = tuple[int, bool, list[Issue] | None]
-RecordChecker = Callable[[dict[str, Any]], RecordResult]
+NO_MEDIA_TOKENS = (0, 0)
+
+
+class RecordChecker(Protocol):
+    media_tokens: tuple[int, int]
+
+    def __call__(self, record: dict[str, Any]) -> RecordResult: ...
+
 
 ROLES = ("user", "assistant")
 SCHEMA_VERSION = "bedrock-conversation-2024"
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+# Extensions of the image formats people use, by the format name the guides give.
+IMAGE_EXTENSIONS = {
+    "png": (".png",),
+    "jpeg": (".jpg", ".jpeg"),
+    "gif": (".gif",),
+    "webp": (".webp",),
+    "bmp": (".bmp",),
+    "tiff": (".tif", ".tiff"),
+    "heic": (".heic", ".heif"),
+    "avif": (".avif",),
+    "svg": (".svg",),
+}
 
 
 def make_checker(rules: FormatRules, limits: Limits, *, dataset_bucket: str | None = None) -> RecordChecker:
@@ -96,28 +115,31 @@ def missing_or_wrong_type(field: str, expected: str, value: object, present: boo
     return wrong_type(field, expected, value)
 
 
-def token_problem(field: str | None, size: int, limit: int | None) -> Issue | None:
-    """For ``size`` bytes: an error when even the guide's ratio exceeds the limit, a warning
-    when only the strict one does."""
+def token_problem(
+    field: str | None, size: int, limit: int | None, media_tokens: tuple[int, int] = NO_MEDIA_TOKENS
+) -> Issue | None:
+    """For ``size`` bytes (plus the images' tokens, lenient and conservative): an error when
+    even the guide's ratio exceeds the limit, a warning when only the strict one does."""
     if limit is None:
         return None
-    tokens = estimate_tokens(size)
+    tokens = estimate_tokens(size) + media_tokens[1]
     if tokens <= limit:
         return None
     what = field or "record"
-    at_least = guide_tokens(size)
+    at_least = guide_tokens(size) + media_tokens[0]
+    basis = f"{size:,} bytes" + (" and its images" if media_tokens[1] else "")
     if at_least > limit:
         return Issue(
             codes.TOO_MANY_TOKENS,
             field,
-            f"{what} has about {at_least:,}-{tokens:,} tokens (estimated from {size:,} bytes), "
+            f"{what} has about {at_least:,}-{tokens:,} tokens (estimated from {basis}), "
             f"over the limit of {limit:,}",
         )
     return Issue(
         codes.MAY_EXCEED_TOKEN_LIMIT,
         field,
         f"{what} may exceed the limit of {limit:,} tokens: estimated {at_least:,}-{tokens:,} tokens "
-        f"from {size:,} bytes (the exact count depends on the tokenizer)",
+        f"from {basis} (the exact count depends on the tokenizer)",
         warning=True,
     )
 
@@ -195,6 +217,8 @@ def role_order_problems(
 class TextFieldsChecker:
     """Records made of required string fields, e.g. ``{"prompt", "completion"}`` or ``{"input"}``."""
 
+    media_tokens = NO_MEDIA_TOKENS
+
     def __init__(self, fields: tuple[tuple[str, int | None], ...]) -> None:
         self.fields = fields  # (name, token limit of the field or None)
         self.allowed = frozenset(name for name, _ in fields)
@@ -225,10 +249,16 @@ class TextFieldsChecker:
 
 class ImageCaptionChecker:
     allowed = frozenset(("image-ref", "caption"))
+    media_tokens = NO_MEDIA_TOKENS
 
     def __init__(self, rules: FormatRules) -> None:
         self.max_caption_chars = rules.max_caption_chars
+        self.min_caption_chars = rules.min_caption_chars
         self.empty_caption_allowed = rules.empty_caption_allowed
+        self.image_formats = rules.image_formats
+        self.accepted_extensions = tuple(
+            extension for name in rules.image_formats for extension in IMAGE_EXTENSIONS[name]
+        )
 
     def __call__(self, record: dict[str, Any]) -> RecordResult:
         issues: list[Issue] | None = None
@@ -240,13 +270,7 @@ class ImageCaptionChecker:
             except ValueError as exc:
                 problem = Issue(codes.INVALID_S3_URI, "image-ref", str(exc))
             else:
-                if not key.lower().endswith(IMAGE_EXTENSIONS):
-                    problem = Issue(
-                        codes.UNEXPECTED_MEDIA_TYPE,
-                        "image-ref",
-                        f"{image_ref!r} does not end in .png, .jpg or .jpeg: images must be PNG or JPEG",
-                        warning=True,
-                    )
+                problem = self._image_format_problem(image_ref, key.lower())
         issues = add(issues, problem)
         caption = record.get("caption")
         issues = add(
@@ -264,10 +288,40 @@ class ImageCaptionChecker:
                     f"caption has {len(caption):,} characters, over the limit of {self.max_caption_chars:,}",
                 ),
             )
+        if self.min_caption_chars is not None and 0 < len(caption) < self.min_caption_chars:
+            issues = add(
+                issues,
+                Issue(
+                    codes.VALUE_TOO_SHORT,
+                    "caption",
+                    f"caption has {len(caption):,} characters; this model needs at least "
+                    f"{self.min_caption_chars:,}",
+                ),
+            )
         if not record.keys() <= self.allowed:
             for issue in unknown_fields(record, self.allowed):
                 issues = add(issues, issue)
         return len(caption), caption.isascii(), issues
+
+    def _image_format_problem(self, image_ref: str, key: str) -> Issue | None:
+        """An error for an image format the model refuses; a warning when the name tells none."""
+        if key.endswith(self.accepted_extensions):
+            return None
+        accepted = " or ".join(name.upper() for name in self.image_formats)
+        for name, extensions in IMAGE_EXTENSIONS.items():
+            if key.endswith(extensions):
+                return Issue(
+                    codes.UNSUPPORTED_MEDIA_FORMAT,
+                    "image-ref",
+                    f"{image_ref!r} is a {name.upper()} image; this model takes {accepted} images only",
+                )
+        shown = ", ".join(ext for name in self.image_formats for ext in IMAGE_EXTENSIONS[name])
+        return Issue(
+            codes.UNEXPECTED_MEDIA_TYPE,
+            "image-ref",
+            f"{image_ref!r} does not end in {shown}: images must be {accepted}",
+            warning=True,
+        )
 
 
 # --- Claude 3 Haiku: {"system": str, "messages": [{"role", "content": str}]} -------------------
@@ -276,6 +330,7 @@ class ImageCaptionChecker:
 class HaikuMessagesChecker:
     allowed = frozenset(("system", "messages"))
     message_keys = frozenset(("role", "content"))
+    media_tokens = NO_MEDIA_TOKENS
 
     def __call__(self, record: dict[str, Any]) -> RecordResult:
         issues: list[Issue] = []
@@ -347,7 +402,10 @@ class ConversationChecker:
     def __init__(self, rules: FormatRules, dataset_bucket: str | None) -> None:
         self.rules = rules
         self.dataset_bucket = dataset_bucket if rules.media_in_dataset_bucket else None
-        self.reserved = tuple((text, text.lower()) for text in rules.reserved_strings)
+        self.reserved = rules.reserved_strings
+        self.advisory = tuple((text, text.lower()) for text in rules.advisory_reserved_strings)
+        self.image_tokens = rules.image_tokens
+        self.media_tokens = NO_MEDIA_TOKENS
         self.media_limits = {"image": rules.max_images_per_record, "video": rules.max_videos_per_record}
         self.media_formats = {"image": rules.image_formats, "video": rules.video_formats}
         block_kinds = ["text", "image", "video"]
@@ -365,20 +423,13 @@ class ConversationChecker:
         self.characters = 0
         self.ascii = True
         self.media_count = {"image": 0, "video": 0}
+        self.media_tokens = NO_MEDIA_TOKENS
         version = record.get("schemaVersion")
         if version != SCHEMA_VERSION:
             if "schemaVersion" in record and not isinstance(version, str):
                 issues.append(wrong_type("schemaVersion", "a string", version))
-            else:
-                found = f"got {version!r}" if "schemaVersion" in record else "it is missing"
-                issues.append(
-                    Issue(
-                        codes.SCHEMA_VERSION,
-                        "schemaVersion",
-                        f"schemaVersion should be {SCHEMA_VERSION!r}; {found}",
-                        True,
-                    )
-                )
+            elif self.rules.schema_version_required:
+                issues.append(schema_version_issue(version, "schemaVersion" in record))
         if "system" in record:
             self._check_system(record["system"], issues)
         messages = record.get("messages")
@@ -398,6 +449,9 @@ class ConversationChecker:
             self._check_media_counts(issues)
         if not record.keys() <= self.allowed:
             issues.extend(unknown_fields(record, self.allowed))
+        images = self.media_count["image"]
+        if images and self.image_tokens is not None:
+            self.media_tokens = (images * (self.image_tokens.min or 0), images * (self.image_tokens.max or 0))
         return self.characters, self.ascii, issues or None
 
     def _check_system(self, system: object, issues: list[Issue]) -> None:
@@ -413,7 +467,7 @@ class ConversationChecker:
             if not isinstance(text, str):
                 issues.append(missing_or_wrong_type(f"{path}.text", "a string", text, "text" in block))
                 continue
-            self._count_text(text, f"{path}.text", issues)
+            self._count_text(text, f"{path}.text", issues, prompt=True)
 
     def _check_message(self, index: int, message: object, issues: list[Issue]) -> str | None:
         path = f"messages[{index}]"
@@ -447,7 +501,7 @@ class ConversationChecker:
                     issues.append(wrong_type(f"{block_path}.text", "a string", value))
                     continue
                 has_text = has_text or (bool(value) and not value.isspace())
-                self._count_text(value, f"{block_path}.text", issues)
+                self._count_text(value, f"{block_path}.text", issues, prompt=role == "user")
             elif kind == "reasoningContent":
                 self._check_reasoning(value, role, f"{block_path}.reasoningContent", issues)
             else:
@@ -474,22 +528,24 @@ class ConversationChecker:
             f"each block holds exactly one of {accepted}",
         )
 
-    def _count_text(self, text: str, path: str, issues: list[Issue]) -> None:
+    def _count_text(self, text: str, path: str, issues: list[Issue], *, prompt: bool = False) -> None:
         self.characters += len(text)
         self.ascii = self.ascii and text.isascii()
-        if self.reserved:
-            lowered = text.lower()
-            found = [original for original, low in self.reserved if low in lowered]
-            if found:
-                issues.append(
-                    Issue(
-                        codes.RESERVED_STRING,
-                        path,
-                        f"text contains {', '.join(repr(s) for s in found)}, "
-                        "reserved by this model (any case); "
-                        "rephrase it or the training job fails",
-                    )
+        found = [keyword for keyword in self.reserved if keyword in text] if prompt else []
+        if found:
+            issues.append(
+                Issue(
+                    codes.RESERVED_STRING,
+                    path,
+                    f"{'system' if path.startswith('system') else 'user'} prompt contains "
+                    f"{', '.join(repr(s) for s in found)}, reserved by this model: "
+                    "rephrase it or the training job fails (docs/validation.md#reserved-keywords)",
                 )
+            )
+        if self.advisory:
+            issue = reserved_mention(text, path, self.advisory, found)
+            if issue is not None:
+                issues.append(issue)
 
     def _check_reasoning(self, value: object, role: str | None, path: str, issues: list[Issue]) -> None:
         if role == "user":
@@ -595,3 +651,31 @@ class ConversationChecker:
                     "a dataset holds text with images or text with videos, not both",
                 )
             )
+
+
+def schema_version_issue(version: object, present: bool) -> Issue:
+    found = f"got {version!r}" if present else "it is missing"
+    return Issue(
+        codes.SCHEMA_VERSION,
+        "schemaVersion",
+        f"schemaVersion should be {SCHEMA_VERSION!r} for distillation; {found}",
+        True,
+    )
+
+
+def reserved_mention(
+    text: str, path: str, advisory: tuple[tuple[str, str], ...], already: list[str]
+) -> Issue | None:
+    """A warning for keywords the guide reserves in prompts, met in any case elsewhere."""
+    lowered = text.lower()
+    found = [keyword for keyword, low in advisory if low in lowered and keyword not in already]
+    if not found:
+        return None
+    return Issue(
+        codes.RESERVED_STRING_MENTION,
+        path,
+        f"text mentions {', '.join(repr(s) for s in found)} (in some case): the guide reserves these "
+        "keywords in system and user prompts; check the job accepts them here "
+        "(docs/validation.md#reserved-keywords)",
+        warning=True,
+    )

@@ -17,13 +17,13 @@ def iter_lines(
     *,
     chunk_bytes: int = CHUNK_BYTES,
     max_line_bytes: int = MAX_LINE_BYTES,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[bytes], None] | None = None,
 ) -> Iterator[bytes | None]:
     """Yield each line without its ``\\n``.
 
     A line longer than ``max_line_bytes`` is yielded as ``None`` and its bytes are skipped,
-    never buffered: a file without newlines cannot exhaust memory. ``on_chunk`` receives the
-    size of every chunk read (for progress reporting).
+    never buffered: a file without newlines cannot exhaust memory. ``on_chunk`` receives
+    every chunk read, in order (for progress reporting and the file's digest).
     """
     if chunk_bytes > max_line_bytes:
         raise ValueError("chunk_bytes must not exceed max_line_bytes")
@@ -34,7 +34,7 @@ def iter_lines(
         if not chunk:
             break
         if on_chunk is not None:
-            on_chunk(len(chunk))
+            on_chunk(chunk)
         if skipping:
             newline = chunk.find(b"\n")
             if newline < 0:

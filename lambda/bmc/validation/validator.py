@@ -2,8 +2,12 @@
 
 Everything Bedrock would refuse late is checked here first: the model and customization type,
 hyperparameters, every record's format, per-record token limits, record counts and file
-sizes. Files are streamed chunk by chunk (local paths or ``s3://`` URIs), parsed with orjson
-and checked by the format's record checker; memory stays flat whatever the file size.
+sizes. Files are streamed chunk by chunk (local paths, ``s3://`` URIs or ``-`` for standard
+input). Each line goes first through the format's fast path (``bmc.validation.fastpath``:
+typed decoding of the common valid shape); a line it cannot vouch for is parsed with orjson
+and checked by the format's record checker, which locates every problem by line and field.
+The same pass hashes the bytes read (SHA-256) and records the S3 object's version and ETag,
+so the report says exactly which bytes were checked. Memory stays flat whatever the file size.
 
 Bad input never raises: it becomes findings in the report.
 """
@@ -11,13 +15,13 @@ Bad input never raises: it becomes findings in the report.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from bmc.aws.s3io import (
+    STDIN,
     SourceAccessError,
     SourceNotFoundError,
     SourceReadError,
@@ -32,76 +36,56 @@ from bmc.catalog.models import (
     Customization,
     FormatRules,
     Limits,
+    Model,
     RecordRange,
     UnknownModelError,
     UnsupportedCustomizationError,
     resolve_model,
+    resolve_teacher,
 )
 from bmc.findings import DEFAULT_LISTED_PER_CODE, Finding, FindingLog
 from bmc.validation import codes
+from bmc.validation.digest import StreamDigest
+from bmc.validation.fastpath import make_fast_path
 from bmc.validation.formats import Issue, RecordChecker, add, json_type, make_checker, token_problem
+from bmc.validation.hints import ShapeTally
 from bmc.validation.lines import MAX_LINE_BYTES, iter_lines
+from bmc.validation.report import DatasetStats, SourceLineage, ValidationReport
 from bmc.validation.tokens import (
     GUIDE_BYTES_PER_TOKEN,
     STRICT_BYTES_PER_TOKEN,
-    TokenStats,
     estimate_tokens,
     record_size,
 )
+
+__all__ = ["DatasetStats", "ValidationReport", "check_allowed_codes", "validate_datasets"]
 
 MAX_VALIDATION_FILES = 10  # validationDataConfig.validators accepts at most 10 S3 URIs
 TOKEN_BASIS = (
     f"estimated from each record's size in bytes: up to 1 token per {STRICT_BYTES_PER_TOKEN} bytes "
     f"(an error needs the limit exceeded even at 1 per {GUIDE_BYTES_PER_TOKEN})"
 )
+STEP_COUNT = "stepCount"
+STDIN_NAME = "<stdin>"
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(slots=True)
-class DatasetStats:
-    """Totals for the training files or the validation files."""
-
-    files: list[str] = field(default_factory=list)
-    bytes: int = 0
-    records: int = 0
-    characters: int = 0
-    tokens: TokenStats = field(default_factory=TokenStats)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "files": list(self.files),
-            "bytes": self.bytes,
-            "records": self.records,
-            "characters": self.characters,
-            "estimated_tokens": self.tokens.to_dict(),
-        }
+def display_name(location: str) -> str:
+    """How findings name a file: standard input as ``<stdin>``."""
+    return STDIN_NAME if location == STDIN else location
 
 
-@dataclass(slots=True)
-class ValidationReport:
-    model_id: str
-    customization_type: str
-    errors: list[Finding]
-    warnings: list[Finding]
-    error_counts: dict[str, int]
-    warning_counts: dict[str, int]
-    stats: dict[str, Any]
-    estimate: dict[str, Any] | None
-    hyperparameters: dict[str, str]  # the rendered map for Bedrock (defaults filled)
-
-    @property
-    def valid(self) -> bool:
-        return not self.error_counts
-
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly the ``bmc validate --json`` object."""
-        return {
-            "valid": self.valid,
-            "errors": [f.to_dict() for f in self.errors],
-            "warnings": [f.to_dict() for f in self.warnings],
-            "stats": self.stats,
-            "estimate": self.estimate,
-        }
+def check_allowed_codes(allow: Collection[str]) -> list[str]:
+    """Why each code in ``allow`` cannot be acknowledged (empty when all can)."""
+    problems = []
+    for code in allow:
+        if code in codes.ALLOWABLE:
+            continue
+        if code in codes.ALL_CODES:
+            problems.append(f"{code} cannot be acknowledged: the job would fail or the check did not run")
+        else:
+            problems.append(f"unknown finding code {code!r}{codes.did_you_mean(code)}")
+    return problems
 
 
 def validate_datasets(
@@ -115,17 +99,35 @@ def validate_datasets(
     progress: Callable[[int], None] | None = None,
     region: str | None = None,
     hyperparameters_source: str | None = "hyperparameters",
-    listed_per_code: int = DEFAULT_LISTED_PER_CODE,
+    listed_per_code: int | None = DEFAULT_LISTED_PER_CODE,
+    allow: Collection[str] = (),
+    teacher_model: str | None = None,
+    digest: bool = True,
+    fast_path: bool = True,
 ) -> ValidationReport:
     """Validate a training file and optional validation files for a customization job.
 
-    ``training`` and ``validation`` are local paths or ``s3://`` URIs. ``progress`` receives
-    the number of bytes read so far (all files). ``region``, when given, is checked against
-    the model's regions. Errors are listed up to ``listed_per_code`` per code and all counted.
+    ``training`` and ``validation`` are local paths, ``s3://`` URIs or ``-`` (standard input).
+    ``progress`` receives the number of bytes read so far (all files). ``region``, when given,
+    is checked against the model's regions; ``teacher_model`` against the student's teachers.
+    Findings repeated on many lines are grouped; ``listed_per_code`` caps the groups listed per
+    code and the lines kept per group (None lists every one); all are counted. Findings whose
+    code is in ``allow`` are acknowledged for this run: listed apart, not errors.
+    ``digest`` and ``fast_path`` exist for benchmarks and tests (the findings are the same).
     """
     if isinstance(validation, str):  # a lone path is not a sequence of one-letter paths
         validation = (validation,)
-    run = _Run(s3_client=s3_client, progress=progress, listed_per_code=listed_per_code)
+    problems = check_allowed_codes(allow)
+    if problems:
+        raise ValueError("; ".join(problems))
+    run = _Run(
+        s3_client=s3_client,
+        progress=progress,
+        listed_per_code=listed_per_code,
+        allow=frozenset(allow),
+        digest=digest,
+        fast_path=fast_path,
+    )
     return run.execute(
         model_id=model_id,
         customization_type=customization_type,
@@ -134,24 +136,46 @@ def validate_datasets(
         hyperparameters=hyperparameters,
         region=region,
         hyperparameters_source=hyperparameters_source,
+        teacher_model=teacher_model,
     )
 
 
 class _Run:
     def __init__(
-        self, *, s3_client: Any, progress: Callable[[int], None] | None, listed_per_code: int
+        self,
+        *,
+        s3_client: Any,
+        progress: Callable[[int], None] | None,
+        listed_per_code: int | None,
+        allow: frozenset[str],
+        digest: bool,
+        fast_path: bool,
     ) -> None:
         self.s3_client = s3_client
         self.progress = progress
         self.bytes_done = 0
         self.errors = FindingLog(listed_per_code)
         self.warnings = FindingLog(listed_per_code)
+        self.acknowledged = FindingLog(listed_per_code)
+        self.allow = allow
+        self.digest = digest
+        self.fast_path = fast_path
+        self.hints: list[dict[str, str]] = []
+        self.model_name = ""
+
+    def record(self, finding: Finding, *, warning: bool) -> None:
+        if finding.code in self.allow:
+            self.acknowledged.add(finding)
+        elif warning:
+            self.warnings.add(finding)
+        else:
+            self.errors.add(finding)
 
     def error(self, file: str | None, line: int | None, field: str | None, code: str, message: str) -> None:
-        self.errors.add(Finding(file, line, field, code, message))
+        self.record(Finding(file, line, field, code, message), warning=False)
 
     def warn(self, file: str | None, line: int | None, field: str | None, code: str, message: str) -> None:
-        self.warnings.add(Finding(file, line, field, code, message))
+        self.record(Finding(file, line, field, code, message), warning=True)
 
     def execute(
         self,
@@ -163,6 +187,7 @@ class _Run:
         hyperparameters: Mapping[str, object] | None,
         region: str | None,
         hyperparameters_source: str | None,
+        teacher_model: str | None,
     ) -> ValidationReport:
         training_stats = DatasetStats(files=[training])
         validation_stats = DatasetStats(files=list(validation)) if validation else None
@@ -171,6 +196,7 @@ class _Run:
         except UnknownModelError as exc:
             self.error(None, None, "base_model", codes.UNKNOWN_MODEL, str(exc))
             return self.report(model_id, customization_type, training_stats, validation_stats)
+        self.model_name = model.name
         try:
             customization = model.customization(customization_type)
         except UnsupportedCustomizationError as exc:
@@ -185,6 +211,8 @@ class _Run:
                 f"{model.customization_id} cannot be customized in {region}; "
                 f"regions: {', '.join(model.regions)}",
             )
+        if teacher_model is not None:
+            self.check_teacher(model, customization_type, teacher_model, region)
         limits = customization.limits
         checked = check_hyperparameters(
             model,
@@ -193,7 +221,8 @@ class _Run:
             has_validation_data=bool(validation),
             source=hyperparameters_source,
         )
-        self.errors.extend(checked.errors)
+        for finding in checked.errors:
+            self.record(finding, warning=False)
 
         self.scan(
             training,
@@ -203,18 +232,7 @@ class _Run:
             batch_size=checked.batch_size,
             size_limit=limits.training_file_bytes,
         )
-        self.check_record_count(training_stats, limits.training_records, "training")
-        advised = limits.recommended_min_training_records
-        if advised is not None and 0 < training_stats.records < advised:
-            self.warn(
-                training,
-                None,
-                None,
-                codes.FEW_RECORDS,
-                f"{training_stats.records:,} training records; "
-                f"{advised:,} or more usually give better results",
-            )
-
+        too_few = self.check_record_count(training_stats, limits.training_records, "training")
         if validation_stats is not None:
             self.scan_validation(
                 model.customization_id,
@@ -223,9 +241,28 @@ class _Run:
                 validation_stats,
                 checked.batch_size,
             )
-
+        too_few = self.check_total_records(training_stats, validation_stats, limits.total_records) or too_few
+        advised = limits.recommended_min_training_records
+        # Advice only for a file that is otherwise fine: next to errors it is noise.
+        if advised is not None and not too_few and not self.errors and 0 < training_stats.records < advised:
+            self.warn(
+                training,
+                None,
+                None,
+                codes.FEW_RECORDS,
+                f"{training_stats.records:,} training records; "
+                f"{advised:,} or more usually give better results",
+            )
+        if self.unreadable or not training_stats.tokens.total:  # nothing to estimate from
+            return self.report(model.customization_id, customization_type, training_stats, validation_stats)
         estimate = estimate_cost(
-            model, training_stats.tokens.total, checked.epoch_count, customization_type=customization_type
+            model,
+            training_stats.tokens.total,
+            checked.epoch_count,
+            customization_type=customization_type,
+            steps=checked.integer(STEP_COUNT),
+            batch_size=checked.batch_size,
+            records=training_stats.records,
         )
         return self.report(
             model.customization_id,
@@ -235,6 +272,40 @@ class _Run:
             estimate=estimate,
             hyperparameters=checked.values,
         )
+
+    @property
+    def unreadable(self) -> bool:
+        return any(self.errors.counts[code] for code in codes.UNREADABLE_INPUT)
+
+    def check_teacher(
+        self, model: Model, customization_type: str, teacher_id: str, region: str | None
+    ) -> None:
+        field = "teacher_model"
+        if customization_type != "DISTILLATION":
+            self.error(None, None, field, codes.INVALID_VALUE, "a teacher model applies only to DISTILLATION")
+            return
+        try:
+            teacher = resolve_teacher(teacher_id)
+        except UnknownModelError as exc:
+            self.error(None, None, field, codes.UNKNOWN_TEACHER, str(exc))
+            return
+        if teacher.model_id not in model.distillation_teachers:
+            offered = ", ".join(model.distillation_teachers) or "none"
+            self.error(
+                None,
+                None,
+                field,
+                codes.TEACHER_NOT_SUPPORTED,
+                f"{teacher.model_id} cannot teach {model.customization_id}; its teachers: {offered}",
+            )
+        if region is not None and not teacher.available_in(region):
+            self.error(
+                None,
+                None,
+                field,
+                codes.MODEL_NOT_IN_REGION,
+                f"{teacher.model_id} is not available in {region}; regions: {', '.join(teacher.regions)}",
+            )
 
     def scan_validation(
         self,
@@ -274,30 +345,55 @@ class _Run:
             )
         self.check_record_count(stats, limits.validation_records, "validation")
 
-    def check_record_count(self, stats: DatasetStats, allowed: RecordRange, role: str) -> None:
-        if stats.records == 0:
-            return  # EMPTY_FILE or a read failure already says why
-        file = stats.files[0] if len(stats.files) == 1 else None
-        if allowed.min is not None and stats.records < allowed.min:
+    def check_record_count(self, stats: DatasetStats, allowed: RecordRange, role: str) -> bool:
+        """Report a count outside ``allowed``; True when it is too small."""
+        if stats.records == 0 or not stats.complete:
+            return False  # EMPTY_FILE or a read failure already says why
+        file = display_name(stats.files[0]) if len(stats.files) == 1 else None
+        return self.count_problem(file, stats.records, allowed, f"{stats.records:,} {role} records")
+
+    def check_total_records(
+        self, training: DatasetStats, validation: DatasetStats | None, allowed: RecordRange
+    ) -> bool:
+        """The guide's "sum of training and validation records" limits; True when too few."""
+        if allowed.min is None and allowed.max is None:
+            return False
+        datasets = [training] if validation is None else [training, validation]
+        if not all(d.complete and d.records for d in datasets):
+            return False
+        total = sum(d.records for d in datasets)
+        what = f"{training.records:,} training records" + (
+            f" and {validation.records:,} validation records ({total:,} together)" if validation else ""
+        )
+        file = display_name(training.files[0]) if validation is None else None
+        return self.count_problem(file, total, allowed, what, together=validation is not None)
+
+    def count_problem(
+        self, file: str | None, count: int, allowed: RecordRange, what: str, *, together: bool = False
+    ) -> bool:
+        scope = " in training and validation data together" if together else ""
+        if allowed.min is not None and count < allowed.min:
             self.error(
                 file,
                 None,
                 None,
                 codes.TOO_FEW_RECORDS,
-                f"{stats.records:,} {role} records; this model needs at least {allowed.min:,}",
+                f"{what}; this model needs at least {allowed.min:,}{scope}",
             )
-        if allowed.max is not None and stats.records > allowed.max:
+            return True
+        if allowed.max is not None and count > allowed.max:
             self.error(
                 file,
                 None,
                 None,
                 codes.TOO_MANY_RECORDS,
-                f"{stats.records:,} {role} records; this model accepts at most {allowed.max:,}",
+                f"{what}; this model accepts at most {allowed.max:,}{scope}",
             )
+        return False
 
     def scan(
         self,
-        location: str,
+        source_location: str,
         stats: DatasetStats,
         *,
         rules: FormatRules,
@@ -305,51 +401,78 @@ class _Run:
         batch_size: int | None,
         size_limit: int | None,
     ) -> None:
+        location = display_name(source_location)
         dataset_bucket = None
         if is_s3_uri(location):
             try:
                 dataset_bucket, key = parse_s3_uri(location)
             except ValueError as exc:
                 self.error(location, None, None, codes.INVALID_S3_URI, str(exc))
+                stats.complete = False
                 return
             if not key or key.endswith("/"):
                 self.error(
                     location, None, None, codes.INVALID_S3_URI, f"{location!r} names a prefix, not a file"
                 )
+                stats.complete = False
                 return
             problem = bedrock_s3_uri_problem(location)
             if problem is not None:
                 self.error(location, None, None, codes.INVALID_S3_URI, problem)
         checker = make_checker(rules, limits, dataset_bucket=dataset_bucket)
-        record_limit = limits.record_token_limit(batch_size)
+        scan = _FileScan(
+            self,
+            location,
+            stats,
+            checker=checker,
+            record_limit=limits.record_token_limit(batch_size),
+            tally=ShapeTally.for_format(rules.data_format),
+            fast_path=make_fast_path(rules) if self.fast_path else None,
+        )
         records_before = stats.records
         bytes_before = stats.bytes
+        # Reading S3 waits on the network: a worker thread hashes during those waits even on one
+        # core. A local file is CPU-bound: a thread helps only with a free core.
+        digest = StreamDigest(threaded=True if is_s3_uri(source_location) else None) if self.digest else None
         try:
-            with open_source(location, s3_client=self.s3_client) as source:
+            with open_source(source_location, s3_client=self.s3_client) as source:
                 if source.size is not None and size_limit is not None and source.size > size_limit:
                     self.file_too_large(location, source.size, size_limit)
                     size_limit = None  # reported once, before reading
-                self.scan_lines(location, source.read, checker, record_limit, stats)
+                scan.run(source.read, digest)
+                lineage = SourceLineage(
+                    location,
+                    stats.bytes - bytes_before,
+                    digest.hexdigest() if digest is not None else None,
+                    source.version_id,
+                    source.etag,
+                )
         except SourceNotFoundError as exc:
-            self.error(location, None, None, codes.FILE_NOT_FOUND, str(exc))
+            self.unread(location, stats, codes.FILE_NOT_FOUND, str(exc))
             return
         except SourceAccessError as exc:
-            self.error(location, None, None, codes.FILE_ACCESS_DENIED, str(exc))
+            self.unread(location, stats, codes.FILE_ACCESS_DENIED, str(exc))
             return
         except SourceReadError as exc:
-            self.error(
-                location,
-                None,
-                None,
-                codes.FILE_READ_ERROR,
-                f"{exc} (after {stats.records - records_before:,} records)",
-            )
+            records = stats.records - records_before
+            after = f" (after {records:,} records)" if records else ""
+            self.unread(location, stats, codes.FILE_READ_ERROR, f"{exc}{after}")
             return
-        file_bytes = stats.bytes - bytes_before
-        if size_limit is not None and file_bytes > size_limit:
-            self.file_too_large(location, file_bytes, size_limit)
+        finally:
+            if digest is not None:
+                digest.close()
+        stats.sources.append(lineage)
+        if size_limit is not None and lineage.size > size_limit:
+            self.file_too_large(location, lineage.size, size_limit)
         if stats.records == records_before:
             self.error(location, None, None, codes.EMPTY_FILE, f"{location} has no records")
+        hint = scan.tally.hint(self.model_name)
+        if hint is not None:
+            self.hints.append({"file": location, "message": hint})
+
+    def unread(self, location: str, stats: DatasetStats, code: str, message: str) -> None:
+        stats.complete = False
+        self.error(location, None, None, code, message)
 
     def file_too_large(self, location: str, size: int, limit: int) -> None:
         self.error(
@@ -360,73 +483,10 @@ class _Run:
             f"{location} is {size:,} bytes; the limit is {limit:,} bytes",
         )
 
-    def scan_lines(
-        self,
-        location: str,
-        read: Callable[[int], bytes],
-        checker: RecordChecker,
-        record_limit: int | None,
-        stats: DatasetStats,
-    ) -> None:
-        """The hot loop: one orjson parse and one checker call per line."""
-
-        def on_chunk(size: int) -> None:
-            stats.bytes += size
-            self.bytes_done += size
-            if self.progress is not None:
-                self.progress(self.bytes_done)
-
-        loads = orjson.loads
-        decode_error = orjson.JSONDecodeError
-        add_tokens = stats.tokens.add
-        records = 0
-        characters = 0
-        for line_number, line in enumerate(iter_lines(read, on_chunk=on_chunk), 1):
-            if line is None:
-                records += 1
-                self.error(
-                    location,
-                    line_number,
-                    None,
-                    codes.LINE_TOO_LONG,
-                    f"line is longer than {MAX_LINE_BYTES:,} bytes; it was skipped unread",
-                )
-                continue
-            try:
-                record = loads(line)
-            except decode_error:
-                record, problem = parse_failure(line)
-                if problem is not None:
-                    if problem.code != codes.EMPTY_LINE:
-                        records += 1
-                    self.line_issue(location, line_number, problem)
-                    continue
-            records += 1
-            if type(record) is not dict:
-                self.error(
-                    location,
-                    line_number,
-                    None,
-                    codes.NOT_AN_OBJECT,
-                    f"each line must be a JSON object, got {json_type(record)}",
-                )
-                continue
-            chars, ascii, issues = checker(record)
-            characters += chars
-            size = record_size(line, record, ascii)
-            tokens = estimate_tokens(size)
-            add_tokens(tokens)
-            if record_limit is not None and tokens > record_limit:
-                issues = add(issues, token_problem(None, size, record_limit))
-            if issues is not None:
-                for issue in issues:
-                    self.line_issue(location, line_number, issue)
-        stats.records += records
-        stats.characters += characters
-
     def line_issue(self, location: str, line_number: int, issue: Issue) -> None:
-        log = self.warnings if issue.warning else self.errors
-        log.add(Finding(location, line_number, issue.field, issue.code, issue.message))
+        self.record(
+            Finding(location, line_number, issue.field, issue.code, issue.message), warning=issue.warning
+        )
 
     def report(
         self,
@@ -446,6 +506,7 @@ class _Run:
             "token_estimate": TOKEN_BASIS,
             "error_counts": dict(sorted(self.errors.counts.items())),
             "warning_counts": dict(sorted(self.warnings.counts.items())),
+            "acknowledged_counts": dict(sorted(self.acknowledged.counts.items())),
             "listed_per_code": self.errors.listed_per_code,
         }
         return ValidationReport(
@@ -458,7 +519,128 @@ class _Run:
             stats=stats,
             estimate=estimate,
             hyperparameters=hyperparameters or {},
+            error_groups=list(self.errors.groups),
+            warning_groups=list(self.warnings.groups),
+            acknowledged_groups=list(self.acknowledged.groups),
+            acknowledged_counts=dict(self.acknowledged.counts),
+            hints=list(self.hints),
+            unreadable=self.unreadable,
         )
+
+
+class _FileScan:
+    """One file's pass: the hot loop and what it tallies."""
+
+    def __init__(
+        self,
+        run: _Run,
+        location: str,
+        stats: DatasetStats,
+        *,
+        checker: RecordChecker,
+        record_limit: int | None,
+        tally: ShapeTally,
+        fast_path: Callable[[bytes], tuple[int, int] | None] | None,
+    ) -> None:
+        self.run_ = run
+        self.location = location
+        self.stats = stats
+        self.checker = checker
+        self.record_limit = record_limit
+        self.tally = tally
+        self.fast_path = fast_path
+
+    def run(self, read: Callable[[int], bytes], digest: StreamDigest | None) -> None:
+        """The hot loop: the fast path; a line it cannot vouch for goes to ``check_line``."""
+        stats = self.stats
+        run = self.run_
+        progress = run.progress
+        digest_update = digest.update if digest is not None else None
+
+        def on_chunk(chunk: bytes) -> None:
+            size = len(chunk)
+            stats.bytes += size
+            run.bytes_done += size
+            if digest_update is not None:
+                digest_update(chunk)
+            if progress is not None:
+                progress(run.bytes_done)
+
+        add_tokens = stats.tokens.add
+        fast_path = self.fast_path
+        record_limit = self.record_limit
+        check_line = self.check_line
+        records = 0
+        characters = 0
+        try:
+            for line_number, line in enumerate(iter_lines(read, on_chunk=on_chunk), 1):
+                if fast_path is not None and line is not None:
+                    clean = fast_path(line)
+                    if clean is not None:
+                        records += 1
+                        characters += clean[0]
+                        tokens = estimate_tokens(clean[1])
+                        add_tokens(tokens)
+                        if record_limit is not None and tokens > record_limit:
+                            self.issues(line_number, add(None, token_problem(None, clean[1], record_limit)))
+                        continue
+                counted, chars = check_line(line_number, line)
+                records += counted
+                characters += chars
+        finally:
+            stats.records += records
+            stats.characters += characters
+
+    def check_line(self, line_number: int, line: bytes | None) -> tuple[int, int]:
+        """The detailed path for one line: (records it counts for, characters of its text)."""
+        run = self.run_
+        location = self.location
+        if line is None:
+            run.error(
+                location,
+                line_number,
+                None,
+                codes.LINE_TOO_LONG,
+                f"line is longer than {MAX_LINE_BYTES:,} bytes; it was skipped unread",
+            )
+            return 1, 0
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            record, problem = parse_failure(line)
+            if problem is not None:
+                counted = 0 if problem.code == codes.EMPTY_LINE else 1
+                if counted:
+                    self.tally.unparsed_line(line, line_number)
+                run.line_issue(location, line_number, problem)
+                return counted, 0
+        if type(record) is not dict:
+            self.tally.parsed(record, line_number)
+            run.error(
+                location,
+                line_number,
+                None,
+                codes.NOT_AN_OBJECT,
+                f"each line must be a JSON object, got {json_type(record)}",
+            )
+            return 1, 0
+        checker = self.checker
+        characters, ascii, issues = checker(record)
+        size = record_size(line, record, ascii)
+        media_tokens = checker.media_tokens
+        tokens = estimate_tokens(size) + media_tokens[1]
+        self.stats.tokens.add(tokens)
+        if self.record_limit is not None and tokens > self.record_limit:
+            issues = add(issues, token_problem(None, size, self.record_limit, media_tokens))
+        if issues is not None:
+            if any(not issue.warning for issue in issues):
+                self.tally.parsed(record, line_number)
+            self.issues(line_number, issues)
+        return 1, characters
+
+    def issues(self, line_number: int, issues: list[Issue] | None) -> None:
+        for issue in issues or ():
+            self.run_.line_issue(self.location, line_number, issue)
 
 
 def parse_failure(line: bytes) -> tuple[Any, Issue | None]:

@@ -59,7 +59,8 @@ class JobMetrics:
             "minTrainingLoss": _minimum(self.training),
             "finalValidationLoss": _final(self.validation),
             "minValidationLoss": _minimum(self.validation),
-            "steps": max((p.step for p in self.training), default=0),
+            # Bedrock numbers steps from 0: the last step number is one less than the count.
+            "steps": max((p.step for p in self.training), default=-1) + 1,
             "epochs": len(epochs),
             "perEpoch": [
                 {

@@ -36,6 +36,9 @@ logger = Logger(child=True)
 
 CREATING = "Creating"
 DELETED = "Deleted"
+# Scheduler retries a failed invocation for up to a day before dead-lettering its event.
+EXPIRY_RETRY_ATTEMPTS = 185
+EXPIRY_EVENT_AGE = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +48,31 @@ class ScheduleSettings:
     group: str
     role_arn: str
     target_arn: str
+    dead_letter_arn: str | None = None
 
     @classmethod
     def from_environment(cls) -> ScheduleSettings:
-        return cls(settings.schedule_group(), settings.scheduler_role_arn(), settings.expiry_function_arn())
+        return cls(
+            settings.schedule_group(),
+            settings.scheduler_role_arn(),
+            settings.expiry_function_arn(),
+            settings.expiry_dead_letter_arn(),
+        )
+
+    def target(self, run_id: str) -> dict[str, Any]:
+        """The schedule's target: the expiry function, retried, and dead-lettered when it cannot be invoked."""
+        target: dict[str, Any] = {
+            "Arn": self.target_arn,
+            "RoleArn": self.role_arn,
+            "Input": json.dumps({"runId": run_id}),
+            "RetryPolicy": {
+                "MaximumRetryAttempts": EXPIRY_RETRY_ATTEMPTS,
+                "MaximumEventAgeInSeconds": EXPIRY_EVENT_AGE,
+            },
+        }
+        if self.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
+        return target
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +215,7 @@ def create_expiry_schedule(run_id: str, name: str, expires_at: str, schedules: S
             ScheduleExpression=schedule_expression(expires_at),
             ScheduleExpressionTimezone="UTC",
             FlexibleTimeWindow={"Mode": "OFF"},
-            Target={
-                "Arn": schedules.target_arn,
-                "RoleArn": schedules.role_arn,
-                "Input": json.dumps({"runId": run_id}),
-            },
+            Target=schedules.target(run_id),
             ActionAfterCompletion="DELETE",
             ClientToken=name,
             Description=f"Deletes the serving of run {run_id} at {expires_at}",
