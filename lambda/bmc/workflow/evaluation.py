@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bmc.aws.bedrock_ops import SERVING_READY, BedrockOps
+from bmc.aws.bedrock_ops import BedrockOps
 from bmc.aws.registry import COMPLETED, EVALUATING, IN_SERVICE, REJECTED, Registry, timestamp
 from bmc.errors import InvalidTaskInput, RunStateConflict
 from bmc.evaluation.batch import BatchSpec
@@ -29,6 +29,7 @@ from bmc.evaluation.batch import records_per_batch as batch_size
 from bmc.evaluation.dataset import TestSet, read_test_set
 from bmc.evaluation.generation import base_target, custom_target
 from bmc.evaluation.store import items_key
+from bmc.evaluation.targets import ready_serving_arn
 from bmc.findings import Finding
 from bmc.runspec import RunSpec
 from bmc.runspec.model import Evaluation
@@ -107,14 +108,13 @@ def prepare(
     percentage."""
     run = registry.require(run_id)
     spec, evaluation, recorded = evaluation_of(run, run_id)
-    serving = run.get("serving") or {}
-    if not serving.get("arn") or serving.get("status") != SERVING_READY.get(str(serving.get("kind"))):
-        raise RunStateConflict(
-            f"run {run_id} is not served (serving: {serving or 'none'}): nothing to evaluate"
-        )
+    arn = ready_serving_arn(run)
+    if arn is None:
+        serving = run.get("serving") or "none"
+        raise RunStateConflict(f"run {run_id} is not served (serving: {serving}): nothing to evaluate")
     model = spec.model
     batch = BatchSpec(
-        custom=custom_target(model, str(serving["arn"])),
+        custom=custom_target(model, arn),
         base=base_target(model, region) if evaluation.compare_with_base else None,
         inference=evaluation.inference,
         system_prompt=evaluation.system_prompt,
