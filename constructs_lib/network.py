@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, RemovalPolicy, Stack
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from constructs_lib.compliance import acknowledge_nag
+from constructs_lib.lookups import describe_at_deploy_time
 from stacks.config import NetworkConfig
 
 
@@ -112,34 +110,13 @@ class TrainingNetwork(Construct):
 
         A synth-time lookup would need AWS credentials; a custom resource keeps synthesis offline.
         """
-        call = cr.AwsSdkCall(
-            service="EC2",
+        return describe_at_deploy_time(
+            self,
+            "S3PrefixListLookup",
             action="describeManagedPrefixLists",
             parameters={
                 "Filters": [{"Name": "prefix-list-name", "Values": [f"com.amazonaws.{Aws.REGION}.s3"]}]
             },
-            physical_resource_id=cr.PhysicalResourceId.of(f"s3-prefix-list-{Stack.of(self).stack_name}"),
-            output_paths=["PrefixLists.0.PrefixListId"],
+            output_path="PrefixLists.0.PrefixListId",
+            physical_id="s3-prefix-list",
         )
-        lookup = cr.AwsCustomResource(
-            self,
-            "S3PrefixListLookup",
-            on_create=call,
-            on_update=call,
-            install_latest_aws_sdk=False,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [
-                    # Describe calls are not resource-scoped in IAM.
-                    iam.PolicyStatement(actions=["ec2:DescribeManagedPrefixLists"], resources=["*"]),
-                ]
-            ),
-        )
-        acknowledge_nag(
-            lookup,
-            "AwsSolutions-IAM5",
-            "ec2:DescribeManagedPrefixLists has no resource-level permissions; the statement allows only this "
-            "read-only call.",
-            applies_to=["Resource::*"],
-            apply_to_children=True,
-        )
-        return lookup.get_response_field("PrefixLists.0.PrefixListId")

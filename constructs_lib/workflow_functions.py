@@ -97,6 +97,7 @@ class WorkflowLambdas(Construct):
             },
             failed_invocations=self.failed_invocations,
         )
+        self.runtime = shared  # the code asset and layer, for functions added beside the workflow's
         allowed_models = ",".join(config.allowed_base_models)
         serving_defaults = json.dumps(
             {
@@ -104,6 +105,7 @@ class WorkflowLambdas(Construct):
                 "modelUnits": config.serving.model_units,
                 "commitment": config.serving.commitment,
                 "ttlHours": config.serving.ttl_hours,
+                "idleAction": config.serving.idle_action,
             }
         )
         self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")

@@ -64,6 +64,7 @@ class LocalDeployment:
     topic_arn: str = ""
     state_machine_arn: str = ""
     functions: dict[str, str] = field(default_factory=dict)  # handler module -> function name
+    schedule_group: str = ""  # where serve creates the TTL schedules
     scheduled_rules: list[tuple[str, float]] = field(default_factory=list)  # (function ARN, interval s)
 
 
@@ -273,6 +274,27 @@ class LocalCloud:
             for sent in topic.sent_notifications
         ]
 
+    def sweeper_notifications(self) -> list[dict[str, Any]]:
+        """The messages the sweeper published (message attribute ``source`` = sweeper)."""
+        return [n for n in self.sent_notifications() if _attribute(n, "source") == "sweeper"]
+
+    def run_notifications(self) -> list[dict[str, Any]]:
+        """The messages about runs (everything but the sweeper's)."""
+        return [n for n in self.sent_notifications() if _attribute(n, "source") != "sweeper"]
+
+    def bedrock_tags(self, arn: str) -> dict[str, str]:
+        tags = self.bedrock.backend(ACCOUNT, REGION).tagger.list_tags_for_resource(arn)["Tags"]
+        return {str(tag["Key"]): str(tag["Value"]) for tag in tags}
+
+    def configure_function(self, handler_module: str, **variables: str) -> None:
+        """Change a function's environment, as a redeployment with other config would."""
+        name = self.deployment.functions[handler_module]
+        client = self.client("lambda")
+        current = client.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        client.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {**current, **variables}}
+        )
+
     # -- time -----------------------------------------------------------------------------------
 
     def _awaiting_job(self, execution_arn: str) -> bool:
@@ -411,6 +433,7 @@ class LocalCloud:
                 values = {
                     "Ref": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
                     "Arn": f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}",
+                    "QueueName": name,
                 }
             elif resource_type == "AWS::StepFunctions::StateMachine":
                 name = properties.get("StateMachineName", name)
@@ -570,6 +593,7 @@ class LocalCloud:
         scheduler = self.client("scheduler")
         for logical_id in template.of_type("AWS::Scheduler::ScheduleGroup"):
             scheduler.create_schedule_group(Name=self._physical[logical_id]["Ref"])
+            self.deployment.schedule_group = self._physical[logical_id]["Ref"]
 
     def _create_functions(self, template: Template) -> None:
         client = self.client("lambda")
@@ -714,6 +738,11 @@ def rest_proxy_event(
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
     }
+
+
+def _attribute(notification: Mapping[str, Any], name: str) -> str | None:
+    value = (notification.get("attributes") or {}).get(name) or {}
+    return value.get("Value") if isinstance(value, Mapping) else None
 
 
 def _plain_number(value: Any) -> Any:

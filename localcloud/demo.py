@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bmc.catalog.estimate import ServingCost
 from bmc.evaluation.report import comparison_table
 
 from localcloud.cloud import LocalCloud, synthesize_templates
@@ -91,6 +92,9 @@ def print_report(cloud: LocalCloud, result: ScenarioResult) -> None:
                 f"{estimate['billed_tokens']} billed tokens; storage {estimate['storage_per_month']} per month "
                 f"(example prices as of {estimate['prices_as_of']})"
             )
+        requested = (estimate.get("serving") or {}).get("requested")
+        if requested:
+            print(f"  estimated serving cost: {ServingCost.from_dict(requested).describe()}")
     if record.get("jobArn"):
         print(f"\nJob: {record['jobArn']}")
     summary = record.get("metricsSummary")
@@ -107,6 +111,10 @@ def print_report(cloud: LocalCloud, result: ScenarioResult) -> None:
         print(f"\nError: {record['error'].get('error')}: {record['error'].get('cause')}")
     for notification in cloud.sent_notifications():
         print(f"\nNotification: {notification['subject']}")
+        if notification in cloud.sweeper_notifications():
+            # The sweep's figures and what it found, as the operator reads them.
+            body = notification["message"].split("\n\nRules:", 1)[0].splitlines()[2:]
+            print("  " + "\n  ".join(line for line in body if line.strip()))
     print("\nFinal registry record")
     visible = {k: v for k, v in record.items() if k != "taskToken"}
     print("  " + json.dumps(visible, indent=2, default=str).replace("\n", "\n  "))
@@ -133,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     scenario = SCENARIOS[args.scenario]
     # Handlers log JSON at INFO in AWS; here the timeline tells the story.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    # The sweeper's metrics go to stdout as embedded-metric JSON; its notification says the same.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.getLogger("botocore").setLevel(logging.WARNING)
     # moto logs every failed state at ERROR; a failing scenario's outcome is printed below.
     logging.getLogger("moto").setLevel(logging.CRITICAL)

@@ -1,9 +1,11 @@
 """Named runs of the workflow in the local cloud: the demo plays one, the e2e suite plays all.
 
 A scenario says which datasets to upload, the manifest, how the simulated Bedrock behaves
-(failure injection), how the run is driven, and the outcome it must reach. The checks that
-apply to every scenario (final record, nothing left running, notifications) live in
-`check_outcome`; the e2e tests add what is specific to each.
+(failure injection), how the run is driven, what happens after it (``after``: a race, a lost
+schedule, a resource created by hand) and how many hours then pass (the sweeper runs on its
+schedule meanwhile), and the outcome it must reach. The checks that apply to every scenario
+(final record, nothing running, nothing billing that its run does not own as IN_SERVICE,
+notifications) live in `check_outcome`; the e2e tests add what is specific to each.
 """
 
 from __future__ import annotations
@@ -55,8 +57,16 @@ class Scenario:
     expected_execution: str  # SUCCEEDED | FAILED | ABORTED
     expected_status: str  # the run's final status in the registry
     script: Callable[[LocalCloud], None] = field(default=lambda cloud: None)
-    drive: str = "manifest"  # manifest | duplicate-delivery | abort-mid-training | ttl-expiry
+    # manifest | duplicate-delivery | abort-mid-training | ttl-expiry | api (`manifest` is then the
+    # body of POST /custom-models, sent by the local operator)
+    drive: str = "manifest"
     expect_serving_left: str | None = None  # "provisioned" / "on-demand" when the model stays served
+    after: Callable[[LocalCloud, str], None] | None = None  # (cloud, run id), once the execution ended
+    hours_after: float = 0  # simulated hours that pass after `after` (scheduled sweeps run)
+    sweeper_mode: str | None = None  # the deployment's sweeper.mode, when not the default
+    # Billing resources no run owns that the sweeper must report and may not delete (unknown to
+    # the registry, or report mode): they are left, and each must be in a sweeper notification.
+    expect_reported_left: int = 0
 
     def run(self, cloud: LocalCloud, *, timeout: float = 60.0) -> ScenarioResult:
         """Play the scenario; ``timeout``: wall seconds the execution may take."""
@@ -67,9 +77,18 @@ class Scenario:
                     '{"schemaVersion": "bedrock-conversation-2024", "messages": [\n'
                 )
             cloud.upload(dataset.key, "".join(lines))
+        if self.sweeper_mode is not None:
+            cloud.configure_function("sweep", SWEEPER_MODE=self.sweeper_mode)
         self.script(cloud)
         manifest_key = f"{self.name}.json"
-        cloud.put_manifest(manifest_key, _with_bucket(self.manifest, cloud.deployment.datasets_bucket))
+        if self.drive == "api":
+            status, created = cloud.api(
+                "POST", "/custom-models", body=_with_bucket(self.manifest, cloud.deployment.datasets_bucket)
+            )
+            if status != 202:
+                raise RuntimeError(f"{self.name}: POST /custom-models answered {status} {created}")
+        else:
+            cloud.put_manifest(manifest_key, _with_bucket(self.manifest, cloud.deployment.datasets_bucket))
         if self.drive == "duplicate-delivery":
             cloud.redeliver_last_s3_event(manifest_key)
         executions = cloud.executions()
@@ -85,6 +104,11 @@ class Scenario:
             cloud.clock.advance(300)  # the stopped job takes a minute to reach Stopped
         if self.drive == "ttl-expiry":
             cloud.clock.advance(self.manifest["serving"]["ttlHours"] * 3600 + 60)
+        if self.after is not None:
+            self.after(cloud, run_id)
+        if self.hours_after:
+            cloud.clock.advance(self.hours_after * 3600)
+            cloud.clock.advance(SETTLE_SECONDS)  # a stopped job or a deleted serving settles
         record = cloud.run_record(run_id)
         if record is None:
             raise RuntimeError(f"{self.name}: run {run_id} has no registry record")
@@ -112,6 +136,7 @@ def check_outcome(cloud: LocalCloud, result: ScenarioResult) -> list[str]:
     running = cloud.bedrock.running_jobs()
     if running:
         problems.append(f"jobs still running: {[job.job_name for job in running]}")
+    problems += _unowned_serving(cloud, scenario)
     throughputs = [t for t in cloud.bedrock.throughputs() if t.status != "Failed"]
     deployments = [d for d in cloud.bedrock.deployments() if d.status != "Failed"]
     left = {"provisioned": len(throughputs), "on-demand": len(deployments)}
@@ -122,13 +147,37 @@ def check_outcome(cloud: LocalCloud, result: ScenarioResult) -> list[str]:
     failed_throughputs = [t for t in cloud.bedrock.throughputs() if t.status == "Failed"]
     if failed_throughputs:
         problems.append(f"failed throughputs not deleted: {[t.name for t in failed_throughputs]}")
-    notifications = cloud.sent_notifications()
+    notifications = cloud.run_notifications()
     statuses = [n["attributes"]["status"]["Value"] for n in notifications]
     if scenario.expected_execution == "SUCCEEDED":
         if statuses[-1:] not in ([record["status"]], ["IN_SERVICE"], ["COMPLETED"]):
             problems.append(f"success notification missing: {statuses}")
     elif statuses[-1:] != [scenario.expected_status]:
         problems.append(f"failure notification missing or wrong: {statuses}")
+    return problems
+
+
+def _unowned_serving(cloud: LocalCloud, scenario: Scenario) -> list[str]:
+    """Nothing may bill that its run does not own as IN_SERVICE (the registry names it there),
+    except what the scenario expects the sweeper to report and keep."""
+    billing = [(t.arn, t.name) for t in cloud.bedrock.throughputs() if t.status != "Failed"]
+    billing += [(d.arn, d.name) for d in cloud.bedrock.deployments() if d.status != "Failed"]
+    unowned = []
+    for arn, name in billing:
+        run_id = cloud.bedrock_tags(arn).get("bmc:runId")
+        record = cloud.run_record(run_id) if run_id else None
+        serving = (record or {}).get("serving") or {}
+        if not (record and record["status"] == "IN_SERVICE" and serving.get("arn") == arn):
+            unowned.append((arn, name))
+    problems = []
+    if len(unowned) != scenario.expect_reported_left:
+        problems.append(f"billing without an IN_SERVICE run that owns it: {[n for _, n in unowned]}")
+    reported = "".join(n["message"] for n in cloud.sweeper_notifications())
+    problems += [
+        f"{name} is left but was never reported by the sweeper"
+        for arn, name in unowned
+        if arn not in reported
+    ]
     return problems
 
 
@@ -146,6 +195,21 @@ def _fine_tuning(serving: dict[str, Any] | None = None, **extra: Any) -> dict[st
     }
 
 
+# No teams configured: the API's caller (the local operator) is a team of its own, whose data
+# lives under its personal prefix.
+PERSONAL = "datasets/123456789012/user/local-operator/"
+API_DATASETS = (
+    Dataset(f"{PERSONAL}support/train.jsonl", "conversation", 160),
+    Dataset(f"{PERSONAL}support/validation.jsonl", "conversation", 24),
+)
+API_REQUEST = {
+    "ModelName": "support bot",
+    "ModelType": "FINE_TUNING",
+    "BaseModelId": NOVA_MICRO,
+    "TrainingDataLocation": f"s3://{{datasets}}/{PERSONAL}support/train.jsonl",
+    "ValidationDataLocation": f"s3://{{datasets}}/{PERSONAL}support/validation.jsonl",
+    "HyperParameters": {"epochCount": "2"},
+}
 SUPPORT_DATASETS = (
     Dataset("datasets/support/train.jsonl", "conversation", 160),
     Dataset("datasets/support/validation.jsonl", "conversation", 24),
@@ -158,6 +222,7 @@ EVALUATION = {
     "gate": {"metric": "rougeL", "minDelta": 0.05, "onFail": "undeploy"},
 }
 PROVISIONED = {"mode": "provisioned", "modelUnits": 1}
+SETTLE_SECONDS = 300
 _COMPLETES = ("SUCCEEDED", "COMPLETED")  # (execution status, the run's final status)
 _FAILS = ("FAILED", "FAILED")
 
@@ -193,6 +258,52 @@ def _evaluated(
 def _failing_converse(error: ScriptedError | str, count: int = 1) -> Callable[[LocalCloud], None]:
     """The first ``count`` Converse calls (the evaluation's first answers) fail with ``error``."""
     return lambda cloud: cloud.bedrock.fail_next("Converse", error, count=count)
+
+
+def _delete_races_put(cloud: LocalCloud, run_id: str) -> None:
+    """DELETE .../throughput arrives while PUT .../throughput creates the throughput: the DELETE
+    finds the claimed record without an ARN (nothing to delete yet) and marks it deleted, then
+    the PUT creates the throughput and records its ARN on a record that says Deleted."""
+    path = f"/custom-models/{run_id}/throughput"
+    deleted: list[int] = []
+    cloud.bedrock.before_next(
+        "CreateProvisionedModelThroughput", lambda: deleted.append(cloud.api("DELETE", path)[0])
+    )
+    status, body = cloud.api("PUT", path, body={"ModelUnits": 1})
+    if status not in (200, 202) or deleted != [200]:
+        raise RuntimeError(f"the race did not happen as scripted: PUT {status} {body}, DELETE {deleted}")
+
+
+def _schedule_vanishes(cloud: LocalCloud, run_id: str) -> None:
+    """The TTL schedule is gone (its stack was deleted and redeployed, or someone deleted it)."""
+    record = cloud.run_record(run_id) or {}
+    cloud.client("scheduler").delete_schedule(
+        Name=record["serving"]["scheduleName"], GroupName=cloud.deployment.schedule_group
+    )
+
+
+def _throughput_by_hand(cloud: LocalCloud, run_id: str) -> None:
+    """Someone creates a throughput in the console and tags it for the deployment; no run knows it."""
+    cloud.client("bedrock").create_provisioned_model_throughput(
+        provisionedModelName=f"{cloud.prefix}-console-experiment",
+        modelId="amazon.nova-micro-v1:0:128k",
+        modelUnits=1,
+        tags=[{"key": "bmc:prefix", "value": cloud.prefix}, {"key": "team", "value": "support"}],
+    )
+
+
+def _called_once(cloud: LocalCloud, run_id: str) -> None:
+    """A client calls the new throughput (Converse), then nobody ever again."""
+    record = cloud.run_record(run_id) or {}
+    cloud.client("bedrock-runtime").converse(
+        modelId=record["serving"]["arn"], messages=[{"role": "user", "content": [{"text": "Hello?"}]}]
+    )
+
+
+def _job_cannot_be_stopped(cloud: LocalCloud) -> None:
+    """A long job, and the cleanup of the aborted execution is refused StopModelCustomizationJob."""
+    cloud.bedrock.script_job(JobScript(duration_seconds=12 * 3600))
+    cloud.bedrock.fail_next("StopModelCustomizationJob", "AccessDeniedException")
 
 
 def _failing_submit(error: ScriptedError, count: int) -> Callable[[LocalCloud], None]:
@@ -364,6 +475,69 @@ SCENARIOS: dict[str, Scenario] = {
             {},
             script=_failing_converse("AccessDeniedException"),
             outcome=_FAILS,
+        ),
+        Scenario(
+            "sweep-delete-put-race",
+            "A DELETE races a PUT of the throughput and leaves one billing: the sweeper deletes it",
+            API_REQUEST,
+            API_DATASETS,
+            *_COMPLETES,
+            drive="api",
+            after=_delete_races_put,
+            hours_after=1,
+        ),
+        Scenario(
+            "sweep-ttl-schedule-vanished",
+            "The TTL schedule is gone: the sweeper deletes the throughput once its ttlHours have passed",
+            _fine_tuning({"mode": "provisioned", "modelUnits": 1, "ttlHours": 2}),
+            SUPPORT_DATASETS,
+            *_COMPLETES,
+            after=_schedule_vanishes,
+            hours_after=3,
+        ),
+        Scenario(
+            "sweep-unknown-serving",
+            "A throughput tagged for the deployment that no run knows: reported, never deleted",
+            _fine_tuning(),
+            SUPPORT_DATASETS,
+            *_COMPLETES,
+            after=_throughput_by_hand,
+            hours_after=1,
+            expect_serving_left="provisioned",
+            expect_reported_left=1,
+        ),
+        Scenario(
+            "sweep-job-of-stopped-run",
+            "The run is aborted but its job cannot be stopped then: the sweeper stops it",
+            _fine_tuning(PROVISIONED),
+            SUPPORT_DATASETS,
+            "ABORTED",
+            "STOPPED",
+            script=_job_cannot_be_stopped,
+            drive="abort-mid-training",
+            hours_after=1,
+        ),
+        Scenario(
+            "sweep-report-mode",
+            "The DELETE/PUT race with the sweeper in report mode: the throughput is reported, not deleted",
+            API_REQUEST,
+            API_DATASETS,
+            *_COMPLETES,
+            drive="api",
+            after=_delete_races_put,
+            hours_after=1,
+            sweeper_mode="report",
+            expect_serving_left="provisioned",
+            expect_reported_left=1,
+        ),
+        Scenario(
+            "idle-serving-deleted",
+            "Nobody calls the throughput for a day: with idleAction delete the idle guard deletes it",
+            _fine_tuning({"mode": "provisioned", "modelUnits": 1, "idleAction": "delete"}),
+            SUPPORT_DATASETS,
+            *_COMPLETES,
+            after=_called_once,
+            hours_after=25,
         ),
     )
 }

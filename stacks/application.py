@@ -16,6 +16,7 @@ from stacks.api_stack import ApiStack
 from stacks.config import AppConfig, load_config
 from stacks.foundation_stack import FoundationStack
 from stacks.names import stack_name
+from stacks.operations_stack import OperationsStack
 from stacks.workflow_stack import WorkflowStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,17 @@ def build_app(
         env=env,
         description="Bedrock model customization: the /custom-models REST API",
     )
-    for stack in (foundation, workflow, api):
+    operations = OperationsStack(
+        app,
+        f"{config.prefix}-operations",
+        config=config,
+        foundation=foundation,
+        workflow=workflow,
+        api=api,
+        env=env,
+        description="Bedrock model customization: dashboard, alarms, alerts, budget, saved log queries",
+    )
+    for stack in (foundation, workflow, api, operations):
         acknowledge_cdk_handlers(stack)
     cdk.Tags.of(app).add("project", "bedrock-model-customization")
     cdk.Tags.of(app).add("deployment", config.prefix)

@@ -45,6 +45,10 @@ LOG_RETENTION_DAYS = (
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
 REMOVAL_POLICIES = ("retain", "destroy")
+IDLE_ACTIONS = ("notify", "delete")
+SWEEPER_MODES = ("delete", "report")
+# Interface endpoints the platform can put in its VPC (PrivateLink); each bills per AZ-hour.
+PRIVATE_ENDPOINT_SERVICES = ("bedrock", "bedrock-runtime")
 # Who sets API Gateway's account-level CloudWatch Logs role: this deployment, or someone already did.
 API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
@@ -76,6 +80,16 @@ class ServingDefaults:
     model_units: int = 1
     commitment: str = "none"
     ttl_hours: int | None = None
+    idle_action: str = "notify"
+
+
+@dataclass(frozen=True)
+class SweeperConfig:
+    """The orphan sweeper and idle guard (docs: README, "Operations: costs and alerts")."""
+
+    mode: str = "delete"  # delete what it can attribute to a run, or only report
+    interval_minutes: int = 60
+    idle_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,9 @@ class AppConfig:
     reconcile_minutes: int = 15
     max_training_hours: int = 168
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    sweeper: SweeperConfig = field(default_factory=SweeperConfig)
+    monthly_budget_usd: float | None = None
+    private_endpoints: tuple[str, ...] = ()
     tenancy: Tenancy = field(default_factory=Tenancy)
     key_administrators: tuple[str, ...] = ()
     api_gateway_cloudwatch_role: str = "create"
@@ -221,13 +238,14 @@ def _network(value: Any) -> NetworkConfig:
 
 
 def _serving(value: Any) -> ServingDefaults:
-    raw = _object("serving", value, ("mode", "modelUnits", "commitment", "ttlHours"))
+    raw = _object("serving", value, ("mode", "modelUnits", "commitment", "ttlHours", "idleAction"))
     ttl = raw.get("ttlHours")
     return ServingDefaults(
         mode=_choice("serving.mode", raw.get("mode", "none"), SERVING_MODES),
         model_units=_integer("serving.modelUnits", raw.get("modelUnits", 1), 1, 100),
         commitment=_choice("serving.commitment", raw.get("commitment", "none"), COMMITMENTS),
         ttl_hours=None if ttl is None else _integer("serving.ttlHours", ttl, 1, 24 * 365),
+        idle_action=_choice("serving.idleAction", raw.get("idleAction", "notify"), IDLE_ACTIONS),
     )
 
 
@@ -269,6 +287,34 @@ def _judge_model(key: str, value: Any) -> str:
     return value
 
 
+def _sweeper(value: Any) -> SweeperConfig:
+    raw = _object("sweeper", value, ("mode", "intervalMinutes", "idleHours"))
+    return SweeperConfig(
+        mode=_choice("sweeper.mode", raw.get("mode", "delete"), SWEEPER_MODES),
+        interval_minutes=_integer("sweeper.intervalMinutes", raw.get("intervalMinutes", 60), 15, 1440),
+        idle_hours=_integer("sweeper.idleHours", raw.get("idleHours", 24), 1, 24 * 30),
+    )
+
+
+def _budget(value: Any) -> float | None:
+    value = _decode("monthlyBudgetUsd", value, float)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 1_000_000_000:
+        raise ConfigError(
+            f"context key 'monthlyBudgetUsd': {value!r} is not valid; "
+            "allowed: null (no budget) or a number of US dollars from 1 to 1000000000"
+        )
+    return float(value)
+
+
+def _private_endpoints(value: Any) -> tuple[str, ...]:
+    services = _string_list("privateEndpoints", value, lambda k, v: _choice(k, v, PRIVATE_ENDPOINT_SERVICES))
+    if len(set(services)) != len(services):
+        raise ConfigError("context key 'privateEndpoints': a service is listed twice")
+    return services
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "prefix": lambda v: _string(
         "prefix",
@@ -290,6 +336,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
     "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
     "evaluation": _evaluation,
+    "sweeper": _sweeper,
+    "monthlyBudgetUsd": _budget,
+    "privateEndpoints": _private_endpoints,
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
     "admins": lambda v: _decode("admins", v, list),
@@ -317,6 +366,9 @@ _FIELDS = {
     "reconcileMinutes": "reconcile_minutes",
     "maxTrainingHours": "max_training_hours",
     "evaluation": "evaluation",
+    "sweeper": "sweeper",
+    "monthlyBudgetUsd": "monthly_budget_usd",
+    "privateEndpoints": "private_endpoints",
     "teams": "teams",
     "admins": "admins",
     "keyAdministrators": "key_administrators",
@@ -356,6 +408,11 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         raise ConfigError(
             "context key 'serving.ttlHours': a committed throughput cannot be deleted before its term; "
             "allowed: no ttlHours with a commitment"
+        )
+    if config.serving.commitment != "none" and config.serving.idle_action == "delete":
+        raise ConfigError(
+            "context key 'serving.idleAction': a committed throughput cannot be deleted before its term; "
+            "allowed: notify with a commitment"
         )
     return config
 

@@ -12,6 +12,7 @@ from constructs_lib.bedrock_scope import deployment_teachers
 from constructs_lib.buckets import AccessLogsBucket, SecureBucket
 from constructs_lib.keys import EncryptionKeys
 from constructs_lib.network import TrainingNetwork
+from constructs_lib.private_endpoints import PrivateEndpoints
 from constructs_lib.registry import RunRegistry
 from constructs_lib.service_role import BedrockServiceRole
 from stacks.config import LOG_RETENTION_DAYS, AppConfig
@@ -58,6 +59,17 @@ class FoundationStack(Stack):
             log_retention=self.log_retention,
             removal_policy=removal_policy,
         )
+        if config.private_endpoints:
+            job_network = self.network.job_network
+            self.private_endpoints = PrivateEndpoints(
+                self,
+                "PrivateEndpoints",
+                prefix=config.prefix,
+                services=config.private_endpoints,
+                vpc_id=job_network.vpc_id,
+                subnet_ids=job_network.subnet_ids,
+                vpc_cidr=self.network.vpc.vpc_cidr_block if self.network.vpc is not None else None,
+            )
         self.service_role = BedrockServiceRole(
             self,
             "BedrockServiceRole",

@@ -10,6 +10,7 @@ from constructs import Construct
 from constructs_lib.bedrock_scope import deployment_models
 from constructs_lib.evaluation import EvaluationFunctions, EvaluationResources
 from constructs_lib.notifications import RunNotifications
+from constructs_lib.sweeper import OrphanSweeper
 from constructs_lib.triggers import WorkflowTriggers
 from constructs_lib.workflow import CustomizationWorkflow, EvaluationWiring, WorkflowTimings
 from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources
@@ -84,7 +85,7 @@ class WorkflowStack(Stack):
             log_retention=foundation.log_retention,
             removal_policy=removal_policy,
         )
-        WorkflowTriggers(
+        triggers = WorkflowTriggers(
             self,
             "Triggers",
             prefix=config.prefix,
@@ -96,6 +97,22 @@ class WorkflowStack(Stack):
             reconcile=self.lambdas.reconcile.function,
             execution_ended=self.lambdas.execution_ended.function,
             reconcile_minutes=config.reconcile_minutes,
+        )
+        self.notifications_topic = notifications.topic
+        self.sweeper = OrphanSweeper(
+            self,
+            "Sweeper",
+            prefix=config.prefix,
+            runtime=self.lambdas.runtime,
+            mode=config.sweeper.mode,
+            interval_minutes=config.sweeper.interval_minutes,
+            idle_hours=config.sweeper.idle_hours,
+            default_idle_action=config.serving.idle_action,
+            registry=foundation.registry,
+            data_key=data_key,
+            topic=notifications.topic,
+            state_machine_arn=self.lambdas.state_machine_arn,
+            dead_letter_queue=triggers.dead_letters,
         )
         for name, value, description in (
             (

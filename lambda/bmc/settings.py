@@ -186,3 +186,32 @@ def evaluation_records_per_batch() -> int:
             f"environment variable EVALUATION_RECORDS_PER_BATCH must be a positive integer, got {text!r}"
         )
     return int(text)
+
+
+def sweeper_mode() -> str:
+    """``delete`` (act on what can be attributed to a run) or ``report`` (act on nothing)."""
+    value = _optional("SWEEPER_MODE", "delete")
+    if value not in ("delete", "report"):
+        raise ConfigurationError(f"environment variable SWEEPER_MODE must be delete or report, got {value!r}")
+    return value
+
+
+def idle_hours() -> int:
+    text = _optional("IDLE_HOURS", "24")
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigurationError(f"environment variable IDLE_HOURS must be a positive integer, got {text!r}")
+    return value
+
+
+def default_idle_action() -> str:
+    """The config's ``serving.idleAction``, for servings whose run spec serves nothing (API throughput)."""
+    value = _optional("DEFAULT_IDLE_ACTION", "notify")
+    if value not in ("notify", "delete"):
+        raise ConfigurationError(
+            f"environment variable DEFAULT_IDLE_ACTION must be notify or delete, got {value!r}"
+        )
+    return value

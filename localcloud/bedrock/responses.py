@@ -40,6 +40,9 @@ class SimulatedBedrockResponse(BedrockResponse):
     def call_action(self) -> Any:
         sim = self.sim
         operation = str(self._get_action())
+        hook = sim._take_hook(operation)
+        if hook is not None:
+            hook()  # a concurrent request, interleaved before this call (outside the lock: it may call back)
         with sim.lock:
             sim._calls.append(operation)
             scripted = sim._take_scripted_error(operation)

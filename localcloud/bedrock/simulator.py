@@ -123,6 +123,7 @@ class BedrockSimulator:
         self._throughput_scripts: dict[str | None, list[ProvisioningScript]] = {}
         self._deployment_scripts: dict[str | None, list[ProvisioningScript]] = {}
         self._errors: dict[str, list[ScriptedError]] = {}
+        self._hooks: dict[str, list[Callable[[], None]]] = {}
         self._events_to_lose = 0
         self._outbox: list[BedrockEvent] = []
         self._calls: list[str] = []
@@ -207,6 +208,12 @@ class BedrockSimulator:
             error = ScriptedError(error, message or f"Simulated {error}")
         with self.lock:
             self._errors.setdefault(_operation_name(operation), []).extend([error] * count)
+
+    def before_next(self, operation: str, action: Callable[[], None]) -> None:
+        """Run ``action`` when the next ``operation`` call arrives, before Bedrock handles it:
+        how a scenario interleaves a concurrent request with a call (a race, deterministically)."""
+        with self.lock:
+            self._hooks.setdefault(_operation_name(operation), []).append(action)
 
     def lose_events(self, count: int = 1) -> None:
         """Drop the next ``count`` terminal job state change events (delivery is best effort)."""
@@ -343,6 +350,11 @@ class BedrockSimulator:
             if scripts.get(key):
                 return scripts[key].pop(0)
         return ProvisioningScript()
+
+    def _take_hook(self, operation: str) -> Callable[[], None] | None:
+        with self.lock:
+            queue = self._hooks.get(operation)
+            return queue.pop(0) if queue else None
 
     def _take_scripted_error(self, operation: str) -> ScriptedError | None:
         queue = self._errors.get(operation)

@@ -23,6 +23,10 @@ replaced). One module per seam, each explaining what AWS does and why its patche
   moto's grammar; 13. items are batched as AWS delivers them, failed children counted and the
   tolerated failure thresholds applied; 14. children run concurrently on the simulated clock;
   15. ResultWriter writes the result files and manifest.
+- ``core``: 17. not a moto patch, but installed with them: the runtime package's one clock
+  (``bmc.aws.registry.utc_now``) reads the simulated clock (plus the real time since it last
+  moved, so it never stands still), and the registry's timestamps and TTLs agree with the
+  simulated Bedrock's resource times and the rules' event times, as all clocks agree in AWS.
 """
 
 from localcloud.patches.core import (

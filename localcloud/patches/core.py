@@ -7,10 +7,12 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal
 
 import moto
+from bmc.aws import registry
 from moto.awslambda.models import LambdaFunction
 from moto.core.config import DefaultConfig
 
@@ -57,6 +59,7 @@ class LocalCloudPatches:
         self.registry = LambdaRegistry()
         self._recorder = WaitRecorder(clock, advance_clock=advance_clock)
         self._patches: list[Patch] = []
+        self._moved_at = datetime.now(UTC)
         self._installed = False
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
         # Function name -> (role ARN, identity policy statements), for S3's 403-or-404 answer.
@@ -104,6 +107,10 @@ class LocalCloudPatches:
                 raise RuntimeError(f"moto internals not found (moto version drift?): {missing}")
             self._plain_environ = os.environ
             os.environ = _LayeredEnviron(os.environ)  # noqa: B003 (a view over the same variables)
+            if self.clock is not None:
+                self._moved_at = datetime.now(UTC)
+                self.clock.add_listener(self._clock_moved)
+                registry.use_clock(self._runtime_now)
             for patch in self._patches:
                 # Read the owner's own __dict__ so descriptors (staticmethod) are restored as-is.
                 owner_dict = vars(patch.owner)
@@ -125,6 +132,9 @@ class LocalCloudPatches:
                     delattr(patch.owner, patch.attribute)
             self._patches = []
             os.environ = self._plain_environ  # noqa: B003 (restores the original object)
+            registry.use_clock(None)
+            if self.clock is not None:
+                self.clock.remove_listener(self._clock_moved)
             self._installed = False
             LocalCloudPatches._active = None
 
@@ -140,6 +150,15 @@ class LocalCloudPatches:
         self.uninstall()
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _clock_moved(self, now: datetime) -> None:
+        self._moved_at = datetime.now(UTC)
+
+    def _runtime_now(self) -> datetime:
+        """The simulated time, still moving between advances as real time does: two writes a
+        moment apart get two timestamps, in the order they happened (17)."""
+        assert self.clock is not None
+        return self.clock.now() + (datetime.now(UTC) - self._moved_at)
 
     def _build_patches(self) -> list[Patch]:
         patches = self

@@ -161,7 +161,7 @@ def _evaluation_report(cloud: LocalCloud, result: ScenarioResult) -> dict[str, A
 
 
 def _last_message(cloud: LocalCloud) -> str:
-    return str(cloud.sent_notifications()[-1]["message"])
+    return str(cloud.run_notifications()[-1]["message"])
 
 
 def _evaluation_gate_rejected(cloud: LocalCloud, result: ScenarioResult) -> None:
@@ -169,7 +169,7 @@ def _evaluation_gate_rejected(cloud: LocalCloud, result: ScenarioResult) -> None
     assert _statuses(result)[-2:] == ["EVALUATING", "REJECTED"]
     assert record["serving"]["kind"] == "provisioned" and record["serving"]["status"] == "Deleted"
     assert not record["evaluation"]["gate"]["passed"]
-    notification = cloud.sent_notifications()[-1]
+    notification = cloud.run_notifications()[-1]
     assert notification["subject"].endswith(f"Run rejected (EvaluationGateFailed): {result.run_id}")
     assert (
         "less than the required +0.5" in notification["message"]
@@ -221,6 +221,60 @@ def _evaluation_model_unusable(cloud: LocalCloud, result: ScenarioResult) -> Non
     )
 
 
+def _sweeps(cloud: LocalCloud) -> list[dict[str, Any]]:
+    """What each sweep returned (the sweep function's invocations)."""
+    invocations = cloud.patches.registry.invocations_of(cloud.deployment.functions["sweep"])
+    return [i.result for i in invocations if i.result]
+
+
+def _findings(cloud: LocalCloud) -> list[tuple[str, str]]:
+    return [(f["rule"], f["action"]) for sweep in _sweeps(cloud) for f in sweep["findings"]]
+
+
+def _sweep_delete_put_race(cloud: LocalCloud, result: ScenarioResult) -> None:
+    serving = result.record["serving"]
+    assert serving["status"] == "Deleted" and serving["deletedReason"].startswith("sweeper: ")
+    assert ("orphaned-serving", "deleted") in _findings(cloud)
+    assert result.record["sweeps"][-1]["action"] == "deleted"
+    [message] = cloud.sweeper_notifications()
+    assert "Figures: 2 examined, 1 deleted, 0 stopped, 0 reported" in message["message"]
+
+
+def _sweep_ttl_schedule_vanished(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert _statuses(result)[-2:] == ["IN_SERVICE", "COMPLETED"]
+    assert result.record["serving"]["deletedReason"].startswith("its ttlHours ended at")
+    assert ("expired-serving", "deleted") in _findings(cloud)
+
+
+def _sweep_unknown_serving(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (throughput,) = cloud.bedrock.throughputs()
+    assert throughput.name == "bmc-console-experiment"  # kept: no run owns it
+    assert _findings(cloud)[-1] == ("unknown-resource", "reported")
+    assert "without a bmc:runId tag" in cloud.sweeper_notifications()[-1]["message"]
+
+
+def _sweep_job_of_stopped_run(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (job,) = cloud.bedrock.jobs()
+    assert job.status == "Stopped"
+    assert "StopModelCustomizationJob" in " ".join(cloud.run_notifications()[-1]["message"].splitlines())
+    assert ("running-job", "stopped") in _findings(cloud)
+    assert result.record["sweeps"][-1]["action"] == "stopped"
+
+
+def _sweep_report_mode(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert ("orphaned-serving", "reported") in _findings(cloud)
+    assert "deleted" not in {action for _, action in _findings(cloud)}
+    assert "sweeps" not in result.record and "lastSweep" not in result.record
+    assert "(report mode)" in cloud.sweeper_notifications()[-1]["message"]
+
+
+def _idle_serving_deleted(cloud: LocalCloud, result: ScenarioResult) -> None:
+    assert _statuses(result)[-2:] == ["IN_SERVICE", "COMPLETED"]
+    reason = result.record["serving"]["deletedReason"]
+    assert reason == "no invocations in the last 24 hour(s): deleted by the idle guard"
+    assert ("idle-serving", "deleted") in _findings(cloud)
+
+
 SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
     "fine-tuning-provisioned": _fine_tuning_provisioned,
     "continued-pre-training": _continued_pre_training,
@@ -243,6 +297,12 @@ SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
     "evaluation-judge": _evaluation_judge,
     "evaluation-record-fails": _evaluation_record_fails,
     "evaluation-model-unusable": _evaluation_model_unusable,
+    "sweep-delete-put-race": _sweep_delete_put_race,
+    "sweep-ttl-schedule-vanished": _sweep_ttl_schedule_vanished,
+    "sweep-unknown-serving": _sweep_unknown_serving,
+    "sweep-job-of-stopped-run": _sweep_job_of_stopped_run,
+    "sweep-report-mode": _sweep_report_mode,
+    "idle-serving-deleted": _idle_serving_deleted,
 }
 
 

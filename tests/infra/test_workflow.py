@@ -267,7 +267,7 @@ def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
 
 def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
     rules = workflow.of_type("AWS::Events::Rule")
-    assert len(rules) == 4
+    assert len(rules) == 5  # manifest, job state, unfinished execution, reconciler, sweeper
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
@@ -280,7 +280,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 17
+    assert len(functions) == 18
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
@@ -378,8 +378,25 @@ EXPECTED_ACTIONS = {
     "summarize_evaluation": REGISTRY
     | DATA_KEY
     | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "cloudwatch:PutMetricData"},
+    "sweep": REGISTRY
+    | QUERY
+    | DATA_KEY
+    | DELETE_SERVING
+    | FAILED_INVOCATIONS
+    | {
+        "bedrock:ListProvisionedModelThroughputs",
+        "bedrock:ListCustomModelDeployments",
+        "bedrock:ListModelCustomizationJobs",
+        "bedrock:ListCustomModels",
+        "bedrock:ListTagsForResource",
+        "bedrock:StopModelCustomizationJob",
+        "states:DescribeExecution",
+        "cloudwatch:ListMetrics",
+        "cloudwatch:GetMetricData",
+        "sns:Publish",
+    },
 }
-ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run"}
+ASYNCHRONOUS = {"job_events", "reconcile", "expire_serving", "execution_ended", "start_run", "sweep"}
 
 
 def _role_actions(workflow: Template) -> dict[str, set[str]]:
@@ -463,6 +480,9 @@ def test_bedrock_statements_are_scoped_to_bedrock_resource_types(workflow: Templ
     )
     for _, statement in _statements(workflow):
         if any(action.startswith("bedrock:") for action in _as_list(statement["Action"])):
+            if statement["Resource"] == "*":  # List calls have no resource-level permissions
+                assert all(a.startswith("bedrock:List") for a in _as_list(statement["Action"])), statement
+                continue
             for resource in _as_list(statement["Resource"]):
                 assert json.dumps(resource).rstrip('"]}').endswith(allowed), resource
 

@@ -57,6 +57,14 @@ def test_create_registers_the_run_and_starts_the_workflow(cloud: Cloud) -> None:
     assert record["executionArn"] == execution["executionArn"]
     payload = json.loads(started["input"])
     assert payload["spec"] == spec and payload["source"]["type"] == "api"
+    estimate = body["CostEstimate"]
+    assert (estimate["Currency"], estimate["TrainingPer1kTokens"], estimate["StoragePerModelMonth"]) == (
+        "USD",
+        0.001,
+        1.95,
+    )
+    assert estimate["ThroughputPerModelUnitHour"] is None  # no sourced Nova throughput price
+    assert any(f"reports/{model_id}/validation.json" in note for note in estimate["Notes"])
 
 
 @pytest.mark.parametrize(

@@ -405,3 +405,49 @@ def test_hyperparameters_python_cannot_read_are_a_usage_error(
         capsys, "validate", *NOVA_FINE_TUNING, "--hyperparameters", value, nova_dataset(tmp_path)
     )
     assert code == 2 and "--hyperparameters" in err
+
+
+# --- serving cost in the estimate ---------------------------------------------------------------
+
+
+def test_the_estimate_adds_the_serving_cost_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command_light = ("--base-model", "cohere.command-light-text-v14", "--customization-type", "FINE_TUNING")
+    path = dataset(tmp_path, lambda i: {"prompt": f"question {i}", "completion": "answer"}, 20)
+    serving = ("--serving", "provisioned", "--model-units", "2", "--ttl-hours", "8")
+    code, report = validate_json(capsys, *command_light, *serving, path)
+    assert code == 0
+    requested = report["estimate"]["serving"]["requested"]
+    assert (requested["hourly_cost"], requested["total_cost"]) == (17.12, 136.96)  # 2 x 8.56 x 8 h
+    assert report["estimate"]["serving"]["provisioned_per_model_unit_hour"]["OneMonth"] is None
+    code, out, _ = bmc(capsys, "validate", *command_light, *serving, path)
+    assert "Serving: provisioned throughput, 2 model unit(s), no commitment: 17.12 USD per hour, " in out
+    assert "136.96 USD for its 8 hour(s)" in out
+    assert "per model unit and hour: no commitment 8.56 USD, 1 month unknown, 6 months unknown" in out
+
+
+def test_without_serving_options_the_estimate_gives_the_model_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = bmc(capsys, "validate", *NOVA_FINE_TUNING, nova_dataset(tmp_path))
+    assert code == 0 and "Serving:" not in out
+    assert "On-demand deployment per 1K tokens: input 0.000035 USD, output 0.000140 USD" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--ttl-hours", "3"), "need --serving provisioned or on-demand"),
+        (("--serving", "provisioned", "--commitment", "OneMonth", "--ttl-hours", "3"), "cannot be deleted"),
+        (
+            ("--serving", "on-demand", "--commitment", "OneMonth"),
+            "commitment applies only to mode provisioned",
+        ),
+    ],
+)
+def test_inconsistent_serving_options_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
+    code, _, err = bmc(capsys, "validate", *NOVA_FINE_TUNING, *argv, nova_dataset(tmp_path))
+    assert code == 2 and message in err

@@ -24,6 +24,13 @@ def test_cdk_json_defaults_load() -> None:
     assert config.log_retention_days == 365
     assert config.serving.mode == "none"
     assert config.reconcile_minutes == 15
+    assert (config.sweeper.mode, config.sweeper.interval_minutes, config.sweeper.idle_hours) == (
+        "delete",
+        60,
+        24,
+    )
+    assert config.serving.idle_action == "notify"
+    assert config.monthly_budget_usd is None and config.private_endpoints == ()
 
 
 def test_every_key_is_in_cdk_json_and_the_readme() -> None:
@@ -55,6 +62,23 @@ def test_command_line_strings_are_decoded() -> None:
         "amazon.nova-micro-v1:0:128k",
         "meta.llama3-1-8b-instruct-v1:0:128k",
     )
+
+
+def test_guardrail_options_from_the_command_line() -> None:
+    config = load_config(
+        {
+            "sweeper": '{"mode": "report", "intervalMinutes": 30, "idleHours": 6}',
+            "monthlyBudgetUsd": "250.5",
+            "privateEndpoints": "bedrock-runtime,bedrock",
+        }
+    )
+    assert (config.sweeper.mode, config.sweeper.interval_minutes, config.sweeper.idle_hours) == (
+        "report",
+        30,
+        6,
+    )
+    assert config.monthly_budget_usd == 250.5
+    assert config.private_endpoints == ("bedrock-runtime", "bedrock")
 
 
 def test_existing_network() -> None:
@@ -142,6 +166,18 @@ def test_existing_network() -> None:
         ({"serving": {"commitment": "OneMonth", "ttlHours": 4}}, "context key 'serving.ttlHours'"),
         ({"queueHours": -1}, "context key 'queueHours'"),
         ({"reconcileMinutes": 1}, "context key 'reconcileMinutes'"),
+        ({"serving": {"idleAction": "stop"}}, "context key 'serving.idleAction': 'stop' is not valid"),
+        (
+            {"serving": {"commitment": "OneMonth", "idleAction": "delete"}},
+            "context key 'serving.idleAction': a committed throughput cannot be deleted",
+        ),
+        ({"sweeper": {"mode": "purge"}}, "allowed: one of delete, report"),
+        ({"sweeper": {"intervalMinutes": 5}}, "context key 'sweeper.intervalMinutes'"),
+        ({"sweeper": {"idleHour": 5}}, "context key 'sweeper.idleHour' is not a known setting (did you mean"),
+        ({"monthlyBudgetUsd": 0}, "context key 'monthlyBudgetUsd': 0 is not valid"),
+        ({"monthlyBudgetUsd": "lots"}, "context key 'monthlyBudgetUsd'"),
+        ({"privateEndpoints": ["bedrock-agent"]}, "context key 'privateEndpoints[0]'"),
+        ({"privateEndpoints": ["bedrock", "bedrock"]}, "a service is listed twice"),
         ({"prefix": "bmc\n"}, "context key 'prefix'"),  # a trailing newline does not pass
         ({"account": "123456789012\n"}, "context key 'account'"),
         ({"teams": {"Support": {}}}, "context key 'teams.Support': a team name is 2-32 characters"),

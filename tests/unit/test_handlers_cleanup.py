@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from bmc.catalog import estimate
 from bmc.errors import BedrockThrottled, RunSpecInvalid
 from bmc.handlers import cleanup, execution_ended, notify, prepare_run, serve
 
@@ -317,6 +320,28 @@ def test_a_served_run_stays_in_service_and_says_where(cloud: Cloud) -> None:
     body = cloud.notifications()[0]["Message"]
     assert f"provisioned {state['serving']['arn']} (InService)" in body
     assert "Expires at:" in body and "#/provisioned-throughput" in body
+    # The packaged table has no sourced throughput price for Nova Micro: the message says so.
+    assert "hourly cost unknown (no price for amazon.nova-micro-v1:0:128k)" in body
+
+
+def test_the_message_quotes_the_hourly_serving_cost_and_the_total_over_the_ttl(
+    cloud: Cloud, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prices = json.loads((Path(estimate.__file__).parents[1] / "data" / "prices.json").read_text())
+    prices["serving"]["provisioned_per_model_unit_hour"]["amazon.nova-micro-v1:0:128k"]["none"] = 12.5
+    (tmp_path / "prices.json").write_text(json.dumps(prices))
+    monkeypatch.setenv(estimate.PRICES_ENV, str(tmp_path / "prices.json"))
+    estimate.default_prices.cache_clear()
+    try:
+        state = in_service(cloud, ttlHours=2)
+        step("run-1", notify.handler, state, None)
+    finally:
+        estimate.default_prices.cache_clear()
+    body = cloud.notifications()[0]["Message"]
+    assert (
+        "provisioned throughput, 1 model unit(s), no commitment: 12.50 USD per hour, 25.00 USD for its 2 hour(s)"
+        in body
+    )
 
 
 def test_on_success_false_skips_the_message_but_completes(cloud: Cloud) -> None:

@@ -59,6 +59,7 @@ def test_a_console_spec_is_normalized_and_registered(cloud: Cloud) -> None:
         "modelUnits": 1,
         "commitment": "none",
         "ttlHours": None,
+        "idleAction": "notify",
     }
     assert result["source"] == {"type": "console"}
     names = result["names"]
@@ -155,7 +156,8 @@ def test_the_deployment_allow_list_applies(cloud: Cloud, monkeypatch: pytest.Mon
 
 def test_serving_defaults_come_from_the_deployment(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
-        "DEFAULT_SERVING", json.dumps({"mode": "provisioned", "modelUnits": 2, "ttlHours": 12})
+        "DEFAULT_SERVING",
+        json.dumps({"mode": "provisioned", "modelUnits": 2, "ttlHours": 12, "idleAction": "delete"}),
     )
     result = step("run-1", prepare_run.handler, spec(serving={"ttlHours": 3}), None)
     assert result["spec"]["serving"] == {
@@ -163,6 +165,7 @@ def test_serving_defaults_come_from_the_deployment(cloud: Cloud, monkeypatch: py
         "modelUnits": 2,
         "commitment": "none",
         "ttlHours": 3,
+        "idleAction": "delete",
     }
 
 

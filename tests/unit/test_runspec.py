@@ -92,6 +92,20 @@ def test_serving_takes_the_deployment_defaults_field_by_field() -> None:
     assert spec.serving.ttl_hours is None  # a default TTL means nothing without serving
 
 
+def test_idle_action_defaults_to_notify_and_a_delete_default_spares_commitments() -> None:
+    assert runspec.load_spec(base(serving={"mode": "provisioned"})).serving.idle_action == "notify"
+    defaults = {"mode": "provisioned", "idleAction": "delete"}
+    spec = runspec.load_spec(base(), default_serving=defaults)
+    assert spec.serving.idle_action == "delete"
+    assert (
+        runspec.load_spec(base(), default_serving={**defaults, "mode": "none"}).serving.idle_action
+        == "notify"
+    )
+    committed = runspec.load_spec(base(serving={"commitment": "OneMonth"}), default_serving=defaults)
+    assert committed.serving.idle_action == "notify"  # a committed throughput cannot be deleted early
+    assert runspec.RunSpec.from_dict(spec.to_dict()) == spec
+
+
 def test_invalid_serving_defaults_are_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="DEFAULT_SERVING"):
         runspec.serving_defaults({"mode": "always"})
@@ -150,6 +164,13 @@ def test_the_allow_list_and_region_are_checked() -> None:
         ({"serving": {"mode": "on-demand", "commitment": "OneMonth"}}, "serving.commitment", "INVALID_VALUE"),
         ({"serving": {"mode": "none", "ttlHours": 4}}, "serving.ttlHours", "INVALID_VALUE"),
         ({"serving": {"mode": "provisioned", "ttl": 4}}, "serving.ttl", "UNKNOWN_FIELD"),
+        ({"serving": {"mode": "provisioned", "idleAction": "stop"}}, "serving.idleAction", "INVALID_VALUE"),
+        ({"serving": {"mode": "none", "idleAction": "delete"}}, "serving.idleAction", "INVALID_VALUE"),
+        (
+            {"serving": {"mode": "provisioned", "commitment": "SixMonths", "idleAction": "delete"}},
+            "serving.idleAction",
+            "COMMITMENT_WITH_IDLE_DELETE",
+        ),
         ({"tags": {"aws:created-by": "me"}}, 'tags["aws:created-by"]', "RESERVED_TAG"),
         ({"tags": {"bmc:runId": "x"}}, 'tags["bmc:runId"]', "RESERVED_TAG"),
         ({"tags": {"team": 7}}, "tags.team", "WRONG_TYPE"),

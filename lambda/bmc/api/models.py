@@ -182,9 +182,27 @@ class ErrorResponse(BaseModel):
     requestId: str | None = None
 
 
+class CostEstimateView(BaseModel):
+    """What the model will cost, from the deployment's price table (example figures, dated).
+
+    Training bills tokens x epochs at ``TrainingPer1kTokens``: the token count is known once
+    the workflow has validated the datasets (the validation report has the full estimate).
+    ``ThroughputPerModelUnitHour`` is the no-commitment rate ``PUT .../throughput`` buys. A
+    null figure is one the price table does not have.
+    """
+
+    Currency: str
+    PricesAsOf: str
+    TrainingPer1kTokens: float | None = None
+    StoragePerModelMonth: float
+    ThroughputPerModelUnitHour: float | None = None
+    Notes: list[str] = Field(default_factory=list)
+
+
 class CreateCustomModelResponse(BaseModel):
     Id: str
     Status: ApiStatus
+    CostEstimate: CostEstimateView | None = None
 
 
 class ThroughputView(BaseModel):

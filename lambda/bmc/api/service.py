@@ -33,6 +33,7 @@ from bmc.api.errors import (
 )
 from bmc.api.models import (
     ApiStatus,
+    CostEstimateView,
     CreateCustomModelRequest,
     CreateCustomModelResponse,
     CustomModel,
@@ -60,6 +61,7 @@ from bmc.aws.registry import (
     timestamp,
     utc_now,
 )
+from bmc.catalog.estimate import default_prices, serving_cost
 from bmc.errors import (
     BedrockError,
     BedrockRequestFailed,
@@ -124,6 +126,28 @@ def idempotency_table() -> str:
     return value
 
 
+# --- what the request will cost -----------------------------------------------------------------
+
+
+def cost_estimate(spec: RunSpec, run_id: str) -> CostEstimateView:
+    """The per-unit prices of the model a request creates (its tokens are counted later)."""
+    table = default_prices()
+    throughput = serving_cost(spec.base_model, mode=PROVISIONED, model_units=1, prices=table)
+    notes = [
+        *throughput.notes,
+        "Training bills tokens x epochs: once the datasets are validated, the validation report "
+        f"(reports/{run_id}/validation.json in the artifacts bucket) has the token count and the training cost.",
+    ]
+    return CostEstimateView(
+        Currency=table.currency,
+        PricesAsOf=table.as_of,
+        TrainingPer1kTokens=table.training_price(spec.model),
+        StoragePerModelMonth=table.storage_per_custom_model_month,
+        ThroughputPerModelUnitHour=throughput.price_per_model_unit_hour,
+        Notes=notes,
+    )
+
+
 # --- the endpoints -------------------------------------------------------------------------------
 
 
@@ -180,7 +204,9 @@ class CustomModels:
             logger.error("the run's record is bound to another execution", extra={"runId": run_id})
         status = api_status(str(self.registry.require(run_id).get("status")))
         logger.info("custom model requested", extra={"runId": run_id})
-        return CreateCustomModelResponse(Id=run_id, Status=status)
+        return CreateCustomModelResponse(
+            Id=run_id, Status=status, CostEstimate=cost_estimate(check.spec, run_id)
+        )
 
     def _check_replay(self, run_id: str) -> None:
         """An Idempotency-Key and body seen before, after their idempotency record expired: the

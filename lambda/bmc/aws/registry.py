@@ -13,7 +13,7 @@ receive plain ``int`` and ``float``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -91,8 +91,26 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def utc_now() -> datetime:
+def _system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _system_clock
+
+
+def utc_now() -> datetime:
+    """The one clock of the package: every timestamp, TTL and age is read from it."""
+    return _clock()
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Read the time from ``clock`` (None: the system clock again).
+
+    The local cloud points it at its simulated clock, so the registry's timestamps, TTLs and
+    the simulated Bedrock's resource times agree, as they do in AWS.
+    """
+    global _clock  # noqa: PLW0603
+    _clock = clock or _system_clock
 
 
 def timestamp(moment: datetime | None = None) -> str:
@@ -581,3 +599,87 @@ class Registry:
         update.set("updatedAt", timestamp())
         condition = "attribute_exists(runId) AND attribute_not_exists(taskToken)"
         return self._update_if(run_id, update, condition) is not None
+
+    # --- the sweeper (bmc.guardrails) -----------------------------------------------------------
+
+    def claim_if_unchanged(self, run_id: str, seen: Mapping[str, Any], claim: Mapping[str, Any]) -> bool:
+        """Record ``claim`` as the run's ``lastSweep`` if its status and serving record are still
+        what the sweeper read (``seen``); False when the workflow or the API changed either.
+
+        The sweeper decides from that snapshot; this write voids the decision the moment
+        anything it rests on changes, so it never deletes what a running request is creating.
+        """
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.set("lastSweep", dict(claim))
+        serving = update.name("serving")
+        condition = (
+            f"attribute_exists(runId) AND {update.name('status')} = {update.value(seen.get('status'))}"
+        )
+        if seen.get("serving") is None:
+            condition += f" AND attribute_not_exists({serving})"
+        else:
+            condition += f" AND {serving} = {update.value(seen['serving'])}"
+        return self._update_if(run_id, update, condition) is not None
+
+    def record_sweep(
+        self, run_id: str, entry: Mapping[str, Any], fields: Mapping[str, Any] | None = None
+    ) -> None:
+        """Append what the sweeper did to the run's ``sweeps`` and write ``fields``."""
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.append("sweeps", [dict(entry)])
+        for path, value in (fields or {}).items():
+            update.set(path, value)
+        if self._update_if(run_id, update, "attribute_exists(runId)") is None:
+            raise RunNotFound(f"run {run_id} is not in the registry")
+
+    def mark_idle_notified(self, run_id: str, serving_arn: str, at: str) -> bool:
+        """Mark the run's serving as reported idle; False if it was already (notify once)."""
+        update = _Update()
+        update.set("serving.idleNotifiedAt", at)
+        arn = f"{update.name('serving')}.{update.name('arn')}"
+        notified = f"{update.name('serving')}.{update.name('idleNotifiedAt')}"
+        condition = f"{arn} = {update.value(serving_arn)} AND attribute_not_exists({notified})"
+        return self._update_if(run_id, update, condition) is not None
+
+    def clear_idle_notified(self, run_id: str, serving_arn: str) -> bool:
+        """The serving is called again: a later idle period is news again."""
+        update = _Update()
+        update.remove("serving.idleNotifiedAt")
+        arn = f"{update.name('serving')}.{update.name('arn')}"
+        condition = f"{arn} = {update.value(serving_arn)}"
+        return self._update_if(run_id, update, condition) is not None
+
+    def read_state(self, key: str) -> dict[str, Any]:
+        """A bookkeeping item (``key`` starts with '#', which no run id may)."""
+        item = self.get(key)
+        return dict((item or {}).get("state") or {})
+
+    def write_state(self, key: str, state: Mapping[str, Any]) -> None:
+        if not key.startswith("#"):
+            raise ValueError("bookkeeping keys start with '#' so they can never be a run id")
+        update = _Update()
+        update.set("state", dict(state))
+        update.set("updatedAt", timestamp())
+        self._update(key, update, None)
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many runs have each status (every page of byCreatedAt, the status attribute only)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": self.created_index,
+            "KeyConditionExpression": "recordType = :run",
+            "ExpressionAttributeValues": {":run": {"S": RECORD_TYPE}},
+            "ProjectionExpression": "#status",
+            "ExpressionAttributeNames": {"#status": "status"},
+        }
+        counts = dict.fromkeys(STATUSES, 0)
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                status = str(item.get("status", {}).get("S", ""))
+                counts[status] = counts.get(status, 0) + 1
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bmc.aws.s3io import STDIN, is_s3_uri
+from bmc.catalog.estimate import ServingCost
 from bmc.catalog.hyperparameters import UNSUPPORTED_CUSTOMIZATION_TYPE
 from bmc.catalog.models import CUSTOMIZATION_TYPES
 from bmc.cli.common import EXIT_INVALID, EXIT_USAGE, EXIT_VALID, UsageError, human_size, output_to_stdout
+from bmc.errors import ConfigurationError
 from bmc.findings import DEFAULT_LISTED_PER_CODE, FindingGroup
+from bmc.runspec import serving_defaults
+from bmc.runspec.model import COMMITMENTS, SERVING_MODES
 from bmc.validation import ValidationReport, check_allowed_codes, codes, validate_datasets
 
 # The input could not be read: the check did not happen, which is a usage problem, not bad data.
@@ -83,6 +87,21 @@ def add_parser(commands: Any) -> None:
         help=f"findings listed per code, and lines listed per repeated finding (default "
         f"{DEFAULT_LISTED_PER_CODE}); 'all' lists every one, in the text and the JSON alike",
     )
+    serving = validate.add_argument_group(
+        "serving cost", "add what serving the model would cost to the estimate"
+    )
+    serving.add_argument(
+        "--serving", choices=SERVING_MODES, default="none", help="none (default), provisioned, on-demand"
+    )
+    serving.add_argument(
+        "--model-units", type=int, default=1, metavar="N", help="provisioned model units (default 1)"
+    )
+    serving.add_argument(
+        "--commitment", choices=COMMITMENTS, default="none", help="none (default), OneMonth, SixMonths"
+    )
+    serving.add_argument(
+        "--ttl-hours", type=int, metavar="H", help="hours the serving lasts before it is deleted"
+    )
     validate.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     validate.add_argument(
         "training",
@@ -119,12 +138,34 @@ def region_name(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region name such as us-east-1")
 
 
+def serving_option(args: argparse.Namespace) -> dict[str, object] | None:
+    """The serving block the --serving options describe (checked like a run spec's), or None."""
+    if args.serving == "none":
+        if args.commitment != "none" or args.ttl_hours is not None or args.model_units != 1:
+            raise UsageError(
+                "--model-units, --commitment and --ttl-hours need --serving provisioned or on-demand"
+            )
+        return None
+    raw = {
+        "mode": args.serving,
+        "modelUnits": args.model_units,
+        "commitment": args.commitment,
+        "ttlHours": args.ttl_hours,
+    }
+    try:
+        return serving_defaults(raw).to_dict()
+    except ConfigurationError as exc:
+        problems = str(exc).split("invalid: ", 1)[-1]
+        raise UsageError(f"--serving options: {problems}") from None
+
+
 def run_validate(args: argparse.Namespace) -> int:
     hyperparameters, hyperparameters_source = parse_hyperparameters(args.hyperparameters)
     allow = [code.upper() for code in args.allow]
     problems = check_allowed_codes(allow)
     if problems:
         raise UsageError(f"--allow: {'; '.join(problems)}")
+    serving = serving_option(args)
     locations = [args.training, *args.validation_file]
     if locations.count(STDIN) > 1:
         raise UsageError("only one input can be read from standard input ('-')")
@@ -146,6 +187,7 @@ def run_validate(args: argparse.Namespace) -> int:
             listed_per_code=args.max_findings,
             allow=allow,
             teacher_model=args.teacher_model,
+            serving=serving,
         )
     finally:
         if progress is not None:
@@ -266,6 +308,8 @@ def print_report(report: ValidationReport, out: TextIO) -> None:
         out.write(f"\nAcknowledged for this run (--allow): {acknowledged}\n")
     if report.estimate is not None:
         out.write(f"\nEstimate: {describe_estimate(report.estimate)}\n")
+        for line in describe_serving(report.estimate.get("serving") or {}, report.estimate["currency"]):
+            out.write(f"  {line}\n")
         for note in report.estimate["notes"]:
             out.write(f"  {note}\n")
 
@@ -325,3 +369,30 @@ def describe_estimate(estimate: dict[str, Any]) -> str:
         f"{estimate['training_cost']:,.2f} {currency} "
         f"training, plus {estimate['storage_per_month']:,.2f} {currency} per month to store the custom model"
     )
+
+
+def describe_serving(serving: dict[str, Any], currency: str) -> list[str]:
+    """The serving lines of the estimate: the requested serving's cost, else the model's rates."""
+    lines = []
+    requested = serving.get("requested")
+    if requested:
+        lines.append(f"Serving: {ServingCost.from_dict(requested).describe()}")
+        lines += [f"  {note}" for note in requested["notes"][1:]]  # the first repeats the prices' date
+    per_unit = serving.get("provisioned_per_model_unit_hour") or {}
+    if any(value is not None for value in per_unit.values()):  # a line of "unknown" says nothing
+        rates = ", ".join(
+            f"{label} {_money(per_unit.get(term), currency)}"
+            for term, label in (("none", "no commitment"), ("OneMonth", "1 month"), ("SixMonths", "6 months"))
+        )
+        lines.append(f"Provisioned throughput per model unit and hour: {rates}")
+    tokens = serving.get("on_demand_per_1k_tokens")
+    if tokens:
+        lines.append(
+            f"On-demand deployment per 1K tokens: input {_money(tokens['input'], currency, 6)}, "
+            f"output {_money(tokens['output'], currency, 6)} (no hourly charge)"
+        )
+    return lines
+
+
+def _money(value: float | None, currency: str, digits: int = 2) -> str:
+    return "unknown" if value is None else f"{value:,.{digits}f} {currency}"

@@ -2,15 +2,17 @@
 model calls, input tokens (an upper bound, as for training data), the most output tokens the
 answers may take, and the temporary serving a run without serving needs for it.
 
-Serving prices: ``temporary_serving_cost`` is the one seam for the temporary serving's cost. The
-price table has no serving prices yet, so it names the serving and reports the cost as unknown;
-when serving prices are added to the table, it returns their figure.
+The temporary serving is priced by ``bmc.catalog.estimate.serving_cost``, the one place serving
+figures are computed: an on-demand deployment bills the custom model's tokens (bounded here by
+the estimated input and the most output), a provisioned throughput bills its hourly rate while
+the evaluation runs. A price the table does not have is None, never a guess.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from bmc.catalog.estimate import ON_DEMAND, PriceTable, serving_cost
 from bmc.catalog.models import Model
 from bmc.evaluation.dataset import TestSet
 from bmc.runspec.model import RunSpec
@@ -22,22 +24,33 @@ ESTIMATE_NOTE = (
 )
 
 
-def temporary_serving_cost(model: Model) -> dict[str, Any]:
-    """The cheapest serving the catalog allows for an evaluation of ``model``, and its cost."""
+def temporary_serving_cost(
+    model: Model, *, input_tokens: int, max_output_tokens: int, prices: PriceTable | None = None
+) -> dict[str, Any]:
+    """The cheapest serving the catalog allows for an evaluation of ``model``, and its cost:
+    ``cost`` (the serving's figures), ``tokens_cost`` (on demand: the most the custom model's
+    answers bill, None without rates) and a line for people."""
     serving = model.evaluation_serving
-    return {
-        **serving.to_dict(),
-        "cost": None,
-        "note": (
-            "No serving prices in the price table: the temporary "
-            + (
-                "deployment bills per token"
-                if serving.mode == "on-demand"
-                else "throughput bills per model unit hour"
-            )
-            + " while the evaluation runs, and is deleted afterwards"
-        ),
-    }
+    cost = serving_cost(
+        model.customization_id,
+        mode=serving.mode,
+        model_units=serving.model_units or 1,
+        commitment="none",
+        prices=prices,
+    )
+    tokens_cost = None
+    if serving.mode == ON_DEMAND and None not in (cost.input_per_1k_tokens, cost.output_per_1k_tokens):
+        tokens_cost = round(
+            input_tokens / 1000 * float(cost.input_per_1k_tokens or 0)
+            + max_output_tokens / 1000 * float(cost.output_per_1k_tokens or 0),
+            4,
+        )
+    if serving.mode == ON_DEMAND:
+        bound = "" if tokens_cost is None else f"; at most {tokens_cost:,.4f} {cost.currency} for the answers"
+        note = f"temporary {cost.describe()}{bound}; deleted after the evaluation"
+    else:
+        note = f"temporary {cost.describe().replace(' until deleted', '')} while the evaluation runs, then deleted"
+    return {**serving.to_dict(), "cost": cost.to_dict(), "tokens_cost": tokens_cost, "note": note}
 
 
 def evaluation_estimate(spec: RunSpec, test_set: TestSet) -> dict[str, Any] | None:
@@ -57,6 +70,14 @@ def evaluation_estimate(spec: RunSpec, test_set: TestSet) -> dict[str, Any] | No
         "model_calls": calls,
         "input_tokens_per_model": prompt_tokens,
         "max_output_tokens_per_model": records * evaluation.inference.max_tokens,
-        "temporary_serving": temporary_serving_cost(spec.model) if spec.serving.mode == "none" else None,
+        "temporary_serving": (
+            temporary_serving_cost(
+                spec.model,
+                input_tokens=prompt_tokens,
+                max_output_tokens=records * evaluation.inference.max_tokens,
+            )
+            if spec.serving.mode == "none"
+            else None
+        ),
         "notes": [ESTIMATE_NOTE],
     }

@@ -40,6 +40,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         s3_client=s3,
         region=settings.region(),
         allow=spec.validation_allow,
+        serving=spec.serving.to_dict(),
     )
     document = report.to_dict()
     errors, total = list(report.errors), sum(report.error_counts.values())

@@ -28,12 +28,14 @@ from bmc.runspec.bounds import bounds_findings
 from bmc.runspec.evaluation import check_evaluation
 from bmc.runspec.locations import in_data_scope, s3_object, validation_data
 from bmc.runspec.model import (
+    COMMITMENT_WITH_IDLE_DELETE,
     COMMITMENT_WITH_TTL,
     COMMITMENTS,
     DEFAULT_SERVING_SOURCE,
     DISTILLATION_FIELDS,
     EXECUTION_INPUT,
     FIELDS,
+    IDLE_ACTIONS,
     INVALID_TAG,
     MAX_MODEL_UNITS,
     MAX_RESPONSE_LENGTH,
@@ -503,6 +505,10 @@ def _serving(check: _Checker, value: Any, defaults: Serving, model: Model | None
             else check.integer(value["ttlHours"], at("ttlHours"), 1, MAX_TTL_HOURS)
         )
 
+    idle_action = defaults.idle_action
+    if value.get("idleAction") is not None:
+        idle_action = check.choice(value["idleAction"], at("idleAction"), IDLE_ACTIONS) or idle_action
+
     if mode != "provisioned":
         if value.get("commitment") not in (None, "none"):
             check.error(at("commitment"), codes.INVALID_VALUE, "commitment applies only to mode provisioned")
@@ -510,7 +516,25 @@ def _serving(check: _Checker, value: Any, defaults: Serving, model: Model | None
     if mode == "none":
         if value.get("ttlHours") is not None:
             check.error(at("ttlHours"), codes.INVALID_VALUE, "ttlHours applies only when the model is served")
+        # A deployment may default to deleting idle servings while runs default to serving none.
+        if value.get("idleAction") == "delete" and path:
+            check.error(
+                at("idleAction"),
+                codes.INVALID_VALUE,
+                "idleAction delete applies only when the model is served",
+            )
         ttl = None
+        idle_action = "notify"
+    if commitment != "none" and idle_action == "delete":
+        # A deployment may default to deleting idle servings while runs default to serving none.
+        if value.get("idleAction") == "delete" and path:
+            check.error(
+                at("idleAction"),
+                COMMITMENT_WITH_IDLE_DELETE,
+                f"a throughput committed for {commitment} cannot be deleted before its term, so idleAction "
+                "delete cannot apply: use notify or set commitment to none",
+            )
+        idle_action = "notify"  # a default of delete cannot apply to a committed throughput
     if commitment != "none" and ttl is not None:
         culprit = at("ttlHours") if value.get("ttlHours") is not None else at("commitment")
         check.error(
@@ -534,7 +558,9 @@ def _serving(check: _Checker, value: Any, defaults: Serving, model: Model | None
                 f"{model.customization_id} custom models cannot be deployed on demand{origin}; "
                 "use provisioned or none",
             )
-    return Serving(mode=mode, model_units=units, commitment=commitment, ttl_hours=ttl)
+    return Serving(
+        mode=mode, model_units=units, commitment=commitment, ttl_hours=ttl, idle_action=idle_action
+    )
 
 
 def _tags(check: _Checker, value: Any) -> dict[str, str]:

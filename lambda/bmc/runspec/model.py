@@ -26,6 +26,7 @@ DEFAULT_SERVING_SOURCE = "DEFAULT_SERVING"
 
 SERVING_MODES = ("none", "provisioned", "on-demand")
 COMMITMENTS = ("none", "OneMonth", "SixMonths")
+IDLE_ACTIONS = ("notify", "delete")  # what the idle guard does with a serving nobody calls
 MAX_MODEL_UNITS = 100
 MAX_TTL_HOURS = 24 * 365
 MAX_RESPONSE_LENGTH = 32_768
@@ -45,6 +46,7 @@ UNKNOWN_TEACHER = validation_codes.UNKNOWN_TEACHER  # shared with `bmc validate 
 TEACHER_NOT_SUPPORTED = validation_codes.TEACHER_NOT_SUPPORTED
 SERVING_NOT_SUPPORTED = "SERVING_NOT_SUPPORTED"
 COMMITMENT_WITH_TTL = "COMMITMENT_WITH_TTL"
+COMMITMENT_WITH_IDLE_DELETE = "COMMITMENT_WITH_IDLE_DELETE"
 TOO_MANY_TAGS = "TOO_MANY_TAGS"
 INVALID_TAG = "INVALID_TAG"
 RESERVED_TAG = "RESERVED_TAG"
@@ -72,7 +74,7 @@ FIELDS = (
     "validation",
 )
 DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
-SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours")
+SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours", "idleAction")
 NOTIFY_FIELDS = ("onSuccess",)
 EVALUATION_FIELDS = (
     "testData",
@@ -112,6 +114,7 @@ class Serving:
     model_units: int = 1
     commitment: str = "none"
     ttl_hours: int | None = None
+    idle_action: str = "notify"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +122,7 @@ class Serving:
             "modelUnits": self.model_units,
             "commitment": self.commitment,
             "ttlHours": self.ttl_hours,
+            "idleAction": self.idle_action,
         }
 
 

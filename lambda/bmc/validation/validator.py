@@ -104,6 +104,7 @@ def validate_datasets(
     teacher_model: str | None = None,
     digest: bool = True,
     fast_path: bool = True,
+    serving: Mapping[str, Any] | None = None,
 ) -> ValidationReport:
     """Validate a training file and optional validation files for a customization job.
 
@@ -114,6 +115,7 @@ def validate_datasets(
     code and the lines kept per group (None lists every one); all are counted. Findings whose
     code is in ``allow`` are acknowledged for this run: listed apart, not errors.
     ``digest`` and ``fast_path`` exist for benchmarks and tests (the findings are the same).
+    ``serving`` (a run spec's serving block) adds its cost to the estimate.
     """
     if isinstance(validation, str):  # a lone path is not a sequence of one-letter paths
         validation = (validation,)
@@ -127,6 +129,7 @@ def validate_datasets(
         allow=frozenset(allow),
         digest=digest,
         fast_path=fast_path,
+        serving=serving,
     )
     return run.execute(
         model_id=model_id,
@@ -150,8 +153,10 @@ class _Run:
         allow: frozenset[str],
         digest: bool,
         fast_path: bool,
+        serving: Mapping[str, Any] | None = None,
     ) -> None:
         self.s3_client = s3_client
+        self.serving = serving
         self.progress = progress
         self.bytes_done = 0
         self.errors = FindingLog(listed_per_code)
@@ -263,6 +268,7 @@ class _Run:
             steps=checked.integer(STEP_COUNT),
             batch_size=checked.batch_size,
             records=training_stats.records,
+            serving=self.serving,
         )
         return self.report(
             model.customization_id,

@@ -61,12 +61,17 @@ class CleanupResult:
 
     def attempt(self, what: str, step: Callable[[], T]) -> T | None:
         """Run one step; a failure is recorded as a problem and the next step still runs."""
-        try:
-            return step()
-        except Exception as exc:
-            logger.exception(f"cleanup step failed: {what}")
-            self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
-            return None
+        return attempt_step(self.problems, what, step)
+
+
+def attempt_step(problems: list[str], what: str, step: Callable[[], T]) -> T | None:
+    """``step()``, or None with the failure logged and added to ``problems`` (the caller goes on)."""
+    try:
+        return step()
+    except Exception as exc:
+        logger.exception(f"step failed: {what}")
+        problems.append(f"{what}: {type(exc).__name__}: {exc}")
+        return None
 
 
 @dataclass(frozen=True, slots=True)

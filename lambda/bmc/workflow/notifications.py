@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from bmc.aws.registry import COMPLETED, FAILED, REJECTED, STOPPED, TRAINED, Registry, belongs_to
+from bmc.catalog.estimate import serving_cost
 from bmc.evaluation.report import comparison_table
 
 logger = Logger(child=True)
@@ -98,6 +99,18 @@ def evaluation_lines(evaluation: Any) -> list[str]:
     return ["", "Evaluation (custom model vs its base):", *(f"  {line}" if line else "" for line in table)]
 
 
+def serving_cost_line(spec: Mapping[str, Any], serving: Mapping[str, Any]) -> str:
+    """What the run's serving bills per hour and, with ttlHours or a commitment, in total."""
+    asked = spec.get("serving") or {}
+    return serving_cost(
+        spec.get("baseModel"),
+        mode=str(serving.get("kind") or asked.get("mode")),
+        model_units=int(serving.get("modelUnits") or asked.get("modelUnits") or 1),
+        commitment=str(asked.get("commitment") or "none"),
+        ttl_hours=asked.get("ttlHours"),
+    ).describe()
+
+
 def compose(
     *,
     prefix: str,
@@ -131,6 +144,8 @@ def compose(
     if serving:
         state = serving.get("status") or "unknown"
         fact("Serving", f"{serving.get('kind')} {serving.get('arn') or serving.get('name')} ({state})")
+        if serving.get("status") != "Deleted":
+            fact("Serving cost", serving_cost_line(spec, serving))
         fact("Expires at", serving.get("expiresAt"))
         fact("Deleted at", serving.get("deletedAt"))
     if error is not None:

@@ -245,24 +245,28 @@ def delete_recorded_serving(serving: Mapping[str, Any], bedrock: BedrockOps) -> 
     return bedrock.delete_serving(str(serving.get("kind")), str(identifier))
 
 
-def expire(run_id: str, *, registry: Registry, bedrock: BedrockOps) -> dict[str, Any]:
-    """Delete the run's serving at the end of its TTL; the run becomes COMPLETED."""
+TTL_ENDED = "serving deleted at the end of its ttlHours"
+
+
+def expire(
+    run_id: str, *, registry: Registry, bedrock: BedrockOps, reason: str = TTL_ENDED
+) -> dict[str, Any]:
+    """Delete the run's serving (its TTL ended, or ``reason``); the run becomes COMPLETED."""
     run = registry.require(run_id)
     serving = run.get("serving") or {}
     if not serving:
         logger.warning("the run serves nothing", extra={"runId": run_id})
         return {"runId": run_id, "deleted": False, "status": run.get("status")}
     deleted = delete_recorded_serving(serving, bedrock)
-    fields = {"serving.status": DELETED, "serving.deletedAt": serving.get("deletedAt") or timestamp()}
+    fields = {
+        "serving.status": DELETED,
+        "serving.deletedAt": serving.get("deletedAt") or timestamp(),
+        "serving.deletedReason": serving.get("deletedReason") or reason,
+    }
     status = str(run.get("status"))
     if status in TERMINAL_STATUSES:
         registry.update(run_id, fields=fields)  # FAILED, STOPPED or already COMPLETED: keep it
     else:
-        registry.transition(
-            run_id,
-            COMPLETED,
-            detail="serving deleted at the end of its ttlHours",
-            fields=fields,
-        )
+        registry.transition(run_id, COMPLETED, detail=reason, fields=fields)
         status = COMPLETED
     return {"runId": run_id, "deleted": deleted, "status": status}
