@@ -26,6 +26,8 @@ CustomizationType = Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATI
 ApiStatus = Literal["Pending", "InProgress", "Complete", "Rejected", "Failed", "Stopped", "Deleted"]
 DownloadType = Literal["metrics", "validation", "training", "evaluation"]
 MetricName = Literal["exactMatch", "contains", "tokenF1", "rougeL", "bleu", "chrF"]
+# One flat enum: a single Literal would become `const`, which API Gateway's draft 4 ignores.
+GateMetric = Literal["exactMatch", "contains", "tokenF1", "rougeL", "bleu", "chrF", "judge"]
 
 # docs/api.md, "Status": the workflow's statuses as the API reports them.
 STATUS_MAP: Mapping[str, ApiStatus] = {
@@ -70,6 +72,48 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class EvaluationInferenceRequest(_Request):
+    MaxTokens: Annotated[int | None, Field(ge=1, le=MAX_TOKENS_LIMIT, description="Default 512")] = None
+    Temperature: Annotated[float | None, Field(ge=0, le=1, description="Default 0")] = None
+    TopP: Annotated[float | None, Field(ge=0, le=1, description="Not sent unless given")] = None
+
+
+class EvaluationJudgeRequest(_Request):
+    ModelId: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="A judge model of the deployment (evaluation.judgeModels)",
+        ),
+    ]
+    Criteria: Annotated[str | None, Field(min_length=1, max_length=MAX_CRITERIA_CHARS)] = None
+
+
+class EvaluationGateRequest(_Request):
+    Metric: Annotated[GateMetric, Field(description="The metric to beat the base on")]
+    MinDelta: Annotated[float | None, Field(description="Least delta, in the metric's units (default 0)")] = (
+        None
+    )
+    OnFail: Annotated[Literal["undeploy", "keep"] | None, Field(description="Default undeploy")] = None
+
+
+class EvaluationRequest(_Request):
+    """The run spec's ``evaluation`` block (docs/run-spec.md), in the API's field names."""
+
+    TestDataLocation: Annotated[
+        str, Field(max_length=1024, pattern=S3_URI, description="s3:// URI of the JSONL test set")
+    ]
+    MaxRecords: Annotated[int | None, Field(ge=1, le=MAX_RECORDS_CAP, description="Default 1000")] = None
+    CompareWithBase: Annotated[bool | None, Field(description="Default true")] = None
+    Metrics: Annotated[list[MetricName] | None, Field(min_length=1, max_length=6)] = None
+    Inference: EvaluationInferenceRequest | None = None
+    SystemPrompt: Annotated[str | None, Field(min_length=1, max_length=MAX_SYSTEM_PROMPT_CHARS)] = None
+    Judge: EvaluationJudgeRequest | None = None
+    Gate: EvaluationGateRequest | None = None
+    ToleratedFailurePercentage: Annotated[float | None, Field(ge=0, le=100)] = None
+
+
 class CreateCustomModelRequest(_Request):
     """``POST /custom-models``: maps onto the run spec (docs/api.md, "Request and run spec")."""
 
@@ -109,48 +153,6 @@ class CreateCustomModelRequest(_Request):
     ] = None
 
 
-class EvaluationInferenceRequest(_Request):
-    MaxTokens: Annotated[int | None, Field(ge=1, le=MAX_TOKENS_LIMIT, description="Default 512")] = None
-    Temperature: Annotated[float | None, Field(ge=0, le=1, description="Default 0")] = None
-    TopP: Annotated[float | None, Field(ge=0, le=1, description="Not sent unless given")] = None
-
-
-class EvaluationJudgeRequest(_Request):
-    ModelId: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=256,
-            description="A judge model of the deployment (evaluation.judgeModels)",
-        ),
-    ]
-    Criteria: Annotated[str | None, Field(min_length=1, max_length=MAX_CRITERIA_CHARS)] = None
-
-
-class EvaluationGateRequest(_Request):
-    Metric: Annotated[MetricName | Literal["judge"], Field(description="The metric to beat the base on")]
-    MinDelta: Annotated[float | None, Field(description="Least delta, in the metric's units (default 0)")] = (
-        None
-    )
-    OnFail: Annotated[Literal["undeploy", "keep"] | None, Field(description="Default undeploy")] = None
-
-
-class EvaluationRequest(_Request):
-    """The run spec's ``evaluation`` block (docs/run-spec.md), in the API's field names."""
-
-    TestDataLocation: Annotated[
-        str, Field(max_length=1024, pattern=S3_URI, description="s3:// URI of the JSONL test set")
-    ]
-    MaxRecords: Annotated[int | None, Field(ge=1, le=MAX_RECORDS_CAP, description="Default 1000")] = None
-    CompareWithBase: Annotated[bool | None, Field(description="Default true")] = None
-    Metrics: Annotated[list[MetricName] | None, Field(min_length=1, max_length=6)] = None
-    Inference: EvaluationInferenceRequest | None = None
-    SystemPrompt: Annotated[str | None, Field(min_length=1, max_length=MAX_SYSTEM_PROMPT_CHARS)] = None
-    Judge: EvaluationJudgeRequest | None = None
-    Gate: EvaluationGateRequest | None = None
-    ToleratedFailurePercentage: Annotated[float | None, Field(ge=0, le=100)] = None
-
-
 class InvokeRequest(_Request):
     """``POST /custom-models/{id}/invoke``: a prompt for the model the run serves."""
 
@@ -188,7 +190,8 @@ class CostEstimateView(BaseModel):
     Training bills tokens x epochs at ``TrainingPer1kTokens``: the token count is known once
     the workflow has validated the datasets (the validation report has the full estimate).
     ``ThroughputPerModelUnitHour`` is the no-commitment rate ``PUT .../throughput`` buys. A
-    null figure is one the price table does not have.
+    null figure is one the price table does not have. With an ``Evaluation``, the model is
+    served only while it is evaluated (``EvaluationServing``).
     """
 
     Currency: str
@@ -196,6 +199,10 @@ class CostEstimateView(BaseModel):
     TrainingPer1kTokens: float | None = None
     StoragePerModelMonth: float
     ThroughputPerModelUnitHour: float | None = None
+    EvaluationServing: str | None = Field(
+        default=None,
+        description="With an Evaluation: the temporary serving it creates and deletes, and what it bills",
+    )
     Notes: list[str] = Field(default_factory=list)
 
 

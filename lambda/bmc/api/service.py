@@ -31,6 +31,7 @@ from bmc.api.errors import (
     UnavailableError,
     bedrock_refusal,
 )
+from bmc.api.invoke import invoke as invoke_model
 from bmc.api.models import (
     ApiStatus,
     CostEstimateView,
@@ -41,6 +42,8 @@ from bmc.api.models import (
     Download,
     DownloadFile,
     DownloadType,
+    InvokeRequest,
+    InvokeResponse,
     api_status,
     workflow_statuses,
 )
@@ -101,6 +104,7 @@ class ApiSettings:
     allowed_base_models: tuple[str, ...]
     schedule_group: str | None
     tenancy: Tenancy
+    allowed_judge_models: tuple[str, ...] | None = None  # evaluation.judgeModels; None: unchecked
 
     @classmethod
     def from_environment(cls) -> ApiSettings:
@@ -116,6 +120,7 @@ class ApiSettings:
             allowed_base_models=settings.allowed_base_models(),
             schedule_group=settings.optional_schedule_group(),
             tenancy=Tenancy.from_environment(),
+            allowed_judge_models=settings.evaluation_judge_models(),
         )
 
 
@@ -138,7 +143,22 @@ def cost_estimate(spec: RunSpec, run_id: str) -> CostEstimateView:
         "Training bills tokens x epochs: once the datasets are validated, the validation report "
         f"(reports/{run_id}/validation.json in the artifacts bucket) has the token count and the training cost.",
     ]
+    evaluation_serving = None
+    if spec.evaluation is not None:
+        # The model is served only while it is evaluated, the cheapest way the catalog allows.
+        temporary = spec.model.evaluation_serving
+        evaluation_serving = "temporary " + serving_cost(
+            spec.base_model,
+            mode=temporary.mode,
+            model_units=temporary.model_units or 1,
+            prices=table,
+        ).describe().replace(" until deleted", "")
+        notes.append(
+            "The evaluation also bills the base model's and the judge's on-demand tokens; the validation "
+            "report has the test set's token estimate."
+        )
     return CostEstimateView(
+        EvaluationServing=evaluation_serving,
         Currency=table.currency,
         PricesAsOf=table.as_of,
         TrainingPer1kTokens=table.training_price(spec.model),
@@ -182,6 +202,7 @@ class CustomModels:
             region=self.config.region,
             datasets_bucket=self.config.datasets_bucket,
             data_prefixes=self.caller.scope.prefixes,
+            allowed_judge_models=self.config.allowed_judge_models,
         )
         if check.spec is None or check.errors:
             raise BadRequestError("Invalid request", [field_error(finding) for finding in check.errors])
@@ -319,6 +340,12 @@ class CustomModels:
         return self.registry.update(model_id, fields=fields)
 
     # GET /custom-models/{id}/download
+
+    # POST /custom-models/{id}/invoke
+
+    def invoke(self, model_id: str, request: InvokeRequest) -> InvokeResponse:
+        record = self.require(model_id)
+        return invoke_model(model_id, record, request, region=self.config.region)
 
     def download(self, model_id: str, download_type: DownloadType) -> Download:
         record = self.require(model_id)
@@ -496,15 +523,23 @@ class CustomModels:
         return model_view(self.registry.require(model_id))
 
 
+# The run's reports each download type returns, first the one ``url`` points to.
+REPORTS: Mapping[str, tuple[str, ...]] = {
+    "metrics": ("metrics",),
+    "evaluation": ("evaluation", "predictions"),
+}
+
+
 def own_data(
     model_id: str, record: Mapping[str, Any], download_type: DownloadType, config: ApiSettings
 ) -> list[str]:
     """The run's own objects of this type: its report, or its data in its owner's prefixes of
     the datasets bucket (as configured now), never a manifest."""
-    if download_type == "metrics":
-        report = (record.get("reports") or {}).get("metrics")
+    if download_type in REPORTS:
+        reports = record.get("reports") or {}
         allowed = f"s3://{config.artifacts_bucket}/reports/{model_id}/"
-        return [report] if isinstance(report, str) and report.startswith(allowed) else []
+        found = [reports.get(name) for name in REPORTS[download_type]]
+        return [uri for uri in found if isinstance(uri, str) and uri.startswith(allowed)]
     spec = record.get("spec") or {}
     uris = [spec.get("trainingData")] if download_type == "training" else spec.get("validationData") or []
     scope = scope_of_owner(owner_of_record(record), config.tenancy, config.allowed_base_models)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bmc.api.models import CustomModel, CustomModelSummary, RunErrorView, ThroughputView, api_status
+from bmc.api.models import (
+    CustomModel,
+    CustomModelSummary,
+    EvaluationView,
+    RunErrorView,
+    ThroughputView,
+    api_status,
+)
 from bmc.aws.bedrock_ops import PROVISIONED
 from bmc.tenancy import PLATFORM, owner_of_record
 
@@ -54,6 +61,27 @@ def throughput_view(serving: Mapping[str, Any] | None) -> ThroughputView | None:
     )
 
 
+def evaluation_view(record: Mapping[str, Any]) -> EvaluationView | None:
+    """The evaluation's headline and gate, once the run has an evaluation."""
+    evaluation = record.get("evaluation")
+    if not isinstance(evaluation, Mapping):
+        return None
+    found = evaluation.get("summary")
+    summary: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    gate = evaluation.get("gate")
+    return EvaluationView(
+        TestDataLocation=evaluation.get("testData"),
+        Records=summary.get("records"),
+        Metrics=summary.get("metrics"),
+        PrimaryMetric=summary.get("primaryMetric"),
+        WinTieLoss=summary.get("winTieLoss"),
+        Gate={key: value for key, value in gate.items() if key != "undeploy"}
+        if isinstance(gate, Mapping)
+        else None,
+        FailedRecords=evaluation.get("failedRecords"),
+    )
+
+
 def model_view(record: Mapping[str, Any]) -> CustomModel:
     request = request_view(record)
     error = record.get("error")
@@ -73,6 +101,7 @@ def model_view(record: Mapping[str, Any]) -> CustomModel:
         JobArn=record.get("jobArn"),
         CustomModelArn=record.get("customModelArn"),
         MetricsSummary=record.get("metricsSummary"),
+        Evaluation=evaluation_view(record),
         Throughput=throughput_view(record.get("serving")),
         Error=RunErrorView(Error=str(error.get("error")), Cause=str(error.get("cause") or ""))
         if isinstance(error, Mapping)

@@ -6,15 +6,16 @@ For each resource tagged for the deployment (``inventory``), read after the list
   names it (ARN, or name before the ARN is recorded), is not marked deleted, is not a temporary
   serving (created for the run's evaluation only), and the run is IN_SERVICE, COMPLETED (a
   throughput added through the API) or REJECTED (the evaluation gate refused the model and
-  ``onFail: keep`` kept its serving). An owned serving past its
-  ``expiresAt`` (plus ``TTL_GRACE``) is expired here: the TTL schedule's second line. A serving
-  of a run still in progress is left alone while its execution runs. Anything else whose run
-  is known (failed, stopped, deleted, rejected, completed after its TTL, a DELETE that raced a
-  PUT, an execution that died) is an orphan: deleted, and the deletion recorded on the run.
+  ``onFail: keep`` kept its serving). An owned serving past its ``expiresAt`` (plus
+  ``TTL_GRACE``) is expired here: the TTL schedule's second line. A serving of a run still in
+  progress (a temporary one included) is left alone while its execution runs. Anything else
+  whose run is known (failed, stopped, deleted, completed after its TTL, a DELETE that raced a
+  PUT, a temporary serving whose evaluation ended, an execution that died) is an orphan:
+  deleted, and the deletion recorded on the run.
 - **Job** still running: fine while its run trains and its execution runs; otherwise stopped.
-- **Custom model** of a failed, stopped, deleted or rejected run: its monthly storage is reported; the
-  sweeper never deletes a model (only DELETE /custom-models/{id} does, which the registry
-  records).
+- **Custom model** of a failed, stopped, deleted or rejected run: its monthly storage is
+  reported; the sweeper never deletes a model (only DELETE /custom-models/{id} does, which the
+  registry records).
 - **Unknown** (no run id tag, a run the registry does not know, or a run whose record does not
   name the resource): reported, never touched. A tag alone never makes a resource a run's.
 - **Idle** (owned, ready, older than ``idleHours``, no ``AWS/Bedrock`` invocations in that
