@@ -50,6 +50,7 @@ class WorkflowFunctions:
     serve: RuntimeFunction
     notify: RuntimeFunction
     cleanup: RuntimeFunction
+    write_report: RuntimeFunction
 
 
 @dataclass(frozen=True)
@@ -88,23 +89,21 @@ class CustomizationWorkflow(Construct):
         # The failure path passes on only the error (and cleanup's result): it acts on what the
         # registry recorded, never on what the state claims, and must run whatever the state holds.
         error_only: dict[str, object] = {"error": sfn.JsonPath.object_at("$.error")}
+        after_cleanup: dict[str, object] = {**error_only, "cleanup": sfn.JsonPath.object_at("$.cleanup")}
+        notify_failure = self._invoke(
+            "NotifyFailure", functions.notify, "$.notification", state=after_cleanup
+        )
         failure = (
             self._invoke("Cleanup", functions.cleanup, "$.cleanup", state=error_only)
-            .next(
-                self._invoke(
-                    "NotifyFailure",
-                    functions.notify,
-                    "$.notification",
-                    state={**error_only, "cleanup": sfn.JsonPath.object_at("$.cleanup")},
-                )
-            )
+            .next(self._report("WriteFailureReport", then=notify_failure, state=after_cleanup))
+            .next(notify_failure)
             .next(sfn.Fail(self, "RunFailed", error_path="$.error.Error", cause_path="$.error.Cause"))
         )
         self._failure = failure
 
-        notify = self._guarded(self._invoke("Notify", functions.notify, "$.notification")).next(
-            sfn.Succeed(self, "RunSucceeded")
-        )
+        notify_success = self._guarded(self._invoke("Notify", functions.notify, "$.notification"))
+        notify = self._report("WriteReport", then=notify_success)
+        notify.next(notify_success).next(sfn.Succeed(self, "RunSucceeded"))
         wait_for_serving = sfn.Wait(
             self, "WaitForServing", time=sfn.WaitTime.duration(Duration.seconds(SERVING_POLL_SECONDS))
         )
@@ -280,6 +279,14 @@ class CustomizationWorkflow(Construct):
             "execution": EXECUTION_CONTEXT,
         }
         return self._lambda_task("PrepareRun", self._functions.prepare_run, payload, "$")
+
+    def _report(
+        self, state_id: str, *, then: sfn.IChainable, state: dict[str, object] | None = None
+    ) -> tasks.LambdaInvoke:
+        """The run's HTML report; whatever happens to it, the run goes on to ``then``."""
+        task = self._invoke(state_id, self._functions.write_report, "$.report", state=state)
+        task.add_catch(then, errors=["States.ALL"], result_path="$.report")
+        return task
 
     def _guarded(self, task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
         """Retry transient Bedrock errors; send every other failure to the cleanup path."""

@@ -382,6 +382,27 @@ class WorkflowLambdas(Construct):
                 )
             )
 
+        self.write_report = shared.add(
+            FunctionSpec(
+                "write_report",
+                "write the run's HTML report at the end of either path",
+                timeout=Duration.minutes(2),
+                memory_mb=512,
+                environment={"ARTIFACTS_BUCKET": self._resources.artifacts_bucket.bucket_name},
+            )
+        )
+        # The report reads the run's record and JSON reports, writes report.html beside them and
+        # records its location (or why it is missing) on the run.
+        self._registry(self.write_report, REGISTRY_UPDATE)
+        self._read_objects(self.write_report, self._resources.artifacts_bucket, "reports/")
+        self._write_reports(self.write_report)
+        # An aborted or timed-out execution gets its report from execution_ended.
+        self.execution_ended.function.add_environment(
+            "ARTIFACTS_BUCKET", self._resources.artifacts_bucket.bucket_name
+        )
+        self._read_objects(self.execution_ended, self._resources.artifacts_bucket, "reports/")
+        self._write_reports(self.execution_ended)
+
         self.notify = shared.add(
             FunctionSpec("notify", "publish the run outcome", environment={"TOPIC_ARN": topic.topic_arn})
         )
@@ -406,6 +427,7 @@ class WorkflowLambdas(Construct):
             serve=self.serve,
             notify=self.notify,
             cleanup=self.cleanup,
+            write_report=self.write_report,
         )
 
     def all_functions(self) -> list[RuntimeFunction]:

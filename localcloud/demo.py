@@ -2,10 +2,14 @@
 
 Synthesizes the app, deploys it into the local cloud, uploads a sample dataset and a manifest
 (the S3 trigger starts the run, as in AWS) and prints the run as it happened: each state with
-its simulated time, the validation report, the job, the per-epoch losses, the serving
-resource, the notification and the final registry record.
+its simulated time, the validation findings, the per-epoch losses as a small chart, the serving
+resource, the notification and a short summary. Everything in full (the registry record, the
+run's reports and metrics, its HTML report and the notifications) is written to
+``demo-output/<runId>/``.
 
-    python -m localcloud.demo [--scenario NAME] [--list]
+    python -m localcloud.demo [--scenario NAME] [--list] [--output DIR]
+
+Each part of the printout is one ``print_*`` function of the run (``SECTIONS``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,7 @@ from localcloud.cloud import LocalCloud, synthesize_templates
 from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
 
 DEFAULT_SCENARIO = "fine-tuning-provisioned"
+DEFAULT_OUTPUT = Path("demo-output")
 TIMELINE_EVENTS = {
     "TaskStateEntered",
     "ChoiceStateEntered",
@@ -35,6 +43,31 @@ TIMELINE_EVENTS = {
     "SucceedStateEntered",
     "FailStateEntered",
 }
+POLLING_STATES = ("WaitForServing", "CheckServing", "ServingReady")
+FINDINGS_SHOWN = 5
+CHART_WIDTH = 40
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What the printout is made of: the run, its documents, and where they were saved."""
+
+    cloud: LocalCloud
+    result: ScenarioResult
+    documents: Mapping[str, Any]  # report name -> parsed JSON (or text for report.html)
+    output: Path
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.result.record
+
+    def document(self, name: str) -> dict[str, Any]:
+        found = self.documents.get(name)
+        return found if isinstance(found, dict) else {}
+
+
+# --- formatting ----------------------------------------------------------------------------------
 
 
 def _duration(seconds: float) -> str:
@@ -42,27 +75,69 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def _read_json(cloud: LocalCloud, uri: str | None) -> dict[str, Any] | None:
-    if not uri:
-        return None
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    body = cloud.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    document: dict[str, Any] = json.loads(body)
-    return document
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else "?"
 
 
-def print_timeline(cloud: LocalCloud, result: ScenarioResult) -> None:
+def _loss(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "-"
+
+
+def _unicode_output() -> bool:
+    return (sys.stdout.encoding or "").lower().replace("-", "") in ("utf8", "utf16")
+
+
+def text_bar(value: float, largest: float, width: int = CHART_WIDTH, *, unicode: bool = True) -> str:
+    """A horizontal bar ``width`` characters long for ``largest``; eighths of a cell in Unicode."""
+    if largest <= 0 or value <= 0:
+        return ""
+    cells = min(value / largest, 1.0) * width
+    if not unicode:
+        return "#" * round(cells)
+    whole, eighths = int(cells), round((cells - int(cells)) * 8)
+    if eighths == 8:
+        whole, eighths = whole + 1, 0
+    return "█" * whole + (_EIGHTHS[eighths] if eighths else "")
+
+
+def loss_chart(per_epoch: list[Mapping[str, Any]], *, unicode: bool = True) -> list[str]:
+    """Training and validation loss of each epoch as bars on one scale (a text chart)."""
+    values = [
+        float(epoch[key])
+        for epoch in per_epoch
+        for key in ("trainingLoss", "validationLoss")
+        if isinstance(epoch.get(key), int | float)
+    ]
+    largest = max(values, default=0.0)
+    lines = []
+    for epoch in per_epoch:
+        for index, (key, label) in enumerate(
+            (("trainingLoss", "training"), ("validationLoss", "validation"))
+        ):
+            value = epoch.get(key)
+            if not isinstance(value, int | float):
+                continue
+            head = f"epoch {epoch.get('epoch')}" if index == 0 or epoch.get("trainingLoss") is None else ""
+            bar = text_bar(float(value), largest, unicode=unicode)
+            lines.append(f"  {head:<8} {label:<10} {float(value):.4f} {bar}")
+    return lines
+
+
+# --- the printout, one section per function -------------------------------------------------------
+
+
+def print_timeline(run: DemoRun) -> None:
     print("\nTimeline (simulated time since the run started)")
     start = None
     repeated: dict[str, int] = {}
-    for event in cloud.history(result.execution_arn):
+    for event in run.cloud.history(run.result.execution_arn):
         if event["type"] not in TIMELINE_EVENTS:
             continue
-        simulated = cloud.simulated_time_at(event["timestamp"])
+        simulated = run.cloud.simulated_time_at(event["timestamp"])
         start = start or simulated
         name = event.get("stateEnteredEventDetails", {}).get("name", "")
         repeated[name] = repeated.get(name, 0) + 1
-        if name in ("WaitForServing", "CheckServing", "ServingReady") and repeated[name] > 1:
+        if name in POLLING_STATES and repeated[name] > 1:
             continue  # one line for the polling loop; the count follows below
         print(f"  +{_duration((simulated - start).total_seconds())}  {name}")
     polls = repeated.get("CheckServing", 0)
@@ -70,69 +145,187 @@ def print_timeline(cloud: LocalCloud, result: ScenarioResult) -> None:
         print(f"           (serving polled {polls} times, one minute apart)")
 
 
-def print_report(cloud: LocalCloud, result: ScenarioResult) -> None:
-    record = result.record
-    reports = record.get("reports", {})
-    validation = _read_json(cloud, reports.get("validation"))
+def _finding_line(finding: Mapping[str, Any], severity: str) -> str:
+    where = finding.get("file") or "-"
+    if finding.get("line"):
+        where = f"{where}:{finding['line']}"
+    field = f" {finding['field']}" if finding.get("field") else ""
+    count = finding.get("count")
+    repeats = f" (x{count:,})" if isinstance(count, int) and count > 1 else ""
+    return f"  {severity:<7}  {where}{field}  {finding.get('code')}: {finding.get('message')}{repeats}"
+
+
+def print_validation(run: DemoRun) -> None:
+    report = run.document("validation")
+    if not report:
+        return
+    stats = report.get("stats") or {}
+    training = stats.get("training") or {}
+    validation = stats.get("validation") or {}
+    tokens = training.get("estimated_tokens") or {}
+    print(f"\nValidation ({'valid' if report.get('valid') else 'REFUSED'})")
+    counts = f"{_count(training.get('records'))} training records"
     if validation:
-        print(f"\nValidation report ({reports['validation']})")
-        training = validation.get("stats", {}).get("training", {})
-        tokens = training.get("estimated_tokens", {})
+        counts += f", {_count(validation.get('records'))} validation records"
+    print(
+        f"  {counts}; ~{_count(tokens.get('total'))} training tokens "
+        f"(estimate; largest record {_count(tokens.get('max'))})"
+    )
+    errors, warnings = report.get("errors") or [], report.get("warnings") or []
+    for finding in errors[:FINDINGS_SHOWN]:
+        print(_finding_line(finding, "ERROR"))
+    for finding in warnings[: max(FINDINGS_SHOWN - len(errors), 0)]:
+        print(_finding_line(finding, "WARNING"))
+    hidden = len(errors) + len(warnings) - FINDINGS_SHOWN
+    if hidden > 0:
+        print(f"  ... {hidden:,} more in validation.json")
+    estimate = report.get("estimate") or {}
+    if estimate.get("training_cost") is not None:
         print(
-            f"  valid: {validation['valid']}; {training.get('records')} training records, "
-            f"~{tokens.get('total')} tokens (estimate; max {tokens.get('max')} per record)"
+            f"  Estimated training cost: {estimate['training_cost']} {estimate['currency']} for "
+            f"{_count(estimate.get('billed_tokens'))} billed tokens "
+            f"({_count(estimate.get('training_tokens'))} x {estimate.get('epochs')} epochs); "
+            f"storage {estimate['storage_per_month']} {estimate['currency']} per month "
+            f"(example prices as of {estimate['prices_as_of']})"
         )
-        for finding in validation.get("errors", [])[:3] + validation.get("warnings", [])[:2]:
-            where = f"{finding['file']}:{finding['line']}" if finding["line"] else finding["file"]
-            print(f"  {where} {finding['field'] or ''} {finding['code']}: {finding['message']}")
-        estimate = validation.get("estimate") or {}
-        if estimate.get("training_cost") is not None:
-            print(
-                f"  estimated training cost: {estimate['training_cost']} {estimate['currency']} for "
-                f"{estimate['billed_tokens']} billed tokens; storage {estimate['storage_per_month']} per month "
-                f"(example prices as of {estimate['prices_as_of']})"
-            )
-        requested = (estimate.get("serving") or {}).get("requested")
-        if requested:
-            print(f"  estimated serving cost: {ServingCost.from_dict(requested).describe()}")
+    requested = (estimate.get("serving") or {}).get("requested")
+    if requested:
+        print(f"  Estimated serving cost: {ServingCost.from_dict(requested).describe()}")
+
+
+def print_training(run: DemoRun) -> None:
+    record = run.record
     if record.get("jobArn"):
         print(f"\nJob: {record['jobArn']}")
     summary = record.get("metricsSummary")
-    if summary:
-        print("Per-epoch losses")
-        for epoch in summary.get("perEpoch", []):
-            validation_loss = epoch.get("validationLoss")
-            shown = f"{validation_loss:.4f}" if validation_loss is not None else "-"
-            print(f"  epoch {epoch['epoch']}: training {epoch['trainingLoss']:.4f}  validation {shown}")
-    serving = record.get("serving")
+    if not summary:
+        return
+    print(f"Loss per epoch ({_count(summary.get('steps'))} steps)")
+    for line in loss_chart(list(summary.get("perEpoch") or []), unicode=_unicode_output()):
+        print(line)
+
+
+def print_serving(run: DemoRun) -> None:
+    serving = run.record.get("serving")
     if serving:
         print(f"\nServing: {serving.get('kind')} {serving.get('arn')} ({serving.get('status')})")
-    if record.get("error"):
-        print(f"\nError: {record['error'].get('error')}: {record['error'].get('cause')}")
-    for notification in cloud.sent_notifications():
-        print(f"\nNotification: {notification['subject']}")
-        if notification in cloud.sweeper_notifications():
-            # The sweep's figures and what it found, as the operator reads them.
-            body = notification["message"].split("\n\nRules:", 1)[0].splitlines()[2:]
-            print("  " + "\n  ".join(line for line in body if line.strip()))
-    print("\nFinal registry record")
-    visible = {k: v for k, v in record.items() if k != "taskToken"}
-    print("  " + json.dumps(visible, indent=2, default=str).replace("\n", "\n  "))
 
 
-def print_evaluation(result: ScenarioResult) -> None:
+def print_evaluation(run: DemoRun) -> None:
     """The evaluation's table: metric, base, custom, delta (95% CI), then the gate's verdict."""
-    evaluation = result.record.get("evaluation") or {}
+    evaluation = run.record.get("evaluation") or {}
     if evaluation.get("summary"):
         print("\nEvaluation: custom model vs its base (delta with its 95% paired-bootstrap interval)")
         for line in comparison_table(evaluation["summary"], evaluation.get("gate")):
             print(f"  {line}" if line else "")
 
 
+def print_error(run: DemoRun) -> None:
+    error = run.record.get("error")
+    if error:
+        print(f"\nERROR {error.get('error')}: {error.get('cause')}")
+
+
+def print_notifications(run: DemoRun) -> None:
+    sweeps = run.cloud.sweeper_notifications()
+    for notification in run.cloud.sent_notifications():
+        print(f"\nNotification: {notification['subject']}")
+        if notification in sweeps:
+            # The sweep's figures and what it found, as the operator reads them.
+            body = notification["message"].split("\n\nRules:", 1)[0].splitlines()[2:]
+            print("  " + "\n  ".join(line for line in body if line.strip()))
+
+
+def print_summary(run: DemoRun) -> None:
+    record, spec = run.record, run.record.get("spec") or {}
+    history = record.get("statusHistory") or []
+    print("\nSummary")
+    facts: list[tuple[str, Any]] = [
+        ("run", f"{run.result.run_id} ({spec.get('runName') or 'no name'})"),
+        ("status", record.get("status")),
+        ("base model", spec.get("baseModel")),
+        ("custom model", record.get("customModelArn")),
+    ]
+    if history:
+        facts.append(("status history", _history_line(history)))
+    summary = record.get("metricsSummary") or {}
+    if summary:
+        epochs = summary.get("perEpoch") or [{}]
+        facts.append(
+            (
+                "loss",
+                f"training {_loss(epochs[0].get('trainingLoss'))} -> {_loss(summary.get('finalTrainingLoss'))}, "
+                f"validation {_loss(epochs[0].get('validationLoss'))} -> {_loss(summary.get('finalValidationLoss'))}",
+            )
+        )
+    facts.append(("report", run.output / "report.html" if "report.html" in run.documents else "not written"))
+    facts.append(("everything", f"{run.output}/ ({', '.join(sorted(_saved_names(run)))})"))
+    for label, value in facts:
+        if value not in (None, ""):
+            print(f"  {label:<15}{value}")
+
+
+def _history_line(history: list[Mapping[str, Any]]) -> str:
+    """Each status with its simulated time since the run was registered (as on the timeline)."""
+    start = datetime.fromisoformat(str(history[0]["at"]))
+    return " -> ".join(
+        f"{entry.get('status')} +{_duration((datetime.fromisoformat(str(entry['at'])) - start).total_seconds())}"
+        for entry in history
+    )
+
+
+SECTIONS: tuple[Callable[[DemoRun], None], ...] = (
+    print_timeline,
+    print_validation,
+    print_training,
+    print_serving,
+    print_evaluation,
+    print_error,
+    print_notifications,
+    print_summary,
+)
+
+
+# --- demo-output/<runId>/ ------------------------------------------------------------------------
+
+
+def _saved_names(run: DemoRun) -> list[str]:
+    return [path.name for path in run.output.iterdir()]
+
+
+def save_run(cloud: LocalCloud, result: ScenarioResult, output: Path) -> DemoRun:
+    """Write the record, every report the run recorded and the notifications to ``output/<runId>/``."""
+    folder = output / result.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    visible = {key: value for key, value in result.record.items() if key != "taskToken"}
+    (folder / "record.json").write_text(json.dumps(visible, indent=2, default=str) + "\n", encoding="utf-8")
+    documents: dict[str, Any] = {}
+    s3 = cloud.client("s3")
+    for uri in (result.record.get("reports") or {}).values():
+        bucket, _, key = str(uri).removeprefix("s3://").partition("/")
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        name = key.rsplit("/", 1)[-1]
+        (folder / name).write_bytes(body)
+        documents[name.removesuffix(".json")] = json.loads(body) if name.endswith(".json") else name
+    messages = cloud.sent_notifications()
+    if messages:
+        text = "\n\n".join(f"Subject: {m['subject']}\n\n{m['message']}" for m in messages)
+        (folder / "notifications.txt").write_text(text, encoding="utf-8")
+    if "report" in documents:
+        documents["report.html"] = documents.pop("report")
+    return DemoRun(cloud=cloud, result=result, documents=documents, output=folder)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the customization workflow in the local cloud.")
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, choices=sorted(SCENARIOS))
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="folder for each run's files (default: demo-output)",
+    )
     args = parser.parse_args(argv)
     if args.list:
         for name, scenario in sorted(SCENARIOS.items()):
@@ -154,9 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     with LocalCloud(templates, prefix=prefix, log_level="ERROR") as cloud:
         result = scenario.run(cloud)
         print(f"\nRun {result.run_id}: execution {result.execution['status']}, run {result.record['status']}")
-        print_timeline(cloud, result)
-        print_report(cloud, result)
-        print_evaluation(result)
+        run = save_run(cloud, result, args.output)
+        for section in SECTIONS:
+            section(run)
         problems = check_outcome(cloud, result)
     print(f"\nWall time: {time.monotonic() - began:.1f} s")
     for problem in problems:

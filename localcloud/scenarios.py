@@ -147,6 +147,7 @@ def check_outcome(cloud: LocalCloud, result: ScenarioResult) -> list[str]:
     failed_throughputs = [t for t in cloud.bedrock.throughputs() if t.status == "Failed"]
     if failed_throughputs:
         problems.append(f"failed throughputs not deleted: {[t.name for t in failed_throughputs]}")
+    problems += _report_problems(cloud, result)
     notifications = cloud.run_notifications()
     statuses = [n["attributes"]["status"]["Value"] for n in notifications]
     if scenario.expected_execution == "SUCCEEDED":
@@ -154,6 +155,24 @@ def check_outcome(cloud: LocalCloud, result: ScenarioResult) -> list[str]:
             problems.append(f"success notification missing: {statuses}")
     elif statuses[-1:] != [scenario.expected_status]:
         problems.append(f"failure notification missing or wrong: {statuses}")
+    return problems
+
+
+def _report_problems(cloud: LocalCloud, result: ScenarioResult) -> list[str]:
+    """Every run, whatever its outcome, has its HTML report, linked from its last notification."""
+    uri = (result.record.get("reports") or {}).get("report")
+    expected = f"s3://{cloud.deployment.artifacts_bucket}/reports/{result.run_id}/report.html"
+    if uri != expected:
+        return [f"report {uri!r} recorded, expected {expected} ({result.record.get('reportProblem')})"]
+    head = cloud.client("s3").head_object(
+        Bucket=cloud.deployment.artifacts_bucket, Key=f"reports/{result.run_id}/report.html"
+    )
+    problems = []
+    if not str(head.get("ContentType", "")).startswith("text/html"):
+        problems.append(f"report served as {head.get('ContentType')}")
+    notifications = cloud.run_notifications()
+    if not notifications or uri not in notifications[-1]["message"]:
+        problems.append("the last notification does not link the report")
     return problems
 
 

@@ -1,6 +1,8 @@
 """Every test runs with fake AWS credentials: nothing here may reach a real account."""
 
 import os
+import time
+from typing import Any
 
 os.environ.update(
     {
@@ -16,3 +18,21 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+_SESSION_STARTED = time.time()
+
+
+def pytest_sessionstart(session: object) -> None:
+    global _SESSION_STARTED  # noqa: PLW0603 (one pytest session per process)
+    _SESSION_STARTED = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the screenshots this run took (browser tests of the HTML report) with their paths."""
+    from tests.browser_support import SCREENSHOTS
+
+    taken = sorted(p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= _SESSION_STARTED)
+    if taken:
+        terminalreporter.write_sep("-", "screenshots")
+        for path in taken:
+            terminalreporter.write_line(str(path))

@@ -75,6 +75,8 @@ def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
     assert status == 200
     assert download["files"][0]["location"].endswith(f"/reports/{model_id}/metrics.json")
     assert "X-Amz-Signature=" in download["url"]
+    status, report = cloud.api("GET", f"/custom-models/{model_id}/download", query={"type": "report"})
+    assert status == 200 and report["files"][0]["location"].endswith(f"/reports/{model_id}/report.html")
 
     assert cloud.api("DELETE", f"/custom-models/{model_id}")[0] == 409  # the throughput is still there
     status, model = cloud.api("DELETE", f"/custom-models/{model_id}/throughput")

@@ -28,7 +28,7 @@ EVALUATION_PATH = [
     "EvaluateRecords",
     "SummarizeEvaluation",
     "ConcludeEvaluation",
-    "Notify",
+    "WriteReport",
 ]
 MAIN_PATH = [
     "PrepareRun",
@@ -75,7 +75,7 @@ def test_main_path_in_order(definition: dict[str, Any]) -> None:
             {"Variable": "$.spec.serving.mode", "StringEquals": "none"},
             {"Not": {"Variable": "$.spec.evaluation", "IsPresent": True}},
         ],
-        "Next": "Notify",
+        "Next": "WriteReport",
     }
     assert choice["Default"] == "StartServing"
     assert states["StartServing"]["Next"] == "WaitForServing"
@@ -87,9 +87,10 @@ def test_main_path_in_order(definition: dict[str, Any]) -> None:
         "IsPresent": True,
         "Next": "PrepareEvaluation",
     }
-    assert states["EvaluationConfigured"]["Default"] == "Notify"
+    assert states["EvaluationConfigured"]["Default"] == "WriteReport"
     for current, following in itertools.pairwise(EVALUATION_PATH):
         assert states[current]["Next"] == following
+    assert states["WriteReport"]["Next"] == "Notify"
     assert states["Notify"]["Next"] == "RunSucceeded"
 
 
@@ -135,14 +136,28 @@ def test_every_working_state_catches_into_cleanup(definition: dict[str, Any]) ->
         "Notify",
         "Cleanup",
         "NotifyFailure",
+        "WriteReport",
+        "WriteFailureReport",
     }
-    for name in set(tasks) - {"Cleanup", "NotifyFailure"}:
+    for name in set(tasks) - {"Cleanup", "NotifyFailure", "WriteReport", "WriteFailureReport"}:
         assert states[name]["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}
         ], name
-    assert states["Cleanup"]["Next"] == "NotifyFailure"
+    assert states["Cleanup"]["Next"] == "WriteFailureReport"
+    assert states["WriteFailureReport"]["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "RunFailed"
     assert states["RunFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+
+
+def test_the_report_never_decides_a_run_outcome(definition: dict[str, Any]) -> None:
+    """Whatever happens to the report (even a function that crashes), the run goes on as it was."""
+    states = definition["States"]
+    for name, following in (("WriteReport", "Notify"), ("WriteFailureReport", "NotifyFailure")):
+        assert states[name]["ResultPath"] == "$.report"
+        assert states[name]["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.report", "Next": following}
+        ]
+        assert states[name]["Resource"] == states["WriteReport"]["Resource"]
 
 
 def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> None:
@@ -159,7 +174,7 @@ def test_every_task_passes_state_and_execution(definition: dict[str, Any]) -> No
         elif name == "Cleanup":
             # Only the error: cleanup acts on the registry's record, never on the state's claims.
             assert parameters["state"] == {"error.$": "$.error"}
-        elif name == "NotifyFailure":
+        elif name in ("WriteFailureReport", "NotifyFailure"):
             assert parameters["state"] == {"error.$": "$.error", "cleanup.$": "$.cleanup"}
         else:
             assert parameters["state.$"] == "$"
@@ -280,7 +295,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 18
+    assert len(functions) == 19
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
@@ -370,8 +385,9 @@ EXPECTED_ACTIONS = {
     | DATA_KEY
     | STOP_AND_DELETE
     | FAILED_INVOCATIONS
-    | {"scheduler:DeleteSchedule", "sns:Publish"},
+    | {"scheduler:DeleteSchedule", "sns:Publish", "s3:GetObject", "s3:ListBucket", "s3:PutObject"},
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
+    "write_report": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
     "start_run": FAILED_INVOCATIONS | {"states:StartExecution"},
     "evaluation_stage": REGISTRY | DATA_KEY | DELETE_SERVING | {"scheduler:DeleteSchedule"},
     "evaluate_batch": DATA_KEY | {"bedrock:InvokeModel", "s3:PutObject"},
@@ -421,6 +437,30 @@ def test_each_function_role_allows_exactly_the_calls_it_makes(workflow: Template
         assert by_role[role] - LOGS_AND_TRACES == EXPECTED_ACTIONS[name], name
         seen.add(name)
     assert seen == set(EXPECTED_ACTIONS)
+
+
+def test_the_report_reads_and_writes_only_the_reports_prefix(workflow: Template) -> None:
+    [(_, function)] = [
+        item
+        for item in workflow.of_type("AWS::Lambda::Function").items()
+        if item[1]["Properties"]["Handler"] == "bmc.handlers.write_report.handler"
+    ]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in workflow.of_type("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "s3:" in json.dumps(statement["Action"])
+    ]
+    assert statements
+    for statement in statements:
+        resource = json.dumps(statement["Resource"])
+        assert "ArtifactsBucket" in resource, resource
+        if statement["Action"] == "s3:ListBucket":  # so a missing document is a 404, not a 403
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["reports/*"]}}
+        else:
+            assert resource.endswith('"/reports/*"]]}'), resource
 
 
 def test_pass_role_targets_only_the_service_role_and_the_scheduler_role(workflow: Template) -> None:

@@ -227,6 +227,22 @@ def test_download_gives_presigned_urls_of_the_models_own_objects(cloud: Cloud) -
     assert [f["location"] for f in validation["files"]] == [f"s3://{DATASETS_BUCKET}/data/validation.jsonl"]
 
 
+def test_download_gives_the_html_report_once_the_run_has_one(cloud: Cloud) -> None:
+    model_id = create_model()
+    assert call("GET", f"/custom-models/{model_id}/download", query={"type": "report"})[0] == 404
+    key = f"reports/{model_id}/report.html"
+    cloud.s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=b"<!DOCTYPE html>", ContentType="text/html")
+    cloud.registry.update(model_id, fields={"reports.report": f"s3://{ARTIFACTS_BUCKET}/{key}"})
+    status, report = call("GET", f"/custom-models/{model_id}/download", query={"type": "report"})
+    assert status == 200 and report["type"] == "report"
+    assert report["url"].startswith(f"https://{ARTIFACTS_BUCKET}.s3.amazonaws.com/{key}?")
+    # A record pointing elsewhere (another run's prefix) is not followed.
+    cloud.registry.update(
+        model_id, fields={"reports.report": f"s3://{ARTIFACTS_BUCKET}/reports/other/report.html"}
+    )
+    assert call("GET", f"/custom-models/{model_id}/download", query={"type": "report"})[0] == 404
+
+
 def test_download_refuses_other_types_missing_data_and_unknown_models(cloud: Cloud) -> None:
     model_id = create_model(ValidationDataLocation=None)
     status, body = call("GET", f"/custom-models/{model_id}/download", query={"type": "weights"})

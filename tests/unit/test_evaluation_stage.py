@@ -23,7 +23,6 @@ from bmc.handlers import (
 )
 
 from localcloud import samples
-from tests.unit.test_handlers_cleanup import status_change
 from tests.unit.workflow_support import (
     ARTIFACTS_BUCKET,
     DATASETS_BUCKET,
@@ -33,6 +32,7 @@ from tests.unit.workflow_support import (
     invoke,
     local_cloud,
     prepared,
+    status_change,
     step,
     trained,
 )

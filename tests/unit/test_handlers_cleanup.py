@@ -15,6 +15,7 @@ from bmc.handlers import cleanup, execution_ended, notify, prepare_run, serve
 
 from tests.unit.workflow_support import (
     SCHEDULE_GROUP,
+    STARTED_AT_MS,
     Cloud,
     aws_client,
     collected,
@@ -25,6 +26,7 @@ from tests.unit.workflow_support import (
     local_cloud,
     prepared,
     spec,
+    status_change,
     step,
     submitted,
     trained,
@@ -230,24 +232,6 @@ def test_execution_events_without_their_fields_are_refused(
 
 
 # --- execution_ended ---------------------------------------------------------------------------
-
-
-STARTED_AT_MS = 1_767_225_600_000  # workflow_support.STARTED_AT
-
-
-def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
-    return event_bridge(
-        "aws.states",
-        "Step Functions Execution Status Change",
-        {
-            "executionArn": execution_arn(run_id),
-            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:bmc-customization",
-            "name": run_id,
-            "status": status,
-            "startDate": STARTED_AT_MS,  # epoch milliseconds, as AWS sends it
-            **detail,
-        },
-    )
 
 
 def test_an_aborted_execution_is_cleaned_up_and_notified(cloud: Cloud) -> None:

@@ -123,6 +123,25 @@ def task_event(
     }
 
 
+STARTED_AT_MS = 1_767_225_600_000  # STARTED_AT in epoch milliseconds, as status events carry it
+
+
+def status_change(run_id: str, status: str, **detail: Any) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event of the run's execution."""
+    return event_bridge(
+        "aws.states",
+        "Step Functions Execution Status Change",
+        {
+            "executionArn": execution_arn(run_id),
+            "stateMachineArn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}",
+            "name": run_id,
+            "status": status,
+            "startDate": STARTED_AT_MS,  # epoch milliseconds, as AWS sends it
+            **detail,
+        },
+    )
+
+
 def lambda_error(exc: BaseException) -> dict[str, str]:
     """``$.error`` as a Catch records a Lambda failure: the Cause is the error payload as JSON."""
     cause = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": []})

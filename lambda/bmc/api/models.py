@@ -24,7 +24,7 @@ from bmc.runspec.evaluation import MAX_SYSTEM_PROMPT_CHARS
 
 CustomizationType = Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"]
 ApiStatus = Literal["Pending", "InProgress", "Complete", "Rejected", "Failed", "Stopped", "Deleted"]
-DownloadType = Literal["metrics", "validation", "training", "evaluation"]
+DownloadType = Literal["metrics", "report", "evaluation", "validation", "training"]
 MetricName = Literal["exactMatch", "contains", "tokenF1", "rougeL", "bleu", "chrF"]
 # One flat enum: a single Literal would become `const`, which API Gateway's draft 4 ignores.
 GateMetric = Literal["exactMatch", "contains", "tokenF1", "rougeL", "bleu", "chrF", "judge"]

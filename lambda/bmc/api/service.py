@@ -526,6 +526,7 @@ class CustomModels:
 # The run's reports each download type returns, first the one ``url`` points to.
 REPORTS: Mapping[str, tuple[str, ...]] = {
     "metrics": ("metrics",),
+    "report": ("report",),
     "evaluation": ("evaluation", "predictions"),
 }
 
@@ -533,8 +534,8 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
 def own_data(
     model_id: str, record: Mapping[str, Any], download_type: DownloadType, config: ApiSettings
 ) -> list[str]:
-    """The run's own objects of this type: its report, or its data in its owner's prefixes of
-    the datasets bucket (as configured now), never a manifest."""
+    """The run's own objects of this type: its metrics, HTML or evaluation reports, or its data in
+    its owner's prefixes of the datasets bucket (as configured now), never a manifest."""
     if download_type in REPORTS:
         reports = record.get("reports") or {}
         allowed = f"s3://{config.artifacts_bucket}/reports/{model_id}/"

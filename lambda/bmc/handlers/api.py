@@ -255,10 +255,11 @@ def invoke_custom_model(id: ModelId, request: Annotated[InvokeRequest, Body()]) 
 
 @app.get(
     "/custom-models/<id>/download",
-    summary="Short-lived presigned URLs of the model's metrics, evaluation, training or validation data",
+    summary="Short-lived presigned URLs of the model's metrics, HTML run report, evaluation, training or validation data",
     description=(
-        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, its evaluation "
-        "(evaluation.json, then predictions.jsonl), or its data in its team's dataset prefixes." + OWNERSHIP
+        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, its HTML run report "
+        "(one self-contained page with charts), its evaluation (evaluation.json, then predictions.jsonl), or "
+        "its data in its team's dataset prefixes." + OWNERSHIP
     ),
     responses={200: _json_response("Presigned URLs", Download), **FORBIDDEN, **BAD_REQUEST, **NOT_FOUND},
     tags=[MODELS_TAG],

@@ -1,8 +1,8 @@
 """execution_ended: an execution ABORTED or TIMED_OUT gets the cleanup and failure notice.
 
 Such an execution never reaches its Cleanup state; this function, triggered by the Step
-Functions "Execution Status Change" event, does the same work and notifies, for the run whose
-record is bound to that execution (its ARN and ``startDate``) only.
+Functions "Execution Status Change" event, does the same work, writes the run's report and
+notifies, for the run whose record is bound to that execution (its ARN and ``startDate``) only.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from bmc import settings
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
-from bmc.aws.registry import Registry, execution_start
+from bmc.aws.registry import Registry, execution_start, utc_now
 from bmc.handlers._events import required_fields
+from bmc.report.writer import ReportRequest, write_report
 from bmc.workflow import cleanup, notifications
 
 logger = Logger()
@@ -61,6 +62,15 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         bedrock=BedrockOps(),
         schedule_group=settings.optional_schedule_group(),
     )
+    request = ReportRequest(
+        run_id,
+        execution.arn,
+        execution.started_at,
+        settings.artifacts_bucket(),
+        utc_now(),
+        cleanup.failure_record(error),
+    )
+    report = write_report(request, registry=registry, s3_client=clients.client("s3"))
     notification = notifications.notify_failure(
         run_id,
         registry=registry,
@@ -73,4 +83,4 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         topic_arn=settings.topic_arn(),
         sns_client=clients.client("sns"),
     )
-    return {"runId": run_id, "cleanup": result.to_dict(), "notification": notification}
+    return {"runId": run_id, "cleanup": result.to_dict(), "report": report, "notification": notification}

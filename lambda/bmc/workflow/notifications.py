@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
@@ -32,11 +33,20 @@ class Message:
 
 
 def console_links(
-    region: str, *, execution_arn: str | None, serving_kind: str | None
+    region: str, *, execution_arn: str | None, serving_kind: str | None, report_uri: str | None = None
 ) -> list[tuple[str, str]]:
     """(label, URL) of the consoles where the run can be inspected."""
     base = f"https://{region}.console.aws.amazon.com"
     links = []
+    if report_uri and report_uri.startswith("s3://"):
+        # The bucket is private: the console opens the report with the reader's own access.
+        bucket, _, key = report_uri.removeprefix("s3://").partition("/")
+        links.append(
+            (
+                "Run report (HTML)",
+                f"{base}/s3/object/{bucket}?region={region}&bucketType=general&prefix={quote(key, safe='/')}",
+            )
+        )
     if execution_arn:
         links.append(
             (
@@ -161,9 +171,16 @@ def compose(
         lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
         lines += [f"  PROBLEM: {problem}" for problem in cleanup.get("problems", [])]
     report_lines = [f"  {name}: {uri}" for name, uri in sorted(reports.items()) if uri]
+    if run.get("reportProblem"):
+        report_lines.append(f"  report: not written ({run['reportProblem']})")
     if report_lines:
         lines += ["", "Reports:", *report_lines]
-    links = console_links(region, execution_arn=execution_arn, serving_kind=serving.get("kind"))
+    links = console_links(
+        region,
+        execution_arn=execution_arn,
+        serving_kind=serving.get("kind"),
+        report_uri=reports.get("report"),
+    )
     lines += ["", "Consoles:", *(f"  {label}: {url}" for label, url in links)]
     return Message(
         subject=subject_line(prefix, run_id, status, None if error is None else error.get("error")),
@@ -184,6 +201,20 @@ def publish(message: Message, *, topic_arn: str, sns_client: Any) -> str:
     return str(response["MessageId"])
 
 
+def complete_unserved_run(run_id: str, registry: Registry) -> dict[str, Any]:
+    """A successful run that serves nothing is COMPLETED; returns the run as recorded now.
+
+    The report step does it first so the report shows the final status; Notify repeats it,
+    harmlessly, in case the report step failed.
+    """
+    run = registry.require(run_id)
+    spec = run.get("spec") or {}
+    if (spec.get("serving") or {}).get("mode", "none") == "none" and run.get("status") == TRAINED:
+        registry.transition(run_id, COMPLETED, detail="run completed")
+        run = registry.require(run_id)
+    return run
+
+
 def notify_success(
     run_id: str,
     *,
@@ -196,11 +227,8 @@ def notify_success(
 ) -> dict[str, Any]:
     """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false;
     a run the evaluation gate REJECTED is always notified, with the gate's reason."""
-    run = registry.require(run_id)
+    run = complete_unserved_run(run_id, registry)
     spec = run.get("spec") or {}
-    if (spec.get("serving") or {}).get("mode", "none") == "none" and run.get("status") == TRAINED:
-        registry.transition(run_id, COMPLETED, detail="run completed")
-        run = registry.require(run_id)
     status = str(run.get("status"))
     rejection = None
     if status == REJECTED:  # always told: the model the run trained was refused
