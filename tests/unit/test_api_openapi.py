@@ -11,6 +11,7 @@ import pytest
 from bmc.api.models import CreateCustomModelRequest, GateMetric, InvokeRequest, MetricName, ThroughputRequest
 from bmc.evaluation.metrics import JUDGE, METRICS
 from bmc.handlers.api import openapi_document
+from pydantic import BaseModel
 
 from constructs_lib.api import gateway_schema
 from scripts.export_openapi import DOCUMENT, REPO_ROOT, render
@@ -92,6 +93,17 @@ def _draft4(model: Any) -> jsonschema.Draft4Validator:
     return jsonschema.Draft4Validator(schema)
 
 
+def _assert_same_verdict(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """API Gateway (draft 4 schema) and the handler (pydantic) accept or refuse ``body`` alike."""
+    gateway_ok = _draft4(model).is_valid(body)
+    try:
+        model.model_validate(body)
+        handler_ok = True
+    except ValueError:
+        handler_ok = False
+    assert gateway_ok == handler_ok, json.dumps(body)[:200]
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -121,26 +133,14 @@ def _draft4(model: Any) -> jsonschema.Draft4Validator:
     ],
 )
 def test_the_gateway_model_accepts_exactly_what_the_handler_accepts(body: dict[str, Any]) -> None:
-    gateway_ok = _draft4(CreateCustomModelRequest).is_valid(body)
-    try:
-        CreateCustomModelRequest.model_validate(body)
-        handler_ok = True
-    except ValueError:
-        handler_ok = False
-    assert gateway_ok == handler_ok, json.dumps(body)
+    _assert_same_verdict(CreateCustomModelRequest, body)
 
 
 @pytest.mark.parametrize(
     "body", [{"ModelUnits": 1}, {"ModelUnits": 0}, {"ModelUnits": 101}, {}, {"ModelUnits": 1, "x": 1}]
 )
 def test_the_throughput_model_matches_too(body: dict[str, Any]) -> None:
-    gateway_ok = _draft4(ThroughputRequest).is_valid(body)
-    try:
-        ThroughputRequest.model_validate(body)
-        handler_ok = True
-    except ValueError:
-        handler_ok = False
-    assert gateway_ok == handler_ok
+    _assert_same_verdict(ThroughputRequest, body)
 
 
 @pytest.mark.parametrize(
@@ -157,13 +157,7 @@ def test_the_throughput_model_matches_too(body: dict[str, Any]) -> None:
     ],
 )
 def test_the_invoke_model_matches_too(body: dict[str, Any]) -> None:
-    gateway_ok = _draft4(InvokeRequest).is_valid(body)
-    try:
-        InvokeRequest.model_validate(body)
-        handler_ok = True
-    except ValueError:
-        handler_ok = False
-    assert gateway_ok == handler_ok
+    _assert_same_verdict(InvokeRequest, body)
 
 
 def test_gateway_models_use_only_draft_4_and_the_evaluations_metric_names() -> None:
