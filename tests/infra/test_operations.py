@@ -142,7 +142,8 @@ def test_one_dashboard_shows_workflow_functions_queues_api_training_serving_and_
     ):
         assert title in widgets, title
     assert len(widgets["Lambda errors"]["metrics"]) == 20  # the 19 workflow functions and the API's
-    assert len(widgets["Runs by status (counted by the sweeper)"]["metrics"]) == 13  # EVALUATING, REJECTED too
+    # Every registry status, EVALUATING and REJECTED included.
+    assert len(widgets["Runs by status (counted by the sweeper)"]["metrics"]) == 13
     # New throughputs and deployments appear without a redeploy: a SEARCH, not fixed metrics.
     [[invocations], _] = widgets["Serving invocations and throttles, per model id"]["metrics"]
     assert (
