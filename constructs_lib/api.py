@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from bmc.api.models import CreateCustomModelRequest, InvokeRequest, ThroughputRequest
-from bmc.tenancy import TENANCY_VARIABLE, Tenancy
+from bmc.tenancy import SNAPSHOTS_PREFIX, TENANCY_VARIABLE, Tenancy
 from constructs import Construct
 from pydantic import BaseModel
 
@@ -25,6 +25,7 @@ from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding, ski
 from constructs_lib.functions import FunctionSpec, RuntimeFunction, RuntimeFunctions
 from constructs_lib.keys import grant_key_use
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
+from constructs_lib.snapshots import DATA_PURGER, role_name
 from constructs_lib.workflow_functions import read_objects
 
 STAGE = "v1"
@@ -139,6 +140,8 @@ class CustomModelsApi(Construct):
                 "api",
                 "the /custom-models REST API",
                 timeout=FUNCTION_TIMEOUT,
+                # Named: the datasets bucket's policy lets only this role delete snapshots (purgeData).
+                role_name=role_name(prefix, DATA_PURGER),
                 environment={
                     "STATE_MACHINE_ARN": resources.state_machine_arn,
                     "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
@@ -225,6 +228,19 @@ class CustomModelsApi(Construct):
                 [bedrock_arn("custom-model-deployment/*")],
                 own,
             ),
+            # DELETE ?purgeData=true: every version of the model's snapshots.
+            (
+                "PurgeSnapshots",
+                ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                [resources.datasets_bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")],
+                None,
+            ),
+            (
+                "ListSnapshotVersions",
+                ["s3:ListBucketVersions"],
+                [resources.datasets_bucket.bucket_arn],
+                {"StringLike": {"s3:prefix": [f"{SNAPSHOTS_PREFIX}*"]}},
+            ),
             (
                 "DeleteServingExpiry",
                 ["scheduler:DeleteSchedule"],
@@ -245,10 +261,11 @@ class CustomModelsApi(Construct):
             "Bedrock at run time, so statements are scoped to those resource types of this account and region "
             "(executions to this deployment's state machine); registry access includes its indexes (listing "
             "reads byCreatedAt); S3 reads are limited to the datasets bucket's objects and the artifacts "
-            "bucket's reports/ prefix; schedules to this deployment's schedule group.",
+            "bucket's reports/ prefix, deletions (purgeData) to the datasets bucket's snapshots/ prefix; schedules to this deployment's schedule group.",
             applies_to=[
                 arn_wildcard_finding(resources.registry, "/index/*"),
                 arn_wildcard_finding(resources.datasets_bucket, "/*"),
+                arn_wildcard_finding(resources.datasets_bucket, f"/{SNAPSHOTS_PREFIX}*"),
                 arn_wildcard_finding(resources.artifacts_bucket, "/reports/*"),
                 "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:custom-model/*",
                 "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:model-customization-job/*",

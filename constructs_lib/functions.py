@@ -162,6 +162,7 @@ class FunctionSpec:
     # Invoked asynchronously (EventBridge, Scheduler): failed invocations go to an on-failure destination.
     asynchronous: bool = False
     scoring: bool = False  # gets the evaluation asset (rouge-score, sacrebleu, numpy, ...)
+    role_name: str | None = None  # a fixed role name, for policies that must name the role in advance
 
 
 class RuntimeFunctions(Construct):
@@ -221,6 +222,7 @@ class RuntimeFunction(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{shared.prefix} {spec.name}: only the calls this function makes",
+            role_name=spec.role_name,
         )
         self.log_group.grant_write(self.role)
         self.function = lambda_.Function(

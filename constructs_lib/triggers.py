@@ -23,6 +23,8 @@ from constructs_lib.compliance import acknowledge_nag
 MANIFEST_PATTERN = "manifests/*.json"
 TERMINAL_JOB_STATUSES = ["Completed", "Failed", "Stopped"]
 UNFINISHED_EXECUTION_STATUSES = ["ABORTED", "TIMED_OUT"]
+# bmc.lineage.lifecycle: the reconciler's daily check of served models' foundation models.
+BASE_MODEL_LIFECYCLE_CHECK = {"check": "base-model-lifecycle"}
 
 
 class WorkflowTriggers(Construct):
@@ -91,6 +93,13 @@ class WorkflowTriggers(Construct):
             schedule=events.Schedule.rate(Duration.minutes(reconcile_minutes)),
             targets=[self._target(reconcile)],
         )
+        self.lifecycle_rule = events.Rule(
+            self,
+            "BaseModelLifecycleSchedule",
+            description=f"{prefix}: notify served custom models whose foundation model became LEGACY",
+            schedule=events.Schedule.rate(Duration.days(1)),
+            targets=[self._target(reconcile, events.RuleTargetInput.from_object(BASE_MODEL_LIFECYCLE_CHECK))],
+        )
 
     def _event_rule(
         self,
@@ -111,9 +120,12 @@ class WorkflowTriggers(Construct):
             targets=[self._target(function)],
         )
 
-    def _target(self, function: lambda_.IFunction) -> targets.LambdaFunction:
+    def _target(
+        self, function: lambda_.IFunction, event: events.RuleTargetInput | None = None
+    ) -> targets.LambdaFunction:
         return targets.LambdaFunction(
             function,
+            event=event,
             dead_letter_queue=self.dead_letters,
             retry_attempts=8,
             max_event_age=Duration.hours(6),

@@ -35,6 +35,7 @@ EXECUTION_CONTEXT = {
 }
 SERVING_POLL_SECONDS = 60
 FAST_RETRY_ERRORS = ["BedrockThrottled", "BedrockUnavailable"]
+SNAPSHOT_RETRY_ERRORS = ["SnapshotUnavailable"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class WorkflowFunctions:
     prepare_run: RuntimeFunction
     validate_datasets: RuntimeFunction
     preflight: RuntimeFunction
+    snapshot_datasets: RuntimeFunction
     submit_job: RuntimeFunction
     await_job: RuntimeFunction
     collect_metrics: RuntimeFunction
@@ -143,6 +145,7 @@ class CustomizationWorkflow(Construct):
                 self._guarded(self._invoke("ValidateDatasets", functions.validate_datasets, "$.validation"))
             )
             .next(self._guarded(self._invoke("Preflight", functions.preflight, "$.preflight")))
+            .next(self._snapshot_datasets())
             .next(self._submit_job())
             .next(self._await_job())
             .next(self._guarded(self._invoke("CollectMetrics", functions.collect_metrics, "$.metrics")))
@@ -293,6 +296,15 @@ class CustomizationWorkflow(Construct):
         task.add_retry(errors=FAST_RETRY_ERRORS, interval=Duration.seconds(5), backoff_rate=2, max_attempts=6)
         task.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
         return task
+
+    def _snapshot_datasets(self) -> tasks.LambdaInvoke:
+        """After Preflight: a run refused there copies nothing. S3 errors that outlast the SDK's own
+        retries are retried here; every copy is idempotent (a retry reuses its own earlier copy)."""
+        task = self._invoke("SnapshotDatasets", self._functions.snapshot_datasets, "$.snapshots")
+        task.add_retry(
+            errors=SNAPSHOT_RETRY_ERRORS, interval=Duration.seconds(10), backoff_rate=2, max_attempts=4
+        )
+        return self._guarded(task)
 
     def _submit_job(self) -> tasks.LambdaInvoke:
         task = self._invoke("SubmitJob", self._functions.submit_job, "$.job")

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from bmc.tenancy import TENANCY_VARIABLE
+from bmc.tenancy import SNAPSHOTS_PREFIX, TENANCY_VARIABLE
 from constructs import Construct
 
 from constructs_lib.bedrock_scope import (
@@ -31,6 +31,7 @@ from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFun
 from constructs_lib.keys import grant_key_use
 from constructs_lib.network import JobNetwork
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
+from constructs_lib.snapshots import SNAPSHOT_WRITER, role_name
 from constructs_lib.workflow import WorkflowFunctions
 from stacks.config import AppConfig
 
@@ -111,7 +112,8 @@ class WorkflowLambdas(Construct):
         self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")
         self.runtime = shared  # the evaluation functions share the code assets and settings
         self._add_preparation(shared, allowed_models, serving_defaults)
-        self._add_job_tracking(shared)
+        self._add_snapshots(shared)
+        self._add_job_tracking(shared, topic)
         self._add_serving(shared, self.schedule_group.ref)
         self._add_outcome(shared, self.schedule_group.ref, topic)
         self._acknowledge_scoped_wildcards()
@@ -149,7 +151,8 @@ class WorkflowLambdas(Construct):
                 },
             )
         )
-        self._registry(self.prepare_run, REGISTRY_UPDATE)
+        # Query: a custom model ARN base is looked up among the owner's runs (index byTeam).
+        self._registry(self.prepare_run, REGISTRY_QUERY)
         self._read_datasets(self.prepare_run, versions=True)
 
         self.validate_datasets = shared.add(
@@ -158,7 +161,10 @@ class WorkflowLambdas(Construct):
                 "stream and validate the training and validation datasets",
                 timeout=Duration.minutes(15),
                 memory_mb=1024,
-                environment={"ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name},
+                environment={
+                    "ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name,
+                    "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
+                },
             )
         )
         self._registry(self.validate_datasets, REGISTRY_UPDATE)
@@ -169,7 +175,10 @@ class WorkflowLambdas(Construct):
             FunctionSpec(
                 "preflight",
                 "check the base model is available for this customization here",
-                environment={"ALLOWED_BASE_MODELS": allowed_models},
+                environment={
+                    "ALLOWED_BASE_MODELS": allowed_models,
+                    "ALLOW_LEGACY_BASE_MODELS": str(self._config.allow_legacy_base_models).lower(),
+                },
             )
         )
         allowed = self._config.allowed_base_models
@@ -177,8 +186,40 @@ class WorkflowLambdas(Construct):
         profiles = inference_profile_arns(deployment_teachers(allowed))
         if profiles:
             self._bedrock(self.preflight, ["bedrock:GetInferenceProfile"], profiles)
+        # A LEGACY base model's warning is recorded on the run.
+        self._registry(self.preflight, REGISTRY_UPDATE)
 
-    def _add_job_tracking(self, shared: RuntimeFunctions) -> None:
+    def _add_snapshots(self, shared: RuntimeFunctions) -> None:
+        """Copies the validated dataset versions to snapshots/<runId>/: the one role the datasets
+        bucket's policy lets write there (constructs_lib/snapshots.py)."""
+        resources = self._resources
+        bucket = resources.datasets_bucket
+        self.snapshot_datasets = shared.add(
+            FunctionSpec(
+                "snapshot_datasets",
+                "copy the validated version of every dataset to the run's snapshots",
+                # Server-side copies: 10 GB copy in parallel parts in well under the limit.
+                timeout=Duration.minutes(15),
+                memory_mb=256,
+                environment={"DATA_KEY_ARN": resources.data_key.key_arn},
+                role_name=role_name(self._config.prefix, SNAPSHOT_WRITER),
+            )
+        )
+        self._registry(self.snapshot_datasets, REGISTRY_UPDATE)
+        # The recorded version of each source (CopySource with a VersionId needs GetObjectVersion),
+        # listing the bucket so that a missing key (a deleted source, a free snapshot key) is a 404.
+        self._read_objects(
+            self.snapshot_datasets, bucket, "", actions=("s3:GetObject", "s3:GetObjectVersion")
+        )
+        self.snapshot_datasets.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="WriteSnapshotsOnce",
+                actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[bucket.arn_for_objects(f"{SNAPSHOTS_PREFIX}*")],
+            )
+        )
+
+    def _add_job_tracking(self, shared: RuntimeFunctions, topic: sns.ITopic) -> None:
         resources = self._resources
         network = resources.job_network
         self.submit_job = shared.add(
@@ -187,6 +228,7 @@ class WorkflowLambdas(Construct):
                 "submit the Bedrock model customization job",
                 environment={
                     "ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name,
+                    "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
                     "SERVICE_ROLE_ARN": resources.service_role.role_arn,
                     "MODEL_KEY_ARN": resources.model_key.key_arn,
                     "JOB_SUBNET_IDS": ",".join(network.subnet_ids),
@@ -239,13 +281,26 @@ class WorkflowLambdas(Construct):
         self.reconcile = shared.add(
             FunctionSpec(
                 "reconcile",
-                "resolve runs whose job ended without an event",
+                "resolve runs whose job ended without an event; notify served models of LEGACY bases",
                 timeout=Duration.minutes(5),
+                environment={"TOPIC_ARN": topic.topic_arn},
                 asynchronous=True,
             )
         )
         self._registry(self.reconcile, REGISTRY_QUERY)
         self._get_own_jobs(self.reconcile)
+        # Once a day: the lifecycle of served models' foundation models, notified once per run.
+        self._bedrock(
+            self.reconcile,
+            ["bedrock:GetFoundationModel"],
+            foundation_model_arns(self._config.allowed_base_models),
+        )
+        self.reconcile.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PublishLegacyNotices", actions=["sns:Publish"], resources=[topic.topic_arn]
+            )
+        )
+        grant_key_use(self.reconcile.role, self._resources.data_key, services=["sns"])
         self._task_response(self.reconcile)
 
         self.collect_metrics = shared.add(
@@ -421,6 +476,7 @@ class WorkflowLambdas(Construct):
             prepare_run=self.prepare_run,
             validate_datasets=self.validate_datasets,
             preflight=self.preflight,
+            snapshot_datasets=self.snapshot_datasets,
             submit_job=self.submit_job,
             await_job=self.await_job,
             collect_metrics=self.collect_metrics,
@@ -546,11 +602,12 @@ class WorkflowLambdas(Construct):
                 "so statements are scoped to those resource types in this account and region and, where IAM "
                 "supports it, to resources tagged with this deployment's prefix; foundation models to the "
                 "allowed base models when configured; registry access includes its indexes; S3 access is "
-                "limited to the workflow's prefixes (reports/, jobs/) or to the datasets bucket's objects; "
-                "schedules to this deployment's schedule group.",
+                "limited to the workflow's prefixes (reports/, jobs/, snapshots/) or to the datasets bucket's "
+                "objects; schedules to this deployment's schedule group.",
                 applies_to=[
                     f"Resource::{arn_wildcard_finding(registry, '/index/*').removeprefix('Resource::')}",
                     arn_wildcard_finding(self._resources.datasets_bucket, "/*"),
+                    arn_wildcard_finding(self._resources.datasets_bucket, f"/{SNAPSHOTS_PREFIX}*"),
                     arn_wildcard_finding(self._resources.artifacts_bucket, "/reports/*"),
                     arn_wildcard_finding(self._resources.artifacts_bucket, "/jobs/*"),
                     "Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>::foundation-model/*",

@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,7 +43,8 @@ POWERTOOLS_LAYER = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowerto
 # The runtime moto knows closest to the template's (handlers run in this interpreter anyway).
 MOTO_RUNTIME = "python3.12"
 LOCAL_OPERATOR = f"arn:{PARTITION}:iam::{ACCOUNT}:user/local-operator"
-_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours)\)")
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_RATE_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 _AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)")
 # What API Gateway answers when a stage logs and the account has no CloudWatch Logs role.
 NO_CLOUDWATCH_ROLE = "CloudWatch Logs role ARN must be set in account settings to enable logging"
@@ -65,7 +66,8 @@ class LocalDeployment:
     state_machine_arn: str = ""
     functions: dict[str, str] = field(default_factory=dict)  # handler module -> function name
     schedule_group: str = ""  # where serve creates the TTL schedules
-    scheduled_rules: list[tuple[str, float]] = field(default_factory=list)  # (function ARN, interval s)
+    # (rule and target, function ARN, interval in seconds, the target's constant input or None)
+    scheduled_rules: list[tuple[str, str, float, str | None]] = field(default_factory=list)
 
 
 class LocalCloud:
@@ -177,6 +179,12 @@ class LocalCloud:
         data = body.encode() if isinstance(body, str) else body
         self.client("s3").put_object(Bucket=self.deployment.datasets_bucket, Key=key, Body=data)
         return f"s3://{self.deployment.datasets_bucket}/{key}"
+
+    def after_function(self, handler_module: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, right after the next successful invocation of the function whose
+        handler is ``bmc.handlers.<handler_module>`` (before the state machine moves on)."""
+        name = self.deployment.functions[handler_module]
+        self.patches.after_invocation.setdefault(name, []).append(callback)
 
     def executions(self) -> list[dict[str, Any]]:
         listed: list[dict[str, Any]] = self.client("stepfunctions").list_executions(
@@ -313,7 +321,7 @@ class LocalCloud:
             self.clock.advance_to(max(min(due), self.clock.now()) + timedelta(seconds=1))
         else:
             # The job ended but its event never came: time passes until the reconciler runs.
-            interval = min((i for _, i in self.deployment.scheduled_rules), default=900.0)
+            interval = min((i for _, _, i, _ in self.deployment.scheduled_rules), default=900.0)
             self.clock.advance(interval)
 
     def simulated_time_at(self, wall: datetime) -> datetime:
@@ -330,11 +338,12 @@ class LocalCloud:
         self._clock_samples.append((datetime.now(UTC), now))
 
     def _on_clock(self, now: datetime) -> None:
-        for function_arn, interval in self.deployment.scheduled_rules:
-            last = self._last_scheduled_run.setdefault(function_arn, self.clock.start)
+        for rule, function_arn, interval, constant in self.deployment.scheduled_rules:
+            last = self._last_scheduled_run.setdefault(rule, self.clock.start)
             if (now - last).total_seconds() >= interval:
-                self._last_scheduled_run[function_arn] = now
-                self._invoke(function_arn, _scheduled_event(now))
+                self._last_scheduled_run[rule] = now
+                # A target's Input replaces the event, as EventBridge sends it.
+                self._invoke(function_arn, json.loads(constant) if constant else _scheduled_event(now))
         self._fire_due_schedules(now)
 
     def _fire_due_schedules(self, now: datetime) -> None:
@@ -423,6 +432,9 @@ class LocalCloud:
             elif resource_type == "AWS::DynamoDB::Table":
                 values = {"Ref": name, "Arn": f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{name}"}
             elif resource_type == "AWS::IAM::Role":
+                # A fixed RoleName (the roles a bucket policy names) refers to pseudo parameters only.
+                if "RoleName" in properties:
+                    name = str(self._resolve(properties["RoleName"], template))
                 values = {"Ref": name, "Arn": f"arn:{PARTITION}:iam::{ACCOUNT}:role/{name}"}
             elif resource_type == "AWS::Lambda::Function":
                 values = {"Ref": name, "Arn": f"arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{name}"}
@@ -665,8 +677,11 @@ class LocalCloud:
                 match = _RATE.fullmatch(schedule)
                 if match is None:
                     raise NotImplementedError(f"{logical_id}: schedule {schedule} is not supported locally")
-                seconds = int(match.group(1)) * (60 if match.group(2).startswith("minute") else 3600)
-                self.deployment.scheduled_rules += [(t["Arn"], float(seconds)) for t in targets]
+                seconds = int(match.group(1)) * _RATE_SECONDS[match.group(2).removesuffix("s")]
+                self.deployment.scheduled_rules += [
+                    (f"{logical_id}/{t['Id']}", t["Arn"], float(seconds), t.get("Input"))
+                    for t in properties.get("Targets", [])
+                ]
                 continue
             name = self._physical[logical_id]["Ref"]
             events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), State="ENABLED")

@@ -274,12 +274,34 @@ def _history_line(history: list[Mapping[str, Any]]) -> str:
     )
 
 
+def print_lineage(run: DemoRun) -> None:
+    """Which bytes and which base made the model: each dataset's version, digest and snapshot."""
+    lineage = run.record.get("lineage") or {}
+    datasets = lineage.get("datasets") or {}
+    if not datasets and not lineage.get("parentRunId"):
+        return
+    print("\nLineage")
+    print(f"  foundation model: {lineage.get('rootFoundationModel')}")
+    for step in lineage.get("chain") or []:
+        print(f"  step {step['runId']}: {step['customizationType']} of {step['baseModel']}")
+    for role, entries in datasets.items():
+        for entry in entries if isinstance(entries, list) else [entries]:
+            print(f"  {role}: {entry['uri']}")
+            print(f"    version {entry.get('versionId')}, sha256 {entry.get('sha256')}")
+            print(f"    snapshot {entry.get('snapshotUri')} (version {entry.get('snapshotVersionId')})")
+            if entry.get("changedAfterValidation"):
+                print(
+                    f"    the source changed after validation; it now holds {entry.get('currentVersionId')}"
+                )
+
+
 SECTIONS: tuple[Callable[[DemoRun], None], ...] = (
     print_timeline,
     print_validation,
     print_training,
     print_serving,
     print_evaluation,
+    print_lineage,
     print_error,
     print_notifications,
     print_summary,

@@ -11,7 +11,8 @@ notifications) live in `check_outcome`; the e2e tests add what is specific to ea
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from localcloud import samples
@@ -26,6 +27,9 @@ from localcloud.bedrock import (
 from localcloud.cloud import LocalCloud
 
 NOVA_MICRO = "amazon.nova-micro-v1"
+NOVA_MICRO_VARIANT = "amazon.nova-micro-v1:0:128k"
+COHERE_LIGHT = "cohere.command-light-text-v14"
+LEGACY_END_OF_LIFE = datetime(2026, 9, 30, tzinfo=UTC)
 NOVA_PRO_TEACHER = "amazon.nova-pro-v1:0"
 TITAN_EXPRESS = "amazon.titan-text-express-v1"
 
@@ -67,9 +71,16 @@ class Scenario:
     # Billing resources no run owns that the sweeper must report and may not delete (unknown to
     # the registry, or report mode): they are left, and each must be in a sweeper notification.
     expect_reported_left: int = 0
+    # A run made first in the same cloud; "{parent}" in the manifest becomes its run id.
+    parent: Scenario | None = None
 
     def run(self, cloud: LocalCloud, *, timeout: float = 60.0) -> ScenarioResult:
         """Play the scenario; ``timeout``: wall seconds the execution may take."""
+        manifest = self.manifest
+        if self.parent is not None:
+            parent = self.parent.run(cloud, timeout=timeout)
+            manifest = _with(manifest, "{parent}", parent.run_id)
+        started_before = {e["executionArn"] for e in cloud.executions()}
         for dataset in self.datasets:
             lines = samples.jsonl(dataset.kind, dataset.records).splitlines(keepends=True)
             if dataset.corrupt_line is not None:
@@ -83,15 +94,15 @@ class Scenario:
         manifest_key = f"{self.name}.json"
         if self.drive == "api":
             status, created = cloud.api(
-                "POST", "/custom-models", body=_with_bucket(self.manifest, cloud.deployment.datasets_bucket)
+                "POST", "/custom-models", body=_with(manifest, "{datasets}", cloud.deployment.datasets_bucket)
             )
             if status != 202:
                 raise RuntimeError(f"{self.name}: POST /custom-models answered {status} {created}")
         else:
-            cloud.put_manifest(manifest_key, _with_bucket(self.manifest, cloud.deployment.datasets_bucket))
+            cloud.put_manifest(manifest_key, _with(manifest, "{datasets}", cloud.deployment.datasets_bucket))
         if self.drive == "duplicate-delivery":
             cloud.redeliver_last_s3_event(manifest_key)
-        executions = cloud.executions()
+        executions = [e for e in cloud.executions() if e["executionArn"] not in started_before]
         if not executions:
             raise RuntimeError(f"{self.name}: the manifest started no execution")
         execution_arn = executions[0]["executionArn"]
@@ -115,13 +126,14 @@ class Scenario:
         return ScenarioResult(self, run_id, execution_arn, execution, record, len(cloud.executions()))
 
 
-def _with_bucket(value: Any, bucket: str) -> Any:
+def _with(value: Any, placeholder: str, replacement: str) -> Any:
+    """``value`` with ``placeholder`` replaced in every string it holds."""
     if isinstance(value, str):
-        return value.replace("{datasets}", bucket)
+        return value.replace(placeholder, replacement)
     if isinstance(value, list):
-        return [_with_bucket(item, bucket) for item in value]
+        return [_with(item, placeholder, replacement) for item in value]
     if isinstance(value, dict):
-        return {key: _with_bucket(item, bucket) for key, item in value.items()}
+        return {key: _with(item, placeholder, replacement) for key, item in value.items()}
     return value
 
 
@@ -328,6 +340,59 @@ def _job_cannot_be_stopped(cloud: LocalCloud) -> None:
 def _failing_submit(error: ScriptedError, count: int) -> Callable[[LocalCloud], None]:
     """The first ``count`` CreateModelCustomizationJob calls fail with ``error``."""
     return lambda cloud: cloud.bedrock.fail_next("CreateModelCustomizationJob", error, count=count)
+
+
+def _overwrite_after_validation(cloud: LocalCloud) -> None:
+    """Someone replaces the training data right after ValidateDatasets read it."""
+
+    def overwrite() -> None:
+        cloud.upload("datasets/support/train.jsonl", samples.jsonl("conversation", 40))
+
+    cloud.after_function("validate_datasets", overwrite)
+
+
+def _legacy_nova_micro(cloud: LocalCloud) -> None:
+    """AWS marks the base model LEGACY, with an end-of-life date."""
+    cloud.bedrock.foundation_models = tuple(
+        replace(model, lifecycle_status="LEGACY", end_of_life_time=LEGACY_END_OF_LIFE)
+        if model.model_id == NOVA_MICRO_VARIANT
+        else model
+        for model in cloud.bedrock.foundation_models
+    )
+
+
+# Runs that chained scenarios build on: a Nova Micro fine-tune, and a Cohere one (a family the
+# catalog allows no further customization for).
+_SUPPORT_BASE = Scenario(
+    "support-base",
+    "Fine-tune Nova Micro on the support datasets",
+    _fine_tuning(runName="support-base"),
+    SUPPORT_DATASETS,
+    *_COMPLETES,
+)
+_COHERE_BASE = Scenario(
+    "cohere-base",
+    "Fine-tune Cohere Command Light on prompt/completion pairs",
+    {
+        "runName": "cohere-base",
+        "baseModel": COHERE_LIGHT,
+        "customizationType": "FINE_TUNING",
+        "trainingData": "s3://{datasets}/datasets/support/pairs.jsonl",
+    },
+    (Dataset("datasets/support/pairs.jsonl", "prompt-completion", 160),),
+    *_COMPLETES,
+)
+_REFINE_DATASET = (Dataset("datasets/support/refine.jsonl", "conversation", 120),)
+
+
+def _refined(base: str, customization_type: str = "FINE_TUNING") -> dict[str, Any]:
+    return {
+        "runName": "support-refined",
+        "baseModel": base,
+        "customizationType": customization_type,
+        "trainingData": "s3://{datasets}/datasets/support/refine.jsonl",
+        "hyperparameters": {"epochCount": 1},
+    }
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -557,6 +622,32 @@ SCENARIOS: dict[str, Scenario] = {
             *_COMPLETES,
             after=_called_once,
             hours_after=25,
+        ),
+        _scripted_fine_tuning(
+            "dataset-overwritten",
+            "The training data is overwritten right after validation: the job trains the validated version",
+            _overwrite_after_validation,
+        ),
+        Scenario(
+            "chain-fine-tuning",
+            "Fine-tune Nova Micro, then fine-tune the result further (run:<runId>): the lineage shows both",
+            _refined("run:{parent}"),
+            _REFINE_DATASET,
+            *_COMPLETES,
+            parent=_SUPPORT_BASE,
+        ),
+        Scenario(
+            "chain-refused",
+            "Fine-tuning a Cohere custom model again is refused before anything starts",
+            _refined("run:{parent}"),
+            _REFINE_DATASET,
+            *_FAILS,
+            parent=_COHERE_BASE,
+        ),
+        _scripted_fine_tuning(
+            "legacy-base-model",
+            "The base model is LEGACY: the run trains with a warning naming its end of life",
+            _legacy_nova_micro,
         ),
     )
 }

@@ -113,6 +113,7 @@ class AppConfig:
     tenancy: Tenancy = field(default_factory=Tenancy)
     key_administrators: tuple[str, ...] = ()
     api_gateway_cloudwatch_role: str = "create"
+    allow_legacy_base_models: bool = True
 
     @property
     def retain_data(self) -> bool:
@@ -135,6 +136,13 @@ def _decode(key: str, value: Any, expected: type | tuple[type, ...]) -> Any:
 def _string(key: str, value: Any, pattern: re.Pattern[str], allowed: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: {allowed}")
+    return value
+
+
+def _boolean(key: str, value: Any) -> bool:
+    value = _decode(key, value, bool)
+    if not isinstance(value, bool):
+        raise ConfigError(f"context key '{key}': {value!r} is not valid; allowed: true or false")
     return value
 
 
@@ -339,6 +347,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "sweeper": _sweeper,
     "monthlyBudgetUsd": _budget,
     "privateEndpoints": _private_endpoints,
+    "allowLegacyBaseModels": lambda v: _boolean("allowLegacyBaseModels", v),
     # Checked together by _tenancy: an admin is in no team, a team narrows allowedBaseModels.
     "teams": lambda v: _decode("teams", v, dict),
     "admins": lambda v: _decode("admins", v, list),
@@ -369,6 +378,7 @@ _FIELDS = {
     "sweeper": "sweeper",
     "monthlyBudgetUsd": "monthly_budget_usd",
     "privateEndpoints": "private_endpoints",
+    "allowLegacyBaseModels": "allow_legacy_base_models",
     "teams": "teams",
     "admins": "admins",
     "keyAdministrators": "key_administrators",

@@ -15,6 +15,7 @@ from constructs_lib.network import TrainingNetwork
 from constructs_lib.private_endpoints import PrivateEndpoints
 from constructs_lib.registry import RunRegistry
 from constructs_lib.service_role import BedrockServiceRole
+from constructs_lib.snapshots import protect_snapshots
 from stacks.config import LOG_RETENTION_DAYS, AppConfig
 from stacks.names import stack_names
 
@@ -43,6 +44,7 @@ class FoundationStack(Stack):
             removal_policy=removal_policy,
             event_bridge_enabled=True,
         ).bucket
+        protect_snapshots(self.datasets_bucket, prefix=config.prefix)
         # Job outputs and reports: a separate bucket, so nothing the workflow writes starts a run.
         self.artifacts_bucket = SecureBucket(
             self,

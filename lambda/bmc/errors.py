@@ -57,6 +57,20 @@ class DatasetInvalid(WorkflowError):
     """The datasets fail validation; the report in the artifacts bucket lists every problem."""
 
 
+class DatasetChanged(WorkflowError):
+    """The version of a dataset that was validated can no longer be copied (deleted, or the
+    object changed in a bucket that keeps no versions): the run does not train on other bytes."""
+
+
+class SnapshotConflict(WorkflowError):
+    """A run's snapshot key holds an object that is not a copy of the validated version; snapshots
+    are never overwritten."""
+
+
+class SnapshotUnavailable(WorkflowError):
+    """S3 failed transiently while copying a snapshot (after the SDK's own retries): retried."""
+
+
 class ModelNotAvailable(WorkflowError):
     """The base model cannot be customized here: unknown, not allowed, wrong region or legacy."""
 

@@ -94,6 +94,25 @@ def datasets_bucket() -> str | None:
     return os.environ.get("DATASETS_BUCKET") or None
 
 
+def required_datasets_bucket() -> str:
+    return _required("DATASETS_BUCKET")
+
+
+def data_key_arn() -> str:
+    """The key snapshots are encrypted with (the datasets bucket's default key)."""
+    return _required("DATA_KEY_ARN")
+
+
+def allow_legacy_base_models() -> bool:
+    """Config ``allowLegacyBaseModels``: whether a LEGACY base model is a warning (true) or refused."""
+    text = _optional("ALLOW_LEGACY_BASE_MODELS", "true").lower()
+    if text not in ("true", "false"):
+        raise ConfigurationError(
+            f"environment variable ALLOW_LEGACY_BASE_MODELS must be true or false, got {text!r}"
+        )
+    return text == "true"
+
+
 def artifacts_bucket() -> str:
     return _required("ARTIFACTS_BUCKET")
 

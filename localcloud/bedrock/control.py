@@ -31,6 +31,10 @@ from localcloud.bedrock.resources import (
     list_page,
 )
 
+# The customization types whose custom models AWS documents as bases of a further fine-tuning
+# (continued pre-training: legacy Titan Text, the only models that offer it).
+CHAINABLE_PARENTS = ("FINE_TUNING", "DISTILLATION", "CONTINUED_PRE_TRAINING")
+
 if TYPE_CHECKING:
     from localcloud.bedrock.runtime import SystemInferenceProfile
     from localcloud.bedrock.simulator import BedrockSimulator
@@ -122,7 +126,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         ):
             raise conflict(f"A custom model with name {model_name} already exists.")
         customization_type = params.get("customizationType") or "FINE_TUNING"
-        base_id, base_arn = self._resolve_base_model(
+        base_id, base_arn, parent_arn = self._resolve_base_model(
             params.get("baseModelIdentifier", ""), customization_type
         )
         if customization_type == "DISTILLATION":
@@ -163,6 +167,7 @@ class SimulatedBedrockBackend(BedrockBackend):
             role_arn=params.get("roleArn", ""),
             base_model_id=base_id,
             base_model_arn=base_arn,
+            parent_model_arn=parent_arn,
             customization_type=customization_type,
             training_data_config=training,
             validation_data_config=validation,
@@ -186,17 +191,31 @@ class SimulatedBedrockBackend(BedrockBackend):
         self.sim._emit(lifecycle.job_event(self, job))
         return job.job_arn
 
-    def _resolve_base_model(self, identifier: str, customization_type: str) -> tuple[str, str]:
+    def _resolve_base_model(self, identifier: str, customization_type: str) -> tuple[str, str, str | None]:
+        """(foundation model id, foundation model ARN, parent custom model ARN or None).
+
+        A custom model ARN customizes that model further where the foundation model allows it
+        (fine-tuning on a fine-tuned or distilled model). The job is filed under the foundation
+        model (GetModelCustomizationJob's baseModelArn is a FoundationModelArn); the new custom
+        model records its parent (GetCustomModel's baseModelArn).
+        """
         for model in self.models.values():
             if identifier in (model.model_arn, model.model_name):
-                # Customizing a custom model again: the job is filed under the foundation model.
-                return model.job.base_model_id, model.model_arn
+                foundation = self.foundation_model(model.job.base_model_id)
+                allowed = foundation.customizations_of_custom_models if foundation else ()
+                if customization_type not in allowed or model.job.customization_type not in CHAINABLE_PARENTS:
+                    raise validation_error(
+                        f"The custom model {model.model_name} ({model.job.customization_type} of "
+                        f"{model.job.base_model_id}) cannot be used as the base model of a "
+                        f"{customization_type} job."
+                    )
+                return model.job.base_model_id, model.job.base_model_arn, model.model_arn
         foundation = self.foundation_model(identifier)
         if foundation is None:
             raise validation_error(f"The provided model identifier is invalid: {identifier}")
         if customization_type not in foundation.customizations_supported:
             raise validation_error(f"The model {foundation.model_id} does not support {customization_type}.")
-        return foundation.model_id, foundation.arn(self.partition, self.region_name)
+        return foundation.model_id, foundation.arn(self.partition, self.region_name), None
 
     def inference_profile(self, identifier: str) -> SystemInferenceProfile | None:
         """The system inference profile named by id or ARN, if it can be used from this region."""
@@ -349,7 +368,7 @@ class SimulatedBedrockBackend(BedrockBackend):
                 "modelName": model.model_name,
                 "jobName": job.job_name,
                 "jobArn": job.job_arn,
-                "baseModelArn": job.base_model_arn,
+                "baseModelArn": job.parent_model_arn or job.base_model_arn,
                 "customizationType": job.customization_type,
                 "modelKmsKeyArn": model.model_kms_key_arn,
                 "hyperParameters": job.hyper_parameters,
@@ -370,7 +389,7 @@ class SimulatedBedrockBackend(BedrockBackend):
                 "modelArn": model.model_arn,
                 "modelName": model.model_name,
                 "creationTime": model.creation_time,
-                "baseModelArn": model.job.base_model_arn,
+                "baseModelArn": model.job.parent_model_arn or model.job.base_model_arn,
                 "baseModelName": model.job.base_model_id.split(":")[0],
                 "customizationType": model.job.customization_type,
                 "ownerAccountId": self.account_id,
@@ -385,7 +404,10 @@ class SimulatedBedrockBackend(BedrockBackend):
             name=lambda m: m.model_name,
             status_key="modelStatus",
             filters=[
-                ("baseModelArnEquals", lambda m, arn: m.job.base_model_arn == arn),
+                (
+                    "baseModelArnEquals",
+                    lambda m, arn: (m.job.parent_model_arn or m.job.base_model_arn) == arn,
+                ),
                 (
                     "foundationModelArnEquals",
                     lambda m, arn: (
@@ -407,10 +429,7 @@ class SimulatedBedrockBackend(BedrockBackend):
         """(model ARN, foundation model ARN) of a custom or foundation model."""
         for model in self.models.values():
             if identifier in (model.model_arn, model.model_name):
-                base = model.job.base_model_arn
-                if "custom-model/" in base:  # customized twice: report the foundation model
-                    base = f"arn:{self.partition}:bedrock:{self.region_name}::foundation-model/{model.job.base_model_id}"
-                return model.model_arn, base
+                return model.model_arn, model.job.base_model_arn  # the foundation model, even when chained
         foundation = self.foundation_model(identifier)
         if foundation is not None and "PROVISIONED" in foundation.inference_types_supported:
             arn = foundation.arn(self.partition, self.region_name)

@@ -64,6 +64,11 @@ class FoundationModel:
     regions: tuple[str, ...] | None = None
     lifecycle_status: str = "ACTIVE"
     supports_custom_model_deployment: bool = False
+    end_of_life_time: datetime | None = None  # modelLifecycle.endOfLifeTime, announced for LEGACY models
+    # Customization types a custom model of this model may be customized further with (the job
+    # takes the custom model's ARN as baseModelIdentifier); AWS documents fine-tuning on a
+    # fine-tuned or distilled model.
+    customizations_of_custom_models: tuple[str, ...] = ()
 
     def arn(self, partition: str, region: str) -> str:
         return f"arn:{partition}:bedrock:{region}::foundation-model/{self.model_id}"
@@ -79,7 +84,9 @@ class FoundationModel:
             "responseStreamingSupported": True,
             "customizationsSupported": list(self.customizations_supported),
             "inferenceTypesSupported": list(self.inference_types_supported),
-            "modelLifecycle": {"status": self.lifecycle_status},
+            "modelLifecycle": compact(
+                {"status": self.lifecycle_status, "endOfLifeTime": self.end_of_life_time}
+            ),
         }
 
 
@@ -90,7 +97,9 @@ _FT_DISTILL = ("FINE_TUNING", "DISTILLATION")
 
 
 def _llama(model_id: str, name: str, customizations: tuple[str, ...] = _FT) -> FoundationModel:
-    return FoundationModel(model_id, name, "Meta", customizations, regions=_US_WEST_2)
+    return FoundationModel(
+        model_id, name, "Meta", customizations, regions=_US_WEST_2, customizations_of_custom_models=_FT
+    )
 
 
 # The customizable model variants Bedrock documents, plus the on-demand models used as distillation
@@ -103,6 +112,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         _FT_DISTILL,
         regions=_US_EAST_1,
         supports_custom_model_deployment=True,
+        customizations_of_custom_models=_FT,
     ),
     FoundationModel(
         "amazon.nova-lite-v1:0:300k",
@@ -112,6 +122,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         input_modalities=("TEXT", "IMAGE", "VIDEO"),
         regions=_US_EAST_1,
         supports_custom_model_deployment=True,
+        customizations_of_custom_models=_FT,
     ),
     FoundationModel(
         "amazon.nova-pro-v1:0:300k",
@@ -121,6 +132,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         input_modalities=("TEXT", "IMAGE", "VIDEO"),
         regions=_US_EAST_1,
         supports_custom_model_deployment=True,
+        customizations_of_custom_models=_FT,
     ),
     FoundationModel(
         "amazon.nova-2-lite-v1:0:256k",
@@ -138,6 +150,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         _FT,
         input_modalities=("TEXT", "IMAGE"),
         regions=_US_WEST_2,
+        customizations_of_custom_models=_FT,
     ),
     _llama("meta.llama3-1-8b-instruct-v1:0:128k", "Llama 3.1 8B Instruct", _FT_DISTILL),
     _llama("meta.llama3-1-70b-instruct-v1:0:128k", "Llama 3.1 70B Instruct", _FT_DISTILL),
@@ -152,6 +165,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         _FT_DISTILL,
         regions=_US_WEST_2,
         supports_custom_model_deployment=True,
+        customizations_of_custom_models=_FT,
     ),
     FoundationModel(
         "amazon.titan-text-express-v1:0:8k",
@@ -159,6 +173,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         "Amazon",
         ("FINE_TUNING", "CONTINUED_PRE_TRAINING"),
         regions=("us-east-1", "us-west-2"),
+        customizations_of_custom_models=_FT,
     ),
     FoundationModel(
         "amazon.titan-text-lite-v1:0:4k",
@@ -166,6 +181,7 @@ DEFAULT_FOUNDATION_MODELS: tuple[FoundationModel, ...] = (
         "Amazon",
         ("FINE_TUNING", "CONTINUED_PRE_TRAINING"),
         regions=("us-east-1", "us-west-2"),
+        customizations_of_custom_models=_FT,
     ),
     FoundationModel(
         "amazon.titan-text-premier-v1:0:32k",
@@ -295,7 +311,7 @@ class SimJob:
     custom_model_name: str
     role_arn: str
     base_model_id: str
-    base_model_arn: str
+    base_model_arn: str  # the foundation model (GetModelCustomizationJob's FoundationModelArn)
     customization_type: str
     training_data_config: dict[str, Any]
     validation_data_config: dict[str, Any] | None
@@ -322,6 +338,9 @@ class SimJob:
     training_loss: float | None = None
     validation_loss: float | None = None
     artifact_keys: list[str] = field(default_factory=list)
+    # The custom model a job customized further (baseModelIdentifier a custom model ARN): what
+    # GetCustomModel reports as the new model's baseModelArn.
+    parent_model_arn: str | None = None
 
     @property
     def running(self) -> bool:

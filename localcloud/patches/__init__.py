@@ -7,7 +7,8 @@ patches are installed (``install_patches``; the patched names are checked before
 replaced). One module per seam, each explaining what AWS does and why its patches exist:
 
 - ``lambdas``: 1. Lambda handlers run in process, with the function's environment, a Lambda
-  context (remaining time on the simulated clock) and AWS's error payload; 9. ``os.environ``
+  context (remaining time on the simulated clock) and AWS's error payload (and, for scenarios,
+  callbacks after a function's next successful invocation); 9. ``os.environ``
   gets a thread-local layer for the running handler's variables.
 - ``sdk``: 2. ``aws-sdk:`` and forwarded optimized integrations map parameters, responses and
   errors through the botocore operation model, as AWS does.
@@ -18,7 +19,8 @@ replaced). One module per seam, each explaining what AWS does and why its patche
   the ABORTED status-change event; 10. asynchronous invocations are retried, then handed to the
   on-failure destination; 16. a Fail state may fail with a ``States.`` error it is given.
 - ``s3``: 11. bucket policies are evaluated with their conditions, and a missing key is a 403
-  for a caller that may not list it.
+  for a caller that may not list it; 18. conditional copies (``If-None-Match: *``, the copy
+  source's ``If-Match``) answer 412 as S3 does.
 - ``distributed_map``: 12. EXPRESS, ItemBatcher, WriterConfig and integer percentages get past
   moto's grammar; 13. items are batched as AWS delivers them, failed children counted and the
   tolerated failure thresholds applied; 14. children run concurrently on the simulated clock;

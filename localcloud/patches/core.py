@@ -6,7 +6,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal
@@ -21,7 +21,7 @@ from localcloud.patches.base import Patch
 from localcloud.patches.distributed_map import distributed_map_patches
 from localcloud.patches.events import event_and_stop_patches, execution_patches
 from localcloud.patches.lambdas import Handler, LambdaRegistry, _LayeredEnviron, invoke_in_process
-from localcloud.patches.s3 import s3_policy_patches
+from localcloud.patches.s3 import conditional_copy_patches, s3_policy_patches
 from localcloud.patches.sdk import sdk_patches
 from localcloud.patches.waits import RequestedWait, WaitRecorder, wait_patches
 
@@ -62,6 +62,9 @@ class LocalCloudPatches:
         self._moved_at = datetime.now(UTC)
         self._installed = False
         self._plain_environ: os._Environ = os.environ  # type: ignore[type-arg]
+        # Function name -> callbacks run once after its next successful invocation (scenarios
+        # that change the world between two states, e.g. a dataset overwritten after validation).
+        self.after_invocation: dict[str, list[Callable[[], None]]] = {}
         # Function name -> (role ARN, identity policy statements), for S3's 403-or-404 answer.
         self.identity_policies: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
@@ -170,11 +173,13 @@ class LocalCloudPatches:
                 event,
                 import_unregistered=patches.import_unregistered,
                 clock=patches.clock,
+                after_invocation=patches.after_invocation,
             )
 
         return [
             *event_and_stop_patches(),
             *s3_policy_patches(self.identity_policies),
+            *conditional_copy_patches(),
             *execution_patches(),
             Patch(LambdaFunction, "_invoke_lambda", invoke_lambda),
             *sdk_patches(),

@@ -271,9 +271,11 @@ def invoke_in_process(
     *,
     import_unregistered: bool,
     clock: SimClock | None,
+    after_invocation: dict[str, list[Callable[[], None]]] | None = None,
 ) -> tuple[str, bool, str]:
     """Run moto's function ``fn`` in this process; returns (body, is error, log text) as moto's
-    ``_invoke_lambda`` does."""
+    ``_invoke_lambda`` does. ``after_invocation``: callbacks (by function name) run once after the
+    function's next successful invocation."""
     registered = registry.lookup(str(fn.function_name), str(fn.function_arn))
     request_id = str(uuid.uuid4())
     context = LambdaContext(
@@ -308,6 +310,10 @@ def invoke_in_process(
             error = _error_payload(exc)
             body = json.dumps(error)
     duration_ms = (time.monotonic() - started) * 1000
+    if error is None and after_invocation:
+        # Outside the function's environment: the callback acts as the test, not as the function.
+        for callback in after_invocation.pop(str(fn.function_name), []):
+            callback()
     registry.record(Invocation(str(fn.function_name), request_id, payload, result, error))
     logs = [f"START RequestId: {request_id} Version: {fn.version}"]
     if error is not None:

@@ -1,10 +1,15 @@
-"""S3 and policies as AWS evaluates them (patch 11 of ``localcloud.patches``).
+"""S3 as AWS behaves (patches 11 and 18 of ``localcloud.patches``).
 
-moto evaluates bucket policies without their conditions (a TLS-only deny refuses everything)
-and answers 404 for any missing key. The patches evaluate bucket policies with their conditions
-(``localcloud.iam_policy``), uploads included, and answer a missing key with 403 AccessDenied
-when the calling function's role may not list that key's prefix (``identity_policies``, set by
-the local cloud), as S3 does.
+11. moto evaluates bucket policies without their conditions (a TLS-only deny refuses
+    everything) and answers 404 for any missing key. The patches evaluate bucket policies with
+    their conditions (``localcloud.iam_policy``; the context has TLS and the calling role's
+    ``aws:PrincipalArn``), uploads included, and answer a missing key with 403 AccessDenied when
+    the calling function's role may not list that key's prefix (``identity_policies``, set by
+    the local cloud), as S3 does.
+18. Conditional copies. moto ignores ``If-None-Match: *`` on CopyObject and
+    ``x-amz-copy-source-if-match`` on CopyObject and UploadPartCopy; S3 answers 412
+    PreconditionFailed when the destination exists or the source's ETag differs. Run snapshots
+    rely on both (write once; copy the validated bytes or nothing).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import inspect
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
 
 from moto.iam.access_control import PermissionResult
-from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.exceptions import PreconditionFailed, S3AccessDeniedError
 from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend
+from moto.s3.responses import S3Response
 
 from localcloud.iam_policy import Request, allows, denies, statements_of
 from localcloud.patches.base import Patch
@@ -41,10 +48,16 @@ def s3_policy_patches(identity_policies: IdentityPolicies) -> list[Patch]:
         found = caller()
         return {"AWS": found[0]} if found else {}
 
+    def context(**extra: str) -> dict[str, str]:
+        """What S3 puts in every request's context: TLS, and the calling role's ARN."""
+        found = caller()
+        identity = {"aws:PrincipalArn": found[0]} if found else {}
+        return {**_SECURE_TRANSPORT, **identity, **extra}
+
     def get_permission(bucket: Any, action: str, resource: str) -> Any:
         if bucket.policy is None:
             return PermissionResult.NEUTRAL
-        request = Request(action, resource, principal(), _SECURE_TRANSPORT)
+        request = Request(action, resource, principal(), context())
         denied = denies(statements_of(bucket.policy.decode()), request)
         return PermissionResult.DENIED if denied else PermissionResult.NEUTRAL
 
@@ -57,10 +70,11 @@ def s3_policy_patches(identity_policies: IdentityPolicies) -> list[Patch]:
                 "s3:x-amz-server-side-encryption": call.get("encryption"),
                 "s3:x-amz-server-side-encryption-aws-kms-key-id": call.get("kms_key_id"),
             }
-            context = {**_SECURE_TRANSPORT, **{k: v for k, v in headers.items() if v}}
+            request_context = context(**{k: v for k, v in headers.items() if v})
             resource = f"arn:{bucket.partition}:s3:::{bucket.name}/{call['key_name']}"
             if denies(
-                statements_of(bucket.policy.decode()), Request("s3:PutObject", resource, principal(), context)
+                statements_of(bucket.policy.decode()),
+                Request("s3:PutObject", resource, principal(), request_context),
             ):
                 raise S3AccessDeniedError()
         return original_put_object(backend, *args, **kwargs)
@@ -87,4 +101,40 @@ def s3_policy_patches(identity_policies: IdentityPolicies) -> list[Patch]:
         Patch(FakeBucket, "get_permission", get_permission),
         Patch(S3Backend, "put_object", put_object),
         Patch(S3Backend, "get_object", get_object),
+    ]
+
+
+def conditional_copy_patches() -> list[Patch]:
+    """CopyObject's ``If-None-Match: *`` and the copy-source ``If-Match`` (patch 18)."""
+    original_copy = S3Response.copy_object
+    original_part_copy = S3Response.upload_part_copy
+
+    def source_etag_holds(response: Any) -> None:
+        wanted = response.headers.get("x-amz-copy-source-if-match")
+        if not wanted:
+            return
+        source = response.headers.get("x-amz-copy-source")
+        source = source.decode("utf-8") if isinstance(source, bytes) else str(source)
+        parsed = urlparse(source)
+        bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+        version = parse_qs(parsed.query).get("versionId", [None])[0]
+        found = response.backend.get_object(bucket, key, version_id=version)
+        if found is not None and found.etag.strip('"') != wanted.strip('"'):
+            raise PreconditionFailed("x-amz-copy-source-If-Match")
+
+    def copy_object(response: Any) -> Any:
+        if response.headers.get("If-None-Match") == "*":
+            existing = response.backend.get_object(response.bucket_name, response.parse_key_name())
+            if existing is not None and not isinstance(existing, FakeDeleteMarker):
+                raise PreconditionFailed("If-None-Match")
+        source_etag_holds(response)
+        return original_copy(response)
+
+    def upload_part_copy(response: Any) -> Any:
+        source_etag_holds(response)
+        return original_part_copy(response)
+
+    return [
+        Patch(S3Response, "copy_object", copy_object),
+        Patch(S3Response, "upload_part_copy", upload_part_copy),
     ]

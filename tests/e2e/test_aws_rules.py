@@ -78,6 +78,13 @@ def _start_from_the_api(cloud: LocalCloud) -> tuple[str, str]:
     (execution,) = cloud.executions()
     cloud.wait_until_awaiting_job(execution["executionArn"])
     cloud.abort(execution["executionArn"])
+    # As a run recorded before snapshots existed: its download is the object its spec names
+    # (a run's own snapshot cannot be deleted but by a purge).
+    cloud.client("dynamodb").update_item(
+        TableName=cloud.deployment.registry_table,
+        Key={"runId": {"S": str(created["Id"])}},
+        UpdateExpression="REMOVE lineage",
+    )
     return str(created["Id"]), key
 
 

@@ -7,11 +7,13 @@ specific to each scenario.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from localcloud.cloud import LocalCloud
 from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
@@ -275,6 +277,66 @@ def _idle_serving_deleted(cloud: LocalCloud, result: ScenarioResult) -> None:
     assert ("idle-serving", "deleted") in _findings(cloud)
 
 
+def _training_lineage(result: ScenarioResult) -> dict[str, Any]:
+    training: dict[str, Any] = result.record["lineage"]["datasets"]["training"]
+    return training
+
+
+def _dataset_overwritten(cloud: LocalCloud, result: ScenarioResult) -> None:
+    training = _training_lineage(result)
+    s3 = cloud.client("s3")
+    bucket = cloud.deployment.datasets_bucket
+    current = s3.head_object(Bucket=bucket, Key="datasets/support/train.jsonl")
+    # Both versions are on the record: the one validated (and trained), the one there now.
+    assert training["changedAfterValidation"] is True
+    assert training["currentVersionId"] == current["VersionId"] != training["versionId"]
+    (job,) = cloud.bedrock.jobs()
+    assert job.training_data_config["s3Uri"] == training["snapshotUri"]
+    snapshot = s3.get_object(Bucket=bucket, Key=training["snapshotUri"].split("/", 3)[3])["Body"].read()
+    validated = s3.get_object(
+        Bucket=bucket, Key="datasets/support/train.jsonl", VersionId=training["versionId"]
+    )
+    assert snapshot == validated["Body"].read()
+    assert hashlib.sha256(snapshot).hexdigest() == training["sha256"]
+    assert training["records"] == 160  # not the 40 records written after validation
+    assert "the validated version was trained" in cloud.sent_notifications()[-1]["message"]
+    # Nobody but the workflow writes or deletes a snapshot, not even the data's owner.
+    key = training["snapshotUri"].split("/", 3)[3]
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def _chain_fine_tuning(cloud: LocalCloud, result: ScenarioResult) -> None:
+    lineage = result.record["lineage"]
+    parent = cloud.run_record(lineage["parentRunId"])
+    assert parent is not None and parent["status"] == "COMPLETED"
+    _, second = cloud.bedrock.jobs()
+    assert second.parent_model_arn == parent["customModelArn"] == lineage["parentModelArn"]
+    model = cloud.client("bedrock").get_custom_model(modelIdentifier=result.record["customModelArn"])
+    assert model["baseModelArn"] == parent["customModelArn"]  # Bedrock records the parent too
+    assert [(s["runId"], s["customModelArn"]) for s in lineage["chain"]] == [
+        (parent["runId"], parent["customModelArn"]),
+        (result.run_id, result.record["customModelArn"]),
+    ]
+    assert lineage["rootFoundationModel"] == "amazon.nova-micro-v1:0:128k"
+    assert second.hyper_parameters["epochCount"] == "1"  # the foundation model's schema applies
+
+
+def _chain_refused(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (finding,) = result.record["error"]["findings"]
+    assert (finding["field"], finding["code"]) == ("baseModel", "CHAIN_NOT_SUPPORTED")
+    assert finding["line"] == 3  # the manifest line of baseModel
+    assert len(cloud.bedrock.jobs()) == 1  # the parent's: nothing was submitted for this run
+
+
+def _legacy_base_model(cloud: LocalCloud, result: ScenarioResult) -> None:
+    (warning,) = result.record["warnings"]
+    assert warning["code"] == "BASE_MODEL_LEGACY" and "2026-09-30" in warning["message"]
+    assert "BASE_MODEL_LEGACY" in cloud.sent_notifications()[-1]["message"]
+
+
 SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
     "fine-tuning-provisioned": _fine_tuning_provisioned,
     "continued-pre-training": _continued_pre_training,
@@ -303,6 +365,10 @@ SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
     "sweep-job-of-stopped-run": _sweep_job_of_stopped_run,
     "sweep-report-mode": _sweep_report_mode,
     "idle-serving-deleted": _idle_serving_deleted,
+    "dataset-overwritten": _dataset_overwritten,
+    "chain-fine-tuning": _chain_fine_tuning,
+    "chain-refused": _chain_refused,
+    "legacy-base-model": _legacy_base_model,
 }
 
 

@@ -90,7 +90,8 @@ def test_two_teams_share_a_deployment_through_the_api(teams_cloud: LocalCloud) -
     status, download = cloud.api(
         "GET", f"/custom-models/{model_id}/download", query={"type": "training"}, caller=ADMIN
     )
-    assert status == 200 and download["files"][0]["location"] == support_data
+    snapshot = f"s3://{cloud.deployment.datasets_bucket}/snapshots/{model_id}/training.jsonl"
+    assert status == 200 and download["files"][0]["location"] == snapshot  # the data it was trained on
     assert cloud.api("DELETE", f"/custom-models/{model_id}", caller=ADMIN)[1]["Status"] == "Deleted"
 
 

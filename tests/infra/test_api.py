@@ -43,6 +43,9 @@ EXPECTED_ACTIONS = {
     "bedrock:InvokeModel",  # POST .../invoke, on this deployment's tagged servings only
     "s3:GetObject",
     "s3:ListBucket",  # so that a deleted dataset is a 404, not a 403
+    "s3:DeleteObject",  # DELETE ?purgeData=true, under snapshots/ only
+    "s3:DeleteObjectVersion",
+    "s3:ListBucketVersions",
     "scheduler:DeleteSchedule",
 }
 ROUTES = {

@@ -540,3 +540,32 @@ def test_buckets_refuse_uploads_not_encrypted_with_the_data_key(
     assert denies(statements, put(**{algorithm: "aws:kms"}))  # S3 would use aws/s3
     assert denies(statements, put(**{algorithm: "aws:kms", key_id: data_key.replace("Key", "Other")}))
     assert denies(statements, put(**{algorithm: "aws:kms:dsse", key_id: data_key}))
+
+
+def test_snapshots_are_written_only_by_the_workflow_and_deleted_only_by_a_purge(
+    app_default: Synthesized,
+) -> None:
+    bucket, data_key, statements = _bucket_statements(app_default, "Datasets")
+    writer = f"arn:aws:iam::{ACCOUNT}:role/bmc-us-east-1-snapshot-writer"
+    purger = f"arn:aws:iam::{ACCOUNT}:role/bmc-us-east-1-api"
+    admin = f"arn:aws:iam::{ACCOUNT}:role/PlatformAdmin"
+    encrypted = {
+        "aws:SecureTransport": "true",
+        "s3:TlsVersion": "1.3",
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": data_key,
+    }
+
+    def request(action: str, role: str, key: str = "snapshots/run-1/training.jsonl") -> Request:
+        return Request(action, f"{bucket}/{key}", {"AWS": role}, {**encrypted, "aws:PrincipalArn": role})
+
+    assert not denies(statements, request("s3:PutObject", writer))
+    for other in (FUNCTION_ROLE, purger, admin):
+        assert denies(statements, request("s3:PutObject", other)), other
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
+        assert not denies(statements, request(action, purger))
+        for other in (FUNCTION_ROLE, writer, admin):
+            assert denies(statements, request(action, other)), (action, other)
+    # Datasets outside snapshots/ are the teams' own: nothing here restricts them.
+    assert not denies(statements, request("s3:PutObject", FUNCTION_ROLE, "datasets/support/train.jsonl"))
+    assert not denies(statements, request("s3:DeleteObject", admin, "datasets/support/train.jsonl"))

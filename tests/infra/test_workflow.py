@@ -34,6 +34,7 @@ MAIN_PATH = [
     "PrepareRun",
     "ValidateDatasets",
     "Preflight",
+    "SnapshotDatasets",
     "SubmitJob",
     "AwaitJob",
     "CollectMetrics",
@@ -194,6 +195,42 @@ def test_submit_retries_throttling_iam_propagation_and_queues_on_quota(definitio
     assert quota["MaxAttempts"] == 48  # queueHours 24, every 30 minutes
 
 
+def test_snapshots_are_taken_after_preflight_and_retried_on_s3_outages(definition: dict[str, Any]) -> None:
+    state = definition["States"]["SnapshotDatasets"]
+    assert state["ResultPath"] == "$.snapshots"
+    retries = {tuple(r["ErrorEquals"]): r for r in state["Retry"]}
+    assert retries[("SnapshotUnavailable",)]["MaxAttempts"] == 4
+
+
+def test_only_the_named_snapshot_role_writes_snapshots(workflow: Template) -> None:
+    functions = workflow.of_type("AWS::Lambda::Function")
+    (snapshot,) = [
+        f for f in functions.values() if f["Properties"]["Handler"].endswith("snapshot_datasets.handler")
+    ]
+    role = workflow.resources[snapshot["Properties"]["Role"]["Fn::GetAtt"][0]]
+    assert json.dumps(role["Properties"]["RoleName"]) == json.dumps(
+        {"Fn::Join": ["", ["bmc-", {"Ref": "AWS::Region"}, "-snapshot-writer"]]}
+    )
+    writers = []
+    for policy in workflow.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "s3:PutObject" in actions and "snapshots/*" in json.dumps(statement["Resource"]):
+                writers += [r["Ref"] for r in policy["Properties"]["Roles"]]
+    assert writers == [snapshot["Properties"]["Role"]["Fn::GetAtt"][0]]
+
+
+def test_the_reconciler_checks_base_model_lifecycles_daily(workflow: Template) -> None:
+    (rule,) = [
+        r
+        for r in workflow.of_type("AWS::Events::Rule").values()
+        if "LEGACY" in r["Properties"]["Description"]
+    ]
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 day)"
+    (target,) = rule["Properties"]["Targets"]
+    assert json.loads(target["Input"]) == {"check": "base-model-lifecycle"}
+
+
 def test_await_job_waits_for_a_task_token_with_a_timeout(definition: dict[str, Any]) -> None:
     state = definition["States"]["AwaitJob"]
     assert state["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -282,7 +319,8 @@ def test_unfinished_executions_are_cleaned_up(workflow: Template) -> None:
 
 def test_rule_targets_retry_and_keep_undelivered_events(workflow: Template) -> None:
     rules = workflow.of_type("AWS::Events::Rule")
-    assert len(rules) == 5  # manifest, job state, unfinished execution, reconciler, sweeper
+    # Manifests, job state, unfinished executions, reconciler, sweeper, base model lifecycle.
+    assert len(rules) == 6
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
@@ -295,7 +333,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 19
+    assert len(functions) == 20
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
@@ -332,9 +370,13 @@ TASK_RESPONSE = {"states:SendTaskSuccess", "states:SendTaskFailure"}
 FAILED_INVOCATIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 READ_DATASETS = {"s3:GetObject", "s3:ListBucket"}
 EXPECTED_ACTIONS = {
-    "prepare_run": REGISTRY | DATA_KEY | READ_DATASETS | {"s3:GetObjectVersion"},
+    "prepare_run": REGISTRY | QUERY | DATA_KEY | READ_DATASETS | {"s3:GetObjectVersion"},
     "validate_datasets": REGISTRY | DATA_KEY | READ_DATASETS | {"s3:PutObject"},
-    "preflight": {"bedrock:GetFoundationModel", "bedrock:GetInferenceProfile"},
+    "preflight": REGISTRY | DATA_KEY | {"bedrock:GetFoundationModel", "bedrock:GetInferenceProfile"},
+    "snapshot_datasets": REGISTRY
+    | DATA_KEY
+    | READ_DATASETS
+    | {"s3:GetObjectVersion", "s3:PutObject", "s3:AbortMultipartUpload"},
     "submit_job": REGISTRY
     | DATA_KEY
     | {
@@ -357,7 +399,7 @@ EXPECTED_ACTIONS = {
     | DATA_KEY
     | TASK_RESPONSE
     | FAILED_INVOCATIONS
-    | {"bedrock:GetModelCustomizationJob"},
+    | {"bedrock:GetModelCustomizationJob", "bedrock:GetFoundationModel", "sns:Publish"},
     "collect_metrics": REGISTRY
     | DATA_KEY
     | {

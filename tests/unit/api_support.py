@@ -10,7 +10,16 @@ from typing import Any
 from unittest import mock
 
 from bmc.aws.registry import execution_start
-from bmc.handlers import api, collect_metrics, notify, preflight, prepare_run, submit_job, validate_datasets
+from bmc.handlers import (
+    api,
+    collect_metrics,
+    notify,
+    preflight,
+    prepare_run,
+    snapshot_datasets,
+    submit_job,
+    validate_datasets,
+)
 from bmc.tenancy import tenancy_from_config
 
 from localcloud.cloud import rest_proxy_event
@@ -121,6 +130,7 @@ def submitted(cloud: Cloud, model_id: str) -> dict[str, Any]:
     )
     state = step(model_id, validate_datasets.handler, state, "validation")
     state = step(model_id, preflight.handler, state, "preflight")
+    state = step(model_id, snapshot_datasets.handler, state, "snapshots")
     result: dict[str, Any] = step(model_id, submit_job.handler, state, "job")
     return result
 

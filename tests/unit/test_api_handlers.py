@@ -223,8 +223,13 @@ def test_download_gives_presigned_urls_of_the_models_own_objects(cloud: Cloud) -
     status, metrics = call("GET", f"/custom-models/{model_id}/download", query={"type": "metrics"})
     assert status == 200
     assert metrics["files"][0]["location"] == f"s3://{ARTIFACTS_BUCKET}/reports/{model_id}/metrics.json"
+    # Once trained: the snapshots, the exact bytes the job read, even if the source changes later.
+    cloud.s3.put_object(Bucket=DATASETS_BUCKET, Key="data/validation.jsonl", Body=b"overwritten\n")
     _, validation = call("GET", f"/custom-models/{model_id}/download", query={"type": "validation"})
-    assert [f["location"] for f in validation["files"]] == [f"s3://{DATASETS_BUCKET}/data/validation.jsonl"]
+    snapshots = f"s3://{DATASETS_BUCKET}/snapshots/{model_id}"
+    assert [f["location"] for f in validation["files"]] == [f"{snapshots}/validation-1.jsonl"]
+    _, training = call("GET", f"/custom-models/{model_id}/download", query={"type": "training"})
+    assert training["url"].startswith(f"https://{DATASETS_BUCKET}.s3.amazonaws.com/snapshots/{model_id}/")
 
 
 def test_download_gives_the_html_report_once_the_run_has_one(cloud: Cloud) -> None:

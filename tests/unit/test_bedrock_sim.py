@@ -125,6 +125,69 @@ def read_csv(s3: Any, bucket: str, key: str) -> list[dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _trained_model(env: Env, name: str, **overrides: Any) -> str:
+    """The ARN of a custom model trained by a job named ``name``."""
+    arn = env.bedrock.create_model_customization_job(
+        **job_request(
+            jobName=f"{name}-job", customModelName=f"{name}-model", clientRequestToken=name, **overrides
+        )
+    )["jobArn"]
+    job = env.sim.finish_job(arn, "Completed")
+    assert job.output_model_arn is not None
+    return job.output_model_arn
+
+
+def test_a_custom_model_can_be_fine_tuned_again_and_keeps_its_parent(env: Env) -> None:
+    parent = _trained_model(env, "first")
+    arn = env.bedrock.create_model_customization_job(
+        **job_request(
+            jobName="second-job",
+            customModelName="second-model",
+            clientRequestToken="second",
+            baseModelIdentifier=parent,
+        )
+    )["jobArn"]
+    job = env.bedrock.get_model_customization_job(jobIdentifier=arn)
+    # The job's baseModelArn is typed FoundationModelArn: the foundation model, never the parent.
+    assert job["baseModelArn"] == f"arn:aws:bedrock:us-east-1::foundation-model/{BASE_MODEL}"
+    child = env.sim.finish_job(arn, "Completed").output_model_arn
+    model = env.bedrock.get_custom_model(modelIdentifier=child)
+    assert model["baseModelArn"] == parent  # the custom model names its parent
+    listed = env.bedrock.list_custom_models(baseModelArnEquals=parent)["modelSummaries"]
+    assert [m["modelArn"] for m in listed] == [child]
+    # Deleting the parent leaves the child.
+    env.bedrock.delete_custom_model(modelIdentifier=parent)
+    assert env.bedrock.get_custom_model(modelIdentifier=child)["modelArn"] == child
+
+
+def test_only_documented_chains_are_accepted(env: Env) -> None:
+    parent = _trained_model(env, "first")
+    with pytest.raises(ClientError) as refused:
+        env.bedrock.create_model_customization_job(
+            **job_request(
+                jobName="distil-job",
+                customModelName="distil-model",
+                clientRequestToken="distil",
+                baseModelIdentifier=parent,
+                customizationType="DISTILLATION",
+            )
+        )
+    assert error_code(refused) == "ValidationException"
+    assert "cannot be used as the base model of a DISTILLATION job" in str(refused.value)
+    # A family AWS documents no further customization for (legacy Cohere Command).
+    cohere = _trained_model(env, "cohere", baseModelIdentifier="cohere.command-light-text-v14:7:4k")
+    with pytest.raises(ClientError) as unsupported:
+        env.bedrock.create_model_customization_job(
+            **job_request(
+                jobName="again-job",
+                customModelName="again-model",
+                clientRequestToken="again",
+                baseModelIdentifier=cohere,
+            )
+        )
+    assert error_code(unsupported) == "ValidationException"
+
+
 def test_create_job_is_idempotent_on_the_client_request_token(env: Env) -> None:
     arn = env.bedrock.create_model_customization_job(**job_request())["jobArn"]
     again = env.bedrock.create_model_customization_job(**job_request())["jobArn"]

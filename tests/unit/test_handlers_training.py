@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from tests.unit.workflow_support import (
     invoke,
     local_cloud,
     prepared,
+    snapshotted,
     step,
     submitted,
 )
@@ -132,7 +134,7 @@ def test_a_missing_training_file_is_a_dataset_error(cloud: Cloud) -> None:
 
 def test_preflight_reports_the_lifecycle(cloud: Cloud) -> None:
     result = step("run-1", preflight.handler, validated("run-1"), None)
-    assert result == {"region": "us-east-1", "notes": [], "foundationModelStatus": "ACTIVE"}
+    assert result == {"region": "us-east-1", "notes": [], "warnings": [], "foundationModelStatus": "ACTIVE"}
 
 
 def test_preflight_checks_the_teacher_too(cloud: Cloud) -> None:
@@ -156,15 +158,39 @@ def test_an_unreadable_lifecycle_is_unknown_not_fatal(cloud: Cloud) -> None:
     assert "not checked" in result["notes"][0]
 
 
-def test_a_legacy_model_is_not_available() -> None:
-    legacy = [
-        dataclasses.replace(model, lifecycle_status="LEGACY")
+def _legacy_nova_micro(end_of_life: datetime | None) -> list[Any]:
+    return [
+        dataclasses.replace(model, lifecycle_status="LEGACY", end_of_life_time=end_of_life)
         if model.model_id.startswith("amazon.nova-micro")
         else model
         for model in DEFAULT_FOUNDATION_MODELS
     ]
-    with local_cloud(foundation_models=legacy), pytest.raises(ModelNotAvailable, match="LEGACY"):
-        step("run-1", preflight.handler, validated("run-1"), None)
+
+
+def test_a_legacy_model_is_a_warning_with_its_end_of_life() -> None:
+    end = datetime(2026, 9, 30, tzinfo=UTC)
+    with local_cloud(foundation_models=_legacy_nova_micro(end)) as cloud:
+        result = step("run-1", preflight.handler, validated("run-1"), None)
+        assert result["foundationModelStatus"] == "LEGACY"
+        assert result["foundationModelEndOfLife"].startswith("2026-09-30")
+        (warning,) = result["warnings"]
+        assert warning["code"] == "BASE_MODEL_LEGACY" and warning["field"] == "baseModel"
+        assert "end of life is 2026-09-30" in warning["message"]
+        assert cloud.run("run-1")["warnings"] == [warning]
+
+
+def test_a_legacy_model_without_a_date_says_so() -> None:
+    with local_cloud(foundation_models=_legacy_nova_micro(None)):
+        (warning,) = step("run-1", preflight.handler, validated("run-1"), None)["warnings"]
+        assert "no end-of-life date yet" in warning["message"]
+
+
+def test_a_deployment_can_refuse_legacy_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    with local_cloud(foundation_models=_legacy_nova_micro(None)):
+        state = validated("run-1")
+        monkeypatch.setenv("ALLOW_LEGACY_BASE_MODELS", "false")
+        with pytest.raises(ModelNotAvailable, match=r"LEGACY.*allowLegacyBaseModels"):
+            step("run-1", preflight.handler, state, None)
 
 
 def test_a_model_of_another_region_is_not_available(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,10 +234,22 @@ def test_the_job_request_carries_everything(cloud: Cloud) -> None:
         "learningRate": "1e-05",
         "learningRateWarmupSteps": "10",
     }
+    # The job reads the run's snapshots, never the keys the spec names (they may change).
+    assert job.training_data_config == {"s3Uri": f"s3://{DATASETS_BUCKET}/snapshots/run-1/training.jsonl"}
     assert job.validation_data_config == {
-        "validators": [{"s3Uri": f"s3://{DATASETS_BUCKET}/data/validation.jsonl"}]
+        "validators": [{"s3Uri": f"s3://{DATASETS_BUCKET}/snapshots/run-1/validation-1.jsonl"}]
     }
-    expected_tags = {"team": "ml-platform", "bmc:runId": "run-1", "bmc:prefix": "bmc"}
+    lineage = cloud.run("run-1")["lineage"]["datasets"]
+    expected_tags = {
+        "team": "ml-platform",
+        "bmc:runId": "run-1",
+        "bmc:prefix": "bmc",
+        "bmc:trainingSha256": lineage["training"]["sha256"],
+        "bmc:trainingVersionId": lineage["training"]["versionId"],
+        "bmc:snapshot": f"s3://{DATASETS_BUCKET}/snapshots/run-1/",
+        "bmc:validationSha256": lineage["validation"][0]["sha256"],
+    }
+    expected_tags = {key: value for key, value in expected_tags.items() if value is not None}
     assert {t["key"]: t["value"] for t in job.job_tags} == expected_tags
     assert {t["key"]: t["value"] for t in job.custom_model_tags} == expected_tags
     run = cloud.run("run-1")
@@ -293,7 +331,7 @@ def test_a_conflict_on_our_own_job_counts_as_success(cloud: Cloud) -> None:
 
 
 def test_a_conflict_with_a_job_of_someone_else_is_rejected(cloud: Cloud) -> None:
-    state = validated("run-1")
+    state = snapshotted("run-1")
     clients.bedrock().create_model_customization_job(
         jobName=state["names"]["jobName"],
         customModelName="foreign-model",
@@ -324,7 +362,7 @@ def test_a_conflict_with_a_job_of_someone_else_is_rejected(cloud: Cloud) -> None
     ],
 )
 def test_bedrock_errors_are_classified(cloud: Cloud, error: Any, raised: type[Exception]) -> None:
-    state = validated("run-1")
+    state = snapshotted("run-1")
     cloud.sim.fail_next("CreateModelCustomizationJob", error)
     with pytest.raises(raised):
         step("run-1", submit_job.handler, state, None)
@@ -333,7 +371,7 @@ def test_bedrock_errors_are_classified(cloud: Cloud, error: Any, raised: type[Ex
 
 
 def test_a_rejection_carries_bedrocks_message(cloud: Cloud) -> None:
-    state = validated("run-1")
+    state = snapshotted("run-1")
     cloud.sim.fail_next(
         "CreateModelCustomizationJob", "ValidationException", "Invalid hyperparameter learningRate"
     )
@@ -344,7 +382,7 @@ def test_a_rejection_carries_bedrocks_message(cloud: Cloud) -> None:
 def test_a_full_quota_queues_the_run_until_a_slot_frees() -> None:
     with local_cloud(max_concurrent_jobs=1) as cloud:
         other = submitted("run-0")
-        state = validated("run-1")
+        state = snapshotted("run-1")
         with pytest.raises(BedrockQuotaExceeded):
             step("run-1", submit_job.handler, state, None)
         assert cloud.run("run-1")["status"] == "QUEUED"
@@ -357,7 +395,7 @@ def test_a_full_quota_queues_the_run_until_a_slot_frees() -> None:
 
 
 def test_a_scripted_quota_error_queues_too(cloud: Cloud) -> None:
-    state = validated("run-1")
+    state = snapshotted("run-1")
     cloud.sim.fail_next("CreateModelCustomizationJob", quota_exceeded())
     with pytest.raises(BedrockQuotaExceeded):
         step("run-1", submit_job.handler, state, None)

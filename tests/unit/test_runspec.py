@@ -343,6 +343,8 @@ def test_the_examples_of_the_reference_validate() -> None:
         check = runspec.parse_spec_text(block, source="run-spec.md")
         if '"colour"' in block:  # the refused example
             assert [f.line for f in check.errors] == [6, 7, 8]
+        elif '"run:' in block:  # a previous run's model: only the deployment's registry resolves it
+            assert [(f.line, f.code) for f in check.errors] == [(3, "PARENT_NOT_RESOLVED")]
         else:
             assert check.ok, (block, check.errors)
 

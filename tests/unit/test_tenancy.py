@@ -127,6 +127,12 @@ def test_same_name_in_another_account_is_another_principal() -> None:
             "manifests/",
         ),
         (
+            {"support": {**TEAMS["support"], "datasetPrefixes": ["snapshots/"]}},
+            [],
+            "teams.support.datasetPrefixes[0]",
+            "every run's snapshots",
+        ),
+        (
             {"support": {**TEAMS["support"], "datasetPrefixes": ["datasets/../finance/"]}},
             [],
             "teams.support.datasetPrefixes[0]",

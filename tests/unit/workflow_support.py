@@ -55,7 +55,7 @@ CONVERSATION_RECORD = {
 _TOKEN_MACHINE = "token-parking"
 
 
-def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
+def environment(topic_arn: str, state_machine_arn: str, data_key_arn: str = "") -> dict[str, str]:
     """Every variable docs/workflow.md gives the functions (the union over functions)."""
     return {
         "AWS_REGION": REGION,
@@ -89,6 +89,7 @@ def environment(topic_arn: str, state_machine_arn: str) -> dict[str, str]:
         "EVALUATION_JUDGE_MODELS": "amazon.nova-pro-v1:0",
         "EVALUATION_TOLERATED_FAILURE_PERCENTAGE": "0",
         "EVALUATION_RECORDS_PER_BATCH": "10",
+        "DATA_KEY_ARN": data_key_arn,
     }
 
 
@@ -331,8 +332,11 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
             aws_client(name) for name in ("s3", "sqs", "sns", "stepfunctions", "scheduler")
         )
         _create_table(aws_client("dynamodb"))
+        data_key_arn = aws_client("kms").create_key(Description="data")["KeyMetadata"]["Arn"]
         for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
             s3.create_bucket(Bucket=bucket)
+            # Versioned, as constructs_lib/buckets.py makes them: snapshots copy validated versions.
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         topic_arn = sns.create_topic(Name="bmc-notifications")["TopicArn"]
         notification_queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=notification_queue, AttributeNames=["QueueArn"])[
@@ -365,7 +369,7 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
         )
         if with_datasets:
             cloud.put_datasets()
-        with mock.patch.dict(os.environ, environment(topic_arn, state_machine_arn)):
+        with mock.patch.dict(os.environ, environment(topic_arn, state_machine_arn, data_key_arn)):
             try:
                 yield cloud
             finally:
@@ -409,13 +413,22 @@ def prepared(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
     return result
 
 
-def submitted(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
-    """PrepareRun, ValidateDatasets, Preflight and SubmitJob done: the job is InProgress."""
-    from bmc.handlers import preflight, submit_job, validate_datasets
+def snapshotted(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
+    """PrepareRun, ValidateDatasets, Preflight and SnapshotDatasets done: ready to submit."""
+    from bmc.handlers import preflight, snapshot_datasets, validate_datasets
 
     state = prepared(run_id, **spec_overrides)
     state = step(run_id, validate_datasets.handler, state, "validation")
     state = step(run_id, preflight.handler, state, "preflight")
+    result: dict[str, Any] = step(run_id, snapshot_datasets.handler, state, "snapshots")
+    return result
+
+
+def submitted(run_id: str, **spec_overrides: Any) -> dict[str, Any]:
+    """... and SubmitJob: the job is InProgress."""
+    from bmc.handlers import submit_job
+
+    state = snapshotted(run_id, **spec_overrides)
     result: dict[str, Any] = step(run_id, submit_job.handler, state, "job")
     return result
 

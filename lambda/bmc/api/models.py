@@ -126,7 +126,10 @@ class CreateCustomModelRequest(_Request):
         Field(
             min_length=1,
             max_length=256,
-            description="Catalog customization id, plain model id or foundation model ARN",
+            description=(
+                "Catalog customization id, plain model id or foundation model ARN; or an earlier Complete "
+                "model of the caller's team to customize further: run:<Id> or its custom model ARN"
+            ),
         ),
     ]
     Description: Annotated[str | None, Field(max_length=1024, description="Kept on the record")] = None
@@ -254,6 +257,57 @@ class EvaluationView(BaseModel):
     FailedRecords: int | None = None
 
 
+class LineageDatasetView(BaseModel):
+    """A dataset as validated (version, digest) and the snapshot the job was trained from."""
+
+    Role: Literal["training", "validation", "evaluation"]
+    Index: int = Field(description="Position among the files of its role (validation files), from 0")
+    Uri: str | None = None
+    VersionId: str | None = Field(default=None, description="The S3 version read by ValidateDatasets")
+    Etag: str | None = None
+    Size: int | None = None
+    Records: int | None = None
+    Sha256: str | None = Field(default=None, description="SHA-256 of the bytes validated, hex")
+    SnapshotUri: str | None = Field(default=None, description="The run's copy of that version")
+    SnapshotVersionId: str | None = None
+    ChangedAfterValidation: bool | None = Field(
+        default=None, description="The source changed after validation; the snapshot is the validated version"
+    )
+    CurrentVersionId: str | None = Field(
+        default=None, description="What the source held when the snapshot was taken, when it had changed"
+    )
+
+
+class LineageStepView(BaseModel):
+    """One customization of the chain, from its own record."""
+
+    RunId: str
+    Status: str | None = None
+    BaseModelId: str | None = Field(default=None, description="What this step customized")
+    CustomizationType: str | None = None
+    HyperParameters: dict[str, str] = Field(default_factory=dict)
+    JobArn: str | None = None
+    CustomModelArn: str | None = None
+    Datasets: list[LineageDatasetView] = Field(default_factory=list)
+    MetricsSummary: dict[str, Any] | None = None
+    EvaluationSummary: dict[str, Any] | None = None
+    DeletedAt: str | None = None
+    Recorded: bool = Field(default=True, description="False when the step's record could not be read")
+
+
+class LineageView(BaseModel):
+    """Which bytes, which base and which parent produced the model (docs/api.md, "Lineage")."""
+
+    RootFoundationModel: str | None = None
+    ParentRunId: str | None = None
+    ParentModelArn: str | None = None
+    Datasets: list[LineageDatasetView] = Field(default_factory=list)
+    SnapshotsPurgedAt: str | None = None
+    Chain: list[LineageStepView] = Field(
+        default_factory=list, description="From the first customization of the foundation model to this one"
+    )
+
+
 class CustomModel(BaseModel):
     """``GET /custom-models/{id}``: the model's record."""
 
@@ -276,6 +330,7 @@ class CustomModel(BaseModel):
     Evaluation: EvaluationView | None = None
     Throughput: ThroughputView | None = None
     Error: RunErrorView | None = None
+    Lineage: LineageView | None = None
     CreatedAt: str | None = None
     UpdatedAt: str | None = None
 

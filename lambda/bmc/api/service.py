@@ -72,7 +72,12 @@ from bmc.errors import (
     BedrockUnavailable,
     ConfigurationError,
     RunStateConflict,
+    SnapshotUnavailable,
 )
+from bmc.lineage.chain import lineage_view
+from bmc.lineage.datasets import snapshot_prefix, snapshot_uris
+from bmc.lineage.parents import initial_lineage, registry_resolver
+from bmc.lineage.snapshot import purge_snapshots
 from bmc.runspec import RunNames, RunSpec
 from bmc.tenancy import PLATFORM, Access, Tenancy, data_key_problem, owner_of_record, scope_of_owner
 from bmc.workflow import cleanup
@@ -203,6 +208,7 @@ class CustomModels:
             datasets_bucket=self.config.datasets_bucket,
             data_prefixes=self.caller.scope.prefixes,
             allowed_judge_models=self.config.allowed_judge_models,
+            resolve_parent=registry_resolver(self.registry, owner.team),
         )
         if check.spec is None or check.errors:
             raise BadRequestError("Invalid request", [field_error(finding) for finding in check.errors])
@@ -211,7 +217,13 @@ class CustomModels:
         source = {"type": "api", "requestId": request_id}
         arn = execution_arn(self.config.state_machine_arn, run_id)
         created = self.registry.create_run(
-            run_id, spec=spec, source=source, names=names.to_dict(), execution_arn=arn, owner=owner
+            run_id,
+            spec=spec,
+            source=source,
+            names=names.to_dict(),
+            execution_arn=arn,
+            owner=owner,
+            lineage=initial_lineage(run_id, spec),
         )
         if not created:
             self._check_replay(run_id)
@@ -316,7 +328,9 @@ class CustomModels:
         serving = active_serving(record)
         if serving and serving.get("kind") == PROVISIONED and serving.get("status") in SERVING_SETTLING:
             record = self._refresh_throughput(model_id, record, serving)
-        return model_view(record)
+        # The steps before this one are read from their own records, whoever can see them now:
+        # they were the same owner's when this run was registered.
+        return model_view(record, lineage_view(model_id, record, self.registry.get))
 
     def _refresh_throughput(
         self, model_id: str, record: dict[str, Any], serving: Mapping[str, Any]
@@ -349,6 +363,11 @@ class CustomModels:
 
     def download(self, model_id: str, download_type: DownloadType) -> Download:
         record = self.require(model_id)
+        lineage = record.get("lineage") or {}
+        if download_type in ("training", "validation") and lineage.get("snapshotsPurgedAt"):
+            raise NotFoundError(
+                f"the {download_type} data of custom model {model_id} was purged at {lineage['snapshotsPurgedAt']}"
+            )
         own = own_data(model_id, record, download_type, self.config)
         if not own:
             raise NotFoundError(f"no {download_type} data is available for custom model {model_id}")
@@ -373,9 +392,11 @@ class CustomModels:
 
     # DELETE /custom-models/{id}
 
-    def delete(self, model_id: str, *, force: bool) -> CustomModel:
+    def delete(self, model_id: str, *, force: bool, purge_data: bool = False) -> CustomModel:
         record = self.require(model_id)
         if record.get("status") == DELETED:
+            if purge_data:
+                record = self._purge_snapshots(model_id, record)
             return model_view(record)
         serving = active_serving(record)
         if serving and not force:
@@ -400,7 +421,22 @@ class CustomModels:
             )
         except RunStateConflict as exc:
             raise ConflictError(f"custom model {model_id} changed while being deleted; retry") from exc
-        return model_view(self.registry.require(model_id))
+        record = self.registry.require(model_id)
+        if purge_data:
+            record = self._purge_snapshots(model_id, record)
+        return model_view(record)
+
+    def _purge_snapshots(self, model_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Delete the run's snapshots (every version); the record keeps what they were."""
+        if (record.get("lineage") or {}).get("snapshotsPurgedAt"):
+            return record
+        try:
+            count = purge_snapshots(clients.client("s3"), self.config.datasets_bucket, model_id)
+        except (ClientError, SnapshotUnavailable) as exc:
+            logger.exception("snapshots not purged", extra={"runId": model_id})
+            raise UnavailableError(f"the data of custom model {model_id} could not be purged; retry") from exc
+        logger.info("snapshots purged", extra={"runId": model_id, "versions": count})
+        return self.registry.update_lineage(model_id, {"snapshotsPurgedAt": timestamp()})
 
     def _stop_run(self, model_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
         """Stop the workflow and its job, delete what it created so far: the run becomes STOPPED."""
@@ -534,13 +570,19 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
 def own_data(
     model_id: str, record: Mapping[str, Any], download_type: DownloadType, config: ApiSettings
 ) -> list[str]:
-    """The run's own objects of this type: its metrics, HTML or evaluation reports, or its data in
-    its owner's prefixes of the datasets bucket (as configured now), never a manifest."""
+    """The run's own objects of this type: its metrics, HTML or evaluation reports; its snapshots,
+    i.e. the exact data it trained on (under its own ``snapshots/<runId>/``); for runs recorded
+    before snapshots, its data in its owner's prefixes of the datasets bucket (as configured now),
+    never a manifest."""
     if download_type in REPORTS:
         reports = record.get("reports") or {}
         allowed = f"s3://{config.artifacts_bucket}/reports/{model_id}/"
         found = [reports.get(name) for name in REPORTS[download_type]]
         return [uri for uri in found if isinstance(uri, str) and uri.startswith(allowed)]
+    own_snapshots = f"s3://{config.datasets_bucket}/{snapshot_prefix(model_id)}"
+    snapshots = snapshot_uris(record.get("lineage"), download_type)
+    if snapshots:
+        return [uri for uri in snapshots if uri.startswith(own_snapshots)]
     spec = record.get("spec") or {}
     uris = [spec.get("trainingData")] if download_type == "training" else spec.get("validationData") or []
     scope = scope_of_owner(owner_of_record(record), config.tenancy, config.allowed_base_models)

@@ -9,6 +9,9 @@ from bmc.api.models import (
     CustomModel,
     CustomModelSummary,
     EvaluationView,
+    LineageDatasetView,
+    LineageStepView,
+    LineageView,
     RunErrorView,
     ThroughputView,
     api_status,
@@ -82,7 +85,53 @@ def evaluation_view(record: Mapping[str, Any]) -> EvaluationView | None:
     )
 
 
-def model_view(record: Mapping[str, Any]) -> CustomModel:
+def _dataset(view: Mapping[str, Any]) -> LineageDatasetView:
+    return LineageDatasetView(
+        Role=view["role"],
+        Index=int(view.get("index") or 0),
+        Uri=view.get("uri"),
+        VersionId=view.get("versionId"),
+        Etag=view.get("etag"),
+        Size=view.get("size"),
+        Records=view.get("records"),
+        Sha256=view.get("sha256"),
+        SnapshotUri=view.get("snapshotUri"),
+        SnapshotVersionId=view.get("snapshotVersionId"),
+        ChangedAfterValidation=view.get("changedAfterValidation"),
+        CurrentVersionId=view.get("currentVersionId"),
+    )
+
+
+def lineage_api_view(view: Mapping[str, Any]) -> LineageView:
+    """``bmc.lineage.chain.lineage_view`` in the API's field names."""
+    steps = [
+        LineageStepView(
+            RunId=str(step["runId"]),
+            Status=step.get("status"),
+            BaseModelId=step.get("baseModel"),
+            CustomizationType=step.get("customizationType"),
+            HyperParameters={str(k): str(v) for k, v in (step.get("hyperparameters") or {}).items()},
+            JobArn=step.get("jobArn"),
+            CustomModelArn=step.get("customModelArn"),
+            Datasets=[_dataset(d) for d in step.get("datasets") or []],
+            MetricsSummary=step.get("metricsSummary"),
+            EvaluationSummary=step.get("evaluationSummary"),
+            DeletedAt=step.get("deletedAt"),
+            Recorded=bool(step.get("recorded", True)),
+        )
+        for step in view.get("chain") or []
+    ]
+    return LineageView(
+        RootFoundationModel=view.get("rootFoundationModel"),
+        ParentRunId=view.get("parentRunId"),
+        ParentModelArn=view.get("parentModelArn"),
+        Datasets=steps[-1].Datasets if steps else [],
+        SnapshotsPurgedAt=view.get("snapshotsPurgedAt"),
+        Chain=steps,
+    )
+
+
+def model_view(record: Mapping[str, Any], lineage: Mapping[str, Any] | None = None) -> CustomModel:
     request = request_view(record)
     error = record.get("error")
     workflow_status = str(record.get("status") or "")
@@ -106,6 +155,7 @@ def model_view(record: Mapping[str, Any]) -> CustomModel:
         Error=RunErrorView(Error=str(error.get("error")), Cause=str(error.get("cause") or ""))
         if isinstance(error, Mapping)
         else None,
+        Lineage=lineage_api_view(lineage) if lineage is not None else None,
         CreatedAt=record.get("createdAt"),
         UpdatedAt=record.get("updatedAt"),
     )

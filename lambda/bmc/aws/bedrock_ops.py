@@ -8,7 +8,8 @@ and sends everything else to the cleanup path. Nothing else in the package calls
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from botocore import xform_name
@@ -28,6 +29,7 @@ from bmc.errors import (
     JobRejected,
     ModelNotAvailable,
 )
+from bmc.findings import Finding
 from bmc.runspec import WORKFLOW_TAG_KEYS, RunNames, RunSpec, allowed_customization_ids
 
 JOB_RUNNING_STATUSES = ("InProgress", "Stopping")
@@ -40,6 +42,8 @@ SERVING_FAILED = "Failed"
 
 FOUNDATION_MODEL_UNKNOWN = "UNKNOWN"
 FOUNDATION_MODEL_ACTIVE = "ACTIVE"
+FOUNDATION_MODEL_LEGACY = "LEGACY"
+BASE_MODEL_LEGACY = "BASE_MODEL_LEGACY"  # preflight's warning finding
 PROFILE_ACTIVE = "ACTIVE"
 
 _THROTTLING = frozenset(
@@ -50,6 +54,11 @@ _NOT_FOUND = "ResourceNotFoundException"
 _VALIDATION = "ValidationException"
 _CONFLICT = "ConflictException"
 _ACCESS_DENIED = "AccessDeniedException"
+
+
+def _iso(value: Any) -> Any:
+    """Timestamps of an answer as ISO 8601 text (they are stored and shown, not computed on)."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def error_code(exc: ClientError) -> str:
@@ -107,26 +116,54 @@ def output_s3_uri(artifacts_bucket: str, run_id: str) -> str:
     return f"s3://{artifacts_bucket}/jobs/{run_id}/"
 
 
-def resource_tags(spec: RunSpec, run_id: str, prefix: str) -> list[dict[str, str]]:
-    """The run's tags plus the workflow's own, in Bedrock's ``[{key, value}]`` form."""
+def resource_tags(
+    spec: RunSpec, run_id: str, prefix: str, extra: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    """The run's tags plus the workflow's own (and ``extra``), in Bedrock's ``[{key, value}]`` form."""
     workflow_tags = dict(zip(WORKFLOW_TAG_KEYS, (run_id, prefix), strict=True))
-    return [{"key": key, "value": value} for key, value in {**spec.tags, **workflow_tags}.items()]
+    tags = {**spec.tags, **workflow_tags, **(extra or {})}
+    return [{"key": key, "value": value} for key, value in tags.items()]
 
 
-def job_request(run_id: str, spec: RunSpec, names: RunNames, job_settings: JobSettings) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class JobInputs:
+    """What a job reads and builds on: the data's URIs and the model it customizes.
+
+    SubmitJob takes them from the registry (the run's snapshots and recorded parent), never
+    from the state; ``of_spec`` is the spec's own URIs and base model.
+    """
+
+    training_uri: str
+    validation_uris: tuple[str, ...]
+    base_model_identifier: str
+    extra_tags: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_spec(cls, spec: RunSpec) -> JobInputs:
+        return cls(spec.training_data, tuple(spec.validation_data), spec.base_model_identifier)
+
+
+def job_request(
+    run_id: str,
+    spec: RunSpec,
+    names: RunNames,
+    job_settings: JobSettings,
+    inputs: JobInputs | None = None,
+) -> dict[str, Any]:
     """The CreateModelCustomizationJob request of a run."""
-    tags = resource_tags(spec, run_id, job_settings.prefix)
+    inputs = inputs or JobInputs.of_spec(spec)
+    tags = resource_tags(spec, run_id, job_settings.prefix, inputs.extra_tags)
     request: dict[str, Any] = {
         "jobName": names.job_name,
         "customModelName": names.custom_model_name,
         "roleArn": job_settings.service_role_arn,
         "clientRequestToken": names.client_request_token,
-        "baseModelIdentifier": spec.base_model,
+        "baseModelIdentifier": inputs.base_model_identifier,
         "customizationType": spec.customization_type,
         "customModelKmsKeyId": job_settings.model_key_arn,
         "jobTags": tags,
         "customModelTags": tags,
-        "trainingDataConfig": {"s3Uri": spec.training_data},
+        "trainingDataConfig": {"s3Uri": inputs.training_uri},
         "outputDataConfig": {"s3Uri": output_s3_uri(job_settings.artifacts_bucket, run_id)},
         "hyperParameters": dict(spec.hyperparameters),
         "vpcConfig": {
@@ -134,8 +171,8 @@ def job_request(run_id: str, spec: RunSpec, names: RunNames, job_settings: JobSe
             "securityGroupIds": list(job_settings.security_group_ids),
         },
     }
-    if spec.validation_data:
-        request["validationDataConfig"] = {"validators": [{"s3Uri": uri} for uri in spec.validation_data]}
+    if inputs.validation_uris:
+        request["validationDataConfig"] = {"validators": [{"s3Uri": uri} for uri in inputs.validation_uris]}
     if spec.distillation is not None:
         # Teachers offered only through a system inference profile are named by the profile id.
         teacher_id = resolve_teacher(spec.distillation.teacher_model).invocation_id
@@ -237,8 +274,9 @@ class BedrockOps:
 
     # --- foundation models ----------------------------------------------------------------------
 
-    def foundation_model_status(self, model_id: str) -> str:
-        """The model's lifecycle status (ACTIVE, LEGACY), or UNKNOWN where the API cannot tell.
+    def foundation_model_lifecycle(self, model_id: str) -> dict[str, Any]:
+        """The model's ``modelLifecycle`` (``status`` ACTIVE or LEGACY, and the dates AWS gives:
+        ``legacyTime``, ``endOfLifeTime``, ...), status UNKNOWN where the API cannot tell.
 
         GetFoundationModel does not know every customization id (``...:0:128k``) and may be
         denied; neither proves the model unavailable, so both give UNKNOWN.
@@ -247,10 +285,15 @@ class BedrockOps:
             response = self.call("GetFoundationModel", modelIdentifier=model_id)
         except BedrockRequestFailed as exc:
             if exc.code in (_NOT_FOUND, _ACCESS_DENIED, _VALIDATION):
-                return FOUNDATION_MODEL_UNKNOWN
+                return {"status": FOUNDATION_MODEL_UNKNOWN}
             raise
-        lifecycle = response.get("modelDetails", {}).get("modelLifecycle", {})
-        return str(lifecycle.get("status") or FOUNDATION_MODEL_UNKNOWN)
+        lifecycle = dict(response.get("modelDetails", {}).get("modelLifecycle", {}))
+        lifecycle["status"] = str(lifecycle.get("status") or FOUNDATION_MODEL_UNKNOWN)
+        return {key: _iso(value) for key, value in lifecycle.items() if value is not None}
+
+    def foundation_model_status(self, model_id: str) -> str:
+        """The model's lifecycle status (ACTIVE, LEGACY), or UNKNOWN where the API cannot tell."""
+        return str(self.foundation_model_lifecycle(model_id)["status"])
 
     # --- serving --------------------------------------------------------------------------------
 
@@ -311,9 +354,18 @@ class BedrockOps:
 
 
 def preflight(
-    spec: RunSpec, *, region: str, allowed_base_models: tuple[str, ...], ops: BedrockOps
+    spec: RunSpec,
+    *,
+    region: str,
+    allowed_base_models: tuple[str, ...],
+    ops: BedrockOps,
+    allow_legacy: bool = True,
 ) -> dict[str, Any]:
-    """Check the model can be customized here and now; raise ModelNotAvailable if not."""
+    """Check the model can be customized here and now; raise ModelNotAvailable if not.
+
+    A LEGACY base model (or teacher) is a warning finding with its end-of-life date when AWS
+    gives one, unless the deployment refuses legacy models (``allowLegacyBaseModels``).
+    """
     model = spec.model
     if not model.available_in(region):
         raise ModelNotAvailable(
@@ -324,14 +376,19 @@ def preflight(
         raise ModelNotAvailable(f"{model.customization_id} is not allowed in this deployment")
     if not model.supports(spec.customization_type):
         raise ModelNotAvailable(f"{model.customization_id} does not support {spec.customization_type}")
-    result: dict[str, Any] = {"region": region, "notes": []}
-    result["foundationModelStatus"] = _lifecycle(ops, model.customization_id, "base model", result["notes"])
+    check = _LifecycleCheck(ops, allow_legacy)
+    result: dict[str, Any] = {"region": region, "notes": check.notes, "warnings": check.warnings}
+    lifecycle = check.model(model.customization_id, "base model", "baseModel")
+    result["foundationModelStatus"] = lifecycle["status"]
+    if lifecycle.get("endOfLifeTime"):
+        result["foundationModelEndOfLife"] = lifecycle["endOfLifeTime"]
     if spec.distillation is not None:
         teacher = resolve_teacher(spec.distillation.teacher_model)
         if not teacher.available_in(region):
             raise ModelNotAvailable(f"teacher {teacher.model_id} is not available in {region}")
+        teacher_lifecycle = check.model(teacher.model_id, "teacher model", "distillation.teacherModel")
         result["teacherModelId"] = teacher.invocation_id
-        result["teacherModelStatus"] = _lifecycle(ops, teacher.model_id, "teacher model", result["notes"])
+        result["teacherModelStatus"] = teacher_lifecycle["status"]
         if teacher.invocation_id != teacher.model_id:
             result["teacherProfileStatus"] = _profile_status(ops, teacher.invocation_id)
     return result
@@ -353,12 +410,37 @@ def _profile_status(ops: BedrockOps, profile_id: str) -> str:
     return status
 
 
-def _lifecycle(ops: BedrockOps, model_id: str, role: str, notes: list[str]) -> str:
-    status = ops.foundation_model_status(model_id)
-    if status == FOUNDATION_MODEL_UNKNOWN:
-        notes.append(
-            f"GetFoundationModel does not describe the {role} {model_id}; its lifecycle was not checked"
-        )
-    elif status != FOUNDATION_MODEL_ACTIVE:
-        raise ModelNotAvailable(f"the {role} {model_id} is {status}: Bedrock no longer customizes it")
-    return status
+class _LifecycleCheck:
+    def __init__(self, ops: BedrockOps, allow_legacy: bool) -> None:
+        self.ops = ops
+        self.allow_legacy = allow_legacy
+        self.notes: list[str] = []
+        self.warnings: list[dict[str, Any]] = []
+
+    def model(self, model_id: str, role: str, field_path: str) -> dict[str, Any]:
+        lifecycle = self.ops.foundation_model_lifecycle(model_id)
+        status = lifecycle["status"]
+        if status == FOUNDATION_MODEL_UNKNOWN:
+            self.notes.append(
+                f"GetFoundationModel does not describe the {role} {model_id}; its lifecycle was not checked"
+            )
+        elif status == FOUNDATION_MODEL_LEGACY:
+            message = legacy_message(model_id, role, lifecycle)
+            if not self.allow_legacy:
+                raise ModelNotAvailable(
+                    f"{message}; this deployment refuses legacy models (allowLegacyBaseModels)"
+                )
+            self.warnings.append(Finding("run spec", None, field_path, BASE_MODEL_LEGACY, message).to_dict())
+        elif status != FOUNDATION_MODEL_ACTIVE:
+            raise ModelNotAvailable(f"the {role} {model_id} is {status}: Bedrock no longer customizes it")
+        return lifecycle
+
+
+def legacy_message(model_id: str, role: str, lifecycle: Mapping[str, Any]) -> str:
+    """Why a LEGACY model is a risk, with the dates AWS gives for it."""
+    end = lifecycle.get("endOfLifeTime")
+    when = f"its end of life is {end}" if end else "AWS gives no end-of-life date yet"
+    return (
+        f"the {role} {model_id} is LEGACY: {when}; custom models of it stop working then, "
+        "so plan a migration to an active model"
+    )

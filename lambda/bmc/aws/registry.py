@@ -325,6 +325,37 @@ class Registry:
         items = response.get("Items", [])
         return str(items[0]["runId"]["S"]) if items else None
 
+    def find_by_custom_model_arn(self, team: str, model_arn: str) -> dict[str, Any] | None:
+        """The run of one owner (index byTeam) whose custom model has this ARN, if any.
+
+        A filter over the owner's runs rather than an index of its own: it runs once per run
+        that names a custom model ARN as its base, and only over that owner's runs.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": self.team_index,
+            "KeyConditionExpression": "team = :team",
+            "FilterExpression": "customModelArn = :arn",
+            "ExpressionAttributeValues": {":team": {"S": team}, ":arn": {"S": model_arn}},
+        }
+        while True:
+            response = self._client.query(**request)
+            items = response.get("Items", [])
+            if items:
+                return self.get(str(items[0]["runId"]["S"]))  # the index may not project every field
+            if "LastEvaluatedKey" not in response:
+                return None
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def runs_with_status(self, statuses: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """Every run with one of ``statuses``, newest first (index byCreatedAt, all pages)."""
+        start: Mapping[str, str] | None = None
+        while True:
+            runs, start = self.list_runs(limit=100, start_key=start, statuses=statuses)
+            yield from runs
+            if start is None:
+                return
+
     def awaiting_run_ids(self) -> Iterator[str]:
         """Runs whose job is still awaited (the sparse index byAwaiting holds only those)."""
         request: dict[str, Any] = {
@@ -399,6 +430,7 @@ class Registry:
         execution_arn: str,
         owner: Owner,
         execution_started_at: str | None = None,
+        lineage: Mapping[str, Any] | None = None,
     ) -> bool:
         """Register a run as PENDING; returns False when it was registered already.
 
@@ -424,6 +456,8 @@ class Registry:
             update.set_if_absent("spec", dict(spec))
         if names is not None:
             update.set_if_absent("names", dict(names))
+        if lineage is not None:
+            update.set_if_absent("lineage", dict(lineage))
         old = self._update(run_id, update, None, returns="ALL_OLD")
         return "createdAt" not in old
 
@@ -547,6 +581,27 @@ class Registry:
         if updated is None:
             raise RunNotFound(f"run {run_id} is not in the registry")
         return updated
+
+    def mark_once(self, run_id: str, attribute: str, value: Any) -> bool:
+        """Write a top-level ``attribute`` unless the run has it already; True when this call wrote
+        it (of two concurrent callers, exactly one does)."""
+        update = _Update()
+        update.set("updatedAt", timestamp())
+        update.set(attribute, value)
+        condition = f"attribute_exists(runId) AND attribute_not_exists({update.name(attribute)})"
+        return self._update_if(run_id, update, condition) is not None
+
+    def update_lineage(self, run_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Write ``lineage.<key>`` for each key of ``fields``; a record registered before runs
+        had lineage gets the map first."""
+        nested = {f"lineage.{key}": value for key, value in fields.items()}
+        try:
+            return self.update(run_id, fields=nested)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) != "ValidationException":
+                raise
+        self.update(run_id, fields_if_absent={"lineage": {}})
+        return self.update(run_id, fields=nested)
 
     def claim_serving(
         self,

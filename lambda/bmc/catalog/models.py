@@ -8,6 +8,7 @@ rather than silently disabling a check.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -294,6 +295,14 @@ class Model:
     customizations: tuple[Customization, ...]
     notes: tuple[str, ...] = ()
     inference: Inference = Inference()
+    # Customizing a custom model of this model again (data/models.json "chaining"): for each
+    # customization type of the new job, the types that may have made the parent model.
+    further_customization: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    further_customization_source: str = ""
+
+    def customizes_from(self, customization_type: str, parent_type: str) -> bool:
+        """Whether a ``customization_type`` job may start from a custom model made by ``parent_type``."""
+        return parent_type in self.further_customization.get(customization_type, ())
 
     @property
     def evaluation_serving(self) -> EvaluationServing:
@@ -356,6 +365,9 @@ class Model:
                 "evaluation_serving": self.evaluation_serving.to_dict() if self.inference.evaluable else None,
             },
             "distillation_teachers": list(self.distillation_teachers),
+            "further_customization": {
+                child: list(parents) for child, parents in self.further_customization.items()
+            },
             "customizations": {
                 c.customization_type: {
                     "data_format": c.format.data_format,
@@ -487,6 +499,7 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
     # A teacher is also found by its inference profile id (what the job request names).
     teachers_by_id |= {t.inference_profile: t for t in teachers if t.inference_profile}
     doc.optional("about", str)
+    models = _apply_chaining(doc.optional("chaining", dict, {}), models)
     doc.done()
     by_alias: dict[str, Model] = {}
     for model in models:
@@ -497,6 +510,43 @@ def load_catalog(data: Mapping[str, Any]) -> Catalog:
                 )
             by_alias[alias] = model
     return Catalog(models=models, teachers=teachers, by_alias=by_alias, teachers_by_id=teachers_by_id)
+
+
+def _apply_chaining(raw: Mapping[str, Any], models: tuple[Model, ...]) -> tuple[Model, ...]:
+    """The models with the ``chaining`` section's facts: a profile per model, each naming, per
+    customization type of the new job, the customization types that may have made the parent."""
+    section = _Obj(dict(raw), "chaining")
+    section.optional("about", str)
+    profiles: dict[str, tuple[dict[str, tuple[str, ...]], str]] = {}
+    for name, profile_raw in section.optional("profiles", dict, {}).items():
+        profile = _Obj(profile_raw, f"chaining.profiles.{name}")
+        source = profile.required("source", str)
+        types = {}
+        for child in CUSTOMIZATION_TYPES:
+            parents = profile.strings(child)
+            unknown = [p for p in parents if p not in CUSTOMIZATION_TYPES]
+            if unknown:
+                raise CatalogDataError(f"{profile.path}.{child}: unknown customization types {unknown}")
+            if parents:
+                types[child] = parents
+        profile.done()
+        profiles[name] = (types, source)
+    assigned: dict[str, str] = section.optional("models", dict, {})
+    section.done()
+    by_id = {model.customization_id: model for model in models}
+    for model_id, profile_name in assigned.items():
+        if model_id not in by_id:
+            raise CatalogDataError(f"chaining.models: unknown model {model_id!r}")
+        if profile_name not in profiles:
+            raise CatalogDataError(f"chaining.models.{model_id}: no profile {profile_name!r}")
+        types, source = profiles[profile_name]
+        for child in types:
+            if not by_id[model_id].supports(child):
+                raise CatalogDataError(f"chaining.models.{model_id}: the model does not offer {child}")
+        by_id[model_id] = dataclasses.replace(
+            by_id[model_id], further_customization=types, further_customization_source=source
+        )
+    return tuple(by_id[model.customization_id] for model in models)
 
 
 class _Obj:

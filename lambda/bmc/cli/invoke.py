@@ -13,7 +13,6 @@ Exit codes: 0 answered, 1 the model could not answer (not served, not found, ref
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from typing import Any, TextIO
 
 from bmc.catalog.models import CONVERSE, UnknownModelError, UnsupportedRegionError, resolve_model
 from bmc.cli.common import EXIT_INVALID, EXIT_VALID, UsageError, output_to_stdout
+from bmc.cli.registry import RunReader, add_registry_arguments, registry_table
 from bmc.evaluation.generation import (
     MAX_TOKENS_LIMIT,
     Generation,
@@ -35,9 +35,6 @@ from bmc.evaluation.generation import (
 )
 from bmc.evaluation.targets import NotServedError, Resolved, arn_region, resolve_run
 
-REGISTRY_ENV = "BMC_REGISTRY_TABLE"
-PREFIX_ENV = "BMC_PREFIX"
-DEFAULT_PREFIX = "bmc"
 INTERACTIVE_RETRIES = RetryPolicy(max_attempts=3, base_delay_seconds=1.0, max_delay_seconds=5.0)
 
 
@@ -69,12 +66,7 @@ def add_parser(commands: Any) -> None:
     )
     invoke.add_argument("--temperature", type=float, default=0.0, metavar="T", help="0-1 (0: deterministic)")
     invoke.add_argument("--top-p", type=float, metavar="P", help="0-1 (not sent unless given)")
-    invoke.add_argument(
-        "--registry-table", metavar="NAME", help=f"the run registry (default: ${REGISTRY_ENV})"
-    )
-    invoke.add_argument(
-        "--prefix", metavar="PREFIX", help=f"the deployment's prefix (default: ${PREFIX_ENV} or bmc)"
-    )
+    add_registry_arguments(invoke)
     invoke.add_argument(
         "--region", help="AWS region (default: the run's serving region, else your profile's)"
     )
@@ -146,27 +138,6 @@ def read_prompt(value: str | None) -> str:
     return text
 
 
-def registry_table(args: argparse.Namespace, session: Any) -> str:
-    explicit = args.registry_table or os.environ.get(REGISTRY_ENV)
-    if explicit:
-        return str(explicit)
-    prefix = args.prefix or os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX
-    stack = f"{prefix}-foundation"
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        stacks = session.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
-    except (ClientError, BotoCoreError) as exc:
-        raise UsageError(
-            f"cannot find the run registry: no --registry-table, no ${REGISTRY_ENV}, and stack {stack} "
-            f"cannot be read ({exc})"
-        ) from exc
-    for output in stacks[0].get("Outputs", []):
-        if output.get("OutputKey") == "RegistryTableName":
-            return str(output["OutputValue"])
-    raise UsageError(f"stack {stack} has no RegistryTableName output")
-
-
 def resolve_target(args: argparse.Namespace, session: Any) -> Resolved:
     if args.model:
         region = args.region or arn_region(args.model) or session.region_name
@@ -179,19 +150,9 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Resolved:
             base = _base_target(args.base_model, region)
         return Resolved(Target(args.model), base, region)
     table = registry_table(args, session)
-    item = session.client("dynamodb").get_item(
-        TableName=table, Key={"runId": {"S": args.run}}, ConsistentRead=True
-    )
-    if "Item" not in item:
+    run = RunReader(session, table).get(args.run)
+    if run is None:
         raise LookupError(f"run {args.run} is not in the registry {table}")
-    from boto3.dynamodb.types import TypeDeserializer
-
-    from bmc.aws.registry import from_dynamo
-
-    deserializer = TypeDeserializer()
-    run: dict[str, Any] = {
-        key: from_dynamo(deserializer.deserialize(value)) for key, value in item["Item"].items()
-    }
     try:
         return resolve_run(args.run, run, args.region or session.region_name, compare=args.compare)
     except UnsupportedRegionError as exc:

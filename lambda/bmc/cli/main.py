@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bmc import __version__
-from bmc.cli import invoke, models, score, validate
+from bmc.cli import invoke, lineage, models, score, validate
 from bmc.cli.common import EXIT_USAGE, UsageError
 
 
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bmc",
         description="Amazon Bedrock model customization: validate datasets and hyperparameters, "
-        "browse the model catalog, score predictions and ask a served model.",
+        "browse the model catalog, score predictions, ask a served model and show a model's lineage.",
         epilog="Exit codes: 0 valid, 1 invalid, 2 usage error (bad flags, input not found or unreadable).",
     )
     parser.add_argument("--version", action="version", version=f"bmc {__version__}")
@@ -48,4 +48,5 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_parser(commands)
     score.add_parser(commands)
     invoke.add_parser(commands)
+    lineage.add_parser(commands)
     return parser

@@ -215,8 +215,13 @@ def list_custom_models(
 
 @app.get(
     "/custom-models/<id>",
-    summary="A custom model: request, status, job, model, metrics, evaluation, throughput, error",
-    description="The model's record; a throughput still being created is refreshed from Bedrock." + OWNERSHIP,
+    summary="A custom model: request, status, job, model, metrics, evaluation, throughput, error, lineage",
+    description=(
+        "The model's record; a throughput still being created is refreshed from Bedrock. `Evaluation` has the "
+        "evaluation's headline and gate decision. `Lineage` shows the chain from the foundation model to this "
+        "model, each step with its datasets (URI, version, SHA-256, snapshot), hyperparameters, job, model and "
+        "evaluation summary." + OWNERSHIP
+    ),
     responses={200: _json_response("The custom model", CustomModel), **FORBIDDEN, **NOT_FOUND},
     tags=[MODELS_TAG],
 )
@@ -257,9 +262,10 @@ def invoke_custom_model(id: ModelId, request: Annotated[InvokeRequest, Body()]) 
     "/custom-models/<id>/download",
     summary="Short-lived presigned URLs of the model's metrics, HTML run report, evaluation, training or validation data",
     description=(
-        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, its HTML run report "
-        "(one self-contained page with charts), its evaluation (evaluation.json, then predictions.jsonl), or "
-        "its data in its team's dataset prefixes." + OWNERSHIP
+        "URLs valid for 5 minutes, of the model's own objects only: its metrics report, its HTML run "
+        "report (one self-contained page with charts), its evaluation (evaluation.json, then "
+        "predictions.jsonl), or the snapshots of its data, the exact bytes it was trained on (runs recorded "
+        "before snapshots: its data in its team's dataset prefixes)." + OWNERSHIP
     ),
     responses={200: _json_response("Presigned URLs", Download), **FORBIDDEN, **BAD_REQUEST, **NOT_FOUND},
     tags=[MODELS_TAG],
@@ -275,7 +281,11 @@ def download_custom_model_data(
 @app.delete(
     "/custom-models/<id>",
     summary="Stop the model's run if it still runs, delete the custom model; the record stays, Deleted",
-    description="Stops a running run (execution and job), deletes the custom model in Bedrock." + OWNERSHIP,
+    description=(
+        "Stops a running run (execution and job), deletes the custom model in Bedrock. The snapshots of its "
+        "data (what it was trained on) are kept for the record unless purgeData=true; a model a later run "
+        "was trained from may be deleted: that run's lineage keeps this record." + OWNERSHIP
+    ),
     responses={
         200: _json_response("The model, Deleted", CustomModel),
         **FORBIDDEN,
@@ -289,8 +299,16 @@ def download_custom_model_data(
 def delete_custom_model(
     id: ModelId,
     force: Annotated[bool, Query(description="Delete the model's throughput first")] = False,
+    purge_data: Annotated[
+        bool,
+        Query(
+            alias="purgeData",
+            description="Also delete the snapshots of its training, validation and test data (every version); "
+            "calling again on a Deleted model purges them",
+        ),
+    ] = False,
 ) -> CustomModel:
-    return _service().delete(id, force=force)
+    return _service().delete(id, force=force, purge_data=purge_data)
 
 
 @app.put(

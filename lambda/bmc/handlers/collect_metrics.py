@@ -1,4 +1,5 @@
-"""CollectMetrics: summarize the job's training metrics; the run becomes TRAINED."""
+"""CollectMetrics: summarize the job's training metrics; the run becomes TRAINED with its custom
+model recorded (also on its step of ``lineage.chain``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bmc import settings
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.aws.registry import TRAINED, Registry, utc_now
 from bmc.handlers._task import TaskEvent, task_handler
+from bmc.lineage.parents import recorded_chain
 from bmc.workflow import metrics
 
 logger = Logger()
@@ -35,10 +37,15 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         namespace=settings.metrics_namespace(),
         at=utc_now(),
     )
-    Registry.from_environment().transition(
-        task.run_id,
-        TRAINED,
-        detail="training metrics collected",
-        fields={"metricsSummary": summary, "customModelArn": model_arn, "reports.metrics": report_uri},
-    )
+    registry = Registry.from_environment()
+    fields: dict[str, Any] = {
+        "metricsSummary": summary,
+        "customModelArn": model_arn,
+        "reports.metrics": report_uri,
+    }
+    record = registry.require(task.run_id)
+    if isinstance(record.get("lineage"), dict):
+        # The run's own step of its chain gets the model it made.
+        fields["lineage.chain"] = recorded_chain(task.run_id, {**record, "customModelArn": model_arn})
+    registry.transition(task.run_id, TRAINED, detail="training metrics collected", fields=fields)
     return {"summary": summary, "reportUri": report_uri}

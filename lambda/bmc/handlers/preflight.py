@@ -1,4 +1,8 @@
-"""Preflight: the base model (and teacher) can be customized here, in this region, now."""
+"""Preflight: the base model (and teacher) can be customized here, in this region, now.
+
+A LEGACY base model is a warning (recorded on the run's ``warnings`` and in its notification)
+or, with ``allowLegacyBaseModels`` false, a refusal.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from bmc import settings
 from bmc.aws.bedrock_ops import BedrockOps, preflight
+from bmc.aws.registry import Registry
 from bmc.handlers._task import TaskEvent, task_handler
 
 logger = Logger()
@@ -22,7 +27,12 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         region=settings.region(),
         allowed_base_models=settings.allowed_base_models(),
         ops=BedrockOps(),
+        allow_legacy=settings.allow_legacy_base_models(),
     )
     for note in result["notes"]:
         logger.info(note)
+    for warning in result["warnings"]:
+        logger.warning(warning["message"])
+    if result["warnings"]:
+        Registry.from_environment().update(task.run_id, fields={"warnings": result["warnings"]})
     return result

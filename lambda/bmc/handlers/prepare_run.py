@@ -24,6 +24,7 @@ from bmc.aws.registry import Registry, belongs_to
 from bmc.errors import InvalidTaskInput, RunIdInUse, RunSpecInvalid
 from bmc.findings import Finding
 from bmc.handlers._task import TaskEvent, task_handler
+from bmc.lineage.parents import initial_lineage, registry_resolver
 from bmc.runspec.bounds import load_json_text
 from bmc.tenancy import Tenancy
 
@@ -91,6 +92,8 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             region=settings.region(),
             datasets_bucket=settings.datasets_bucket(),
             allowed_judge_models=settings.evaluation_judge_models(),
+            # run:<runId> and custom model ARN bases: earlier runs of this run's owner only.
+            resolve_parent=registry_resolver(registry, run_input.owner.team),
         )
     except RunSpecInvalid as exc:
         logger.warning("run spec refused", extra={"findings": [f.to_dict() for f in exc.findings]})
@@ -120,6 +123,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         execution_arn=task.execution_arn,
         owner=run_input.owner,
         execution_started_at=task.started_at,
+        lineage=initial_lineage(task.run_id, spec.to_dict()),
     )
     if not registry.bind_execution(task.run_id, task.execution_arn, task.started_at):
         raise RunIdInUse(f"run id {task.run_id} was taken by another execution while this one started")

@@ -1,15 +1,21 @@
 """ValidateDatasets: stream-validate the training and validation files before any spending.
 
 The report goes to ``reports/<runId>/validation.json`` in the artifacts bucket either way;
-invalid datasets raise DatasetInvalid listing the first errors.
+invalid datasets raise DatasetInvalid listing the first errors. Every dataset's version,
+ETag, size, record count and SHA-256 (read in the validator's one pass) are recorded on the
+run's ``lineage.datasets``, with the snapshot each will be trained from, and shown in the report.
+An evaluation's test set is checked too, line by line, and written as the Distributed Map's
+items (``evaluations/<runId>/items.json``) with its estimate in the report.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from bmc import settings
 from bmc.aws import clients
@@ -17,6 +23,7 @@ from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
 from bmc.evaluation.estimate import evaluation_estimate
 from bmc.handlers._task import TaskEvent, task_handler
+from bmc.lineage.datasets import RunDatasets, current_version, evaluation_test_data
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
 from bmc.workflow.evaluation import check_test_set, write_items
@@ -42,7 +49,22 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         allow=spec.validation_allow,
         serving=spec.serving.to_dict(),
     )
-    document = report.to_dict()
+    stats = dict(report.stats)
+    test_set = evaluation_test_data(task.section("spec"))
+    if test_set is not None and not (stats.get("evaluation") or {}).get("sources"):
+        # Not read by the dataset validator: its version now; the snapshot pins and digests it.
+        # A test set that cannot be read is the evaluation check's finding, not this one's.
+        with suppress(ClientError):
+            stats["evaluation"] = {"sources": [current_version(s3, test_set)]}
+    datasets = RunDatasets.from_validation(
+        stats,
+        training=spec.training_data,
+        validation=spec.validation_data,
+        evaluation=test_set,
+        bucket=settings.required_datasets_bucket(),
+        run_id=task.run_id,
+    )
+    document = {**report.to_dict(), "lineage": {"datasets": datasets.to_dict()}}
     errors, total = list(report.errors), sum(report.error_counts.values())
     checked = None
     if spec.evaluation is not None:
@@ -55,7 +77,8 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         total += checked.test_set.errors.total
     report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", document)
     fields: dict[str, Any] = {"reports.validation": report_uri}
-    if total:
+    registry.update_lineage(task.run_id, {"datasets": datasets.to_dict()})
+    if not report.valid or (checked is not None and checked.test_set.errors.total):
         registry.update(task.run_id, fields=fields)
         logger.warning("datasets refused", extra={"errorCounts": report.error_counts, "report": report_uri})
         raise DatasetInvalid(describe_findings(errors, f"the datasets (report: {report_uri})", total=total))
@@ -67,7 +90,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         "valid": True,
         "reportUri": report_uri,
         "stats": report.stats,
-        "estimate": document["estimate"],
+        "estimate": report.estimate,
         "evaluation": None if checked is None else document["evaluation"]["estimate"],
         "warningCount": sum(report.warning_counts.values())
         + (0 if checked is None else checked.test_set.warnings.total),

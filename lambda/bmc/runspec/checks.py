@@ -28,6 +28,7 @@ from bmc.runspec.bounds import bounds_findings
 from bmc.runspec.evaluation import check_evaluation
 from bmc.runspec.locations import in_data_scope, s3_object, validation_data
 from bmc.runspec.model import (
+    CHAIN_NOT_SUPPORTED,
     COMMITMENT_WITH_IDLE_DELETE,
     COMMITMENT_WITH_TTL,
     COMMITMENTS,
@@ -45,6 +46,7 @@ from bmc.runspec.model import (
     MAX_USER_TAGS,
     MODEL_NOT_ALLOWED,
     NOTIFY_FIELDS,
+    PARENT_NOT_RESOLVED,
     RESERVED_TAG,
     RESERVED_TAG_PREFIXES,
     SERVING_FIELDS,
@@ -56,9 +58,13 @@ from bmc.runspec.model import (
     VALIDATION_FIELDS,
     WORKFLOW_TAG_KEYS,
     Distillation,
+    ParentModel,
+    ParentRefusedError,
+    ParentResolver,
     RunSpec,
     Serving,
     SpecCheck,
+    is_parent_reference,
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, slug
 from bmc.validation import codes
@@ -84,6 +90,7 @@ class SpecOptions:
     datasets_bucket: str | None = None
     data_prefixes: Sequence[str] | None = None  # the owner's prefixes in the datasets bucket; None: any
     allowed_judge_models: Sequence[str] | None = None  # the deployment's judges; None: any
+    resolve_parent: ParentResolver | None = None  # baseModel run:<id> / custom model ARN, via the registry
 
 
 def load_spec(
@@ -141,6 +148,7 @@ def validate_spec(
     datasets_bucket: str | None = None,
     data_prefixes: Sequence[str] | None = None,
     allowed_judge_models: Sequence[str] | None = None,
+    resolve_parent: ParentResolver | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
     options = SpecOptions(
@@ -152,6 +160,7 @@ def validate_spec(
         datasets_bucket,
         data_prefixes,
         allowed_judge_models,
+        resolve_parent,
     )
     return check_spec(data, options, lines)
 
@@ -167,7 +176,8 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     defaults = serving_defaults(options.default_serving)
     check.unknown_fields(data, FIELDS, "")
     run_name = _run_name(check, data, options.default_run_name)
-    model = _base_model(check, data, options.allowed_base_models, options.region)
+    parent, base_model_id = _parent(check, data, options.resolve_parent)
+    model = _base_model(check, data, options.allowed_base_models, options.region, base_model_id)
     customization_type = _customization_type(check, data)
     training = s3_object(check, data.get("trainingData"), "trainingData", required=True)
     validation = validation_data(check, data.get("validationData"))
@@ -177,6 +187,8 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
             check, training, validation, options.datasets_bucket, options.data_prefixes, test_data=test_data
         )
     hyperparameters: dict[str, str] = {}
+    if parent is not None and model is not None and customization_type is not None:
+        _chain_supported(check, model, customization_type, parent)
     if model is not None and customization_type is not None:
         if not model.supports(customization_type):
             check.error(
@@ -224,6 +236,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         notify_on_success=notify_on_success,
         evaluation=evaluation,
         validation_allow=validation_allow,
+        parent=parent,
     )
     return SpecCheck(spec, [])
 
@@ -319,10 +332,57 @@ def _run_name(check: _Checker, data: Mapping[str, Any], default: str | None) -> 
     return str(value)
 
 
-def _base_model(
-    check: _Checker, data: Mapping[str, Any], allowed_base_models: Sequence[str], region: str | None
-) -> Model | None:
+def _parent(
+    check: _Checker, data: Mapping[str, Any], resolve: ParentResolver | None
+) -> tuple[ParentModel | None, str | None]:
+    """The earlier run's model a ``run:<runId>`` or custom model ARN base names, and the root
+    foundation model whose facts apply; (None, None) for a foundation model base."""
     value = data.get("baseModel")
+    if not isinstance(value, str) or not is_parent_reference(value):
+        return None, None
+    if resolve is None:
+        check.error(
+            "baseModel",
+            PARENT_NOT_RESOLVED,
+            f"{value} names an earlier run's custom model, which only the deployment's registry can "
+            "resolve; to check data locally give the foundation model the chain started from",
+        )
+        return None, None
+    try:
+        parent, root = resolve(value)
+    except ParentRefusedError as exc:
+        check.error("baseModel", exc.code, exc.message)
+        return None, None
+    return parent, root
+
+
+def _chain_supported(check: _Checker, model: Model, customization_type: str, parent: ParentModel) -> None:
+    """The catalog says whether a custom model of this family may be customized again, and how."""
+    if model.customizes_from(customization_type, parent.customization_type):
+        return
+    allowed = [
+        f"{child} on a {'/'.join(parents)} model" for child, parents in model.further_customization.items()
+    ]
+    offered = (
+        f"; it allows {', '.join(allowed)}" if allowed else "; the catalog allows no further customization"
+    )
+    check.error(
+        "baseModel",
+        CHAIN_NOT_SUPPORTED,
+        f"{parent.reference} is a {parent.customization_type} model of {model.customization_id}, which cannot "
+        f"be customized again with {customization_type}{offered} (bmc models {model.plain_id})",
+    )
+
+
+def _base_model(
+    check: _Checker,
+    data: Mapping[str, Any],
+    allowed_base_models: Sequence[str],
+    region: str | None,
+    root_model_id: str | None = None,
+) -> Model | None:
+    """The foundation model: the spec's baseModel, or the root of the chain a parent belongs to."""
+    value = data.get("baseModel") if root_model_id is None else root_model_id
     if value is None:
         check.error(
             "baseModel", codes.MISSING_FIELD, "baseModel is required: the id of the model to customize"
@@ -330,6 +390,8 @@ def _base_model(
         return None
     if not check.expect(value, str, "baseModel", "a model id string"):
         return None
+    if is_parent_reference(value):
+        return None  # reported by _parent
     try:
         model = resolve_model(value)
     except UnknownModelError as exc:

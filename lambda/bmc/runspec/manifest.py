@@ -18,7 +18,9 @@ from bmc.runspec.model import (
     MANIFEST_TOO_LARGE,
     MANIFEST_UNREADABLE,
     MAX_MANIFEST_BYTES,
+    ParentResolver,
     RunSpec,
+    as_given,
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, manifest_stem, slug
 from bmc.runspec.parsing import parse_text
@@ -97,7 +99,8 @@ def classify_input(
             source=dict(api_record.get("source") or {"type": "api"}),
             location=EXECUTION_INPUT,
             default_run_name=run_id,
-            data=api_record.get("spec"),
+            # Checked again as the caller wrote it: a base naming an earlier run is resolved again.
+            data=as_given(api_record["spec"]) if isinstance(api_record.get("spec"), Mapping) else None,
             owner=owner,
             scope=scope_of_owner(owner, tenancy, deployment_models),
         )
@@ -187,11 +190,12 @@ def load_run_spec(
     region: str | None = None,
     datasets_bucket: str | None = None,
     allowed_judge_models: Sequence[str] | None = None,
+    resolve_parent: ParentResolver | None = None,
 ) -> RunSpec:
     """The validated spec of a run, read from S3 when it came as a manifest.
 
     The owner's data scope narrows the datasets bucket to its prefixes and the deployment's
-    base models to its own list.
+    base models to its own list; ``resolve_parent`` looks up earlier runs of the same owner.
     """
     if run_input.problems:
         raise RunSpecInvalid(describe_findings(run_input.problems, run_input.location), run_input.problems)
@@ -204,6 +208,7 @@ def load_run_spec(
         datasets_bucket,
         run_input.scope.prefixes,
         allowed_judge_models,
+        resolve_parent,
     )
     if run_input.manifest is None:
         return checked(check_spec(run_input.data, options), options.source)

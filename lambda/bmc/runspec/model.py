@@ -8,8 +8,8 @@ it validates again unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bmc.catalog.models import Model, resolve_model
@@ -57,6 +57,12 @@ DATA_OUTSIDE_DATASETS_BUCKET = "DATA_OUTSIDE_DATASETS_BUCKET"
 DATA_NOT_IN_TEAM_PREFIXES = "DATA_NOT_IN_TEAM_PREFIXES"
 MANIFEST_OUTSIDE_TEAM = "MANIFEST_OUTSIDE_TEAM"
 INVALID_MANIFEST_LOCATION = "INVALID_MANIFEST_LOCATION"
+# A base model naming an earlier run's custom model (docs/run-spec.md, "Building on a previous run").
+PARENT_NOT_FOUND = "PARENT_NOT_FOUND"
+PARENT_NOT_READY = "PARENT_NOT_READY"
+PARENT_NOT_RESOLVED = "PARENT_NOT_RESOLVED"
+CHAIN_NOT_SUPPORTED = "CHAIN_NOT_SUPPORTED"
+RUN_BASE_PREFIX = "run:"
 
 FIELDS = (
     "$schema",
@@ -94,6 +100,55 @@ VALIDATION_FIELDS = ("allow",)
 
 
 # --- the normalized spec -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParentModel:
+    """The custom model of an earlier run that this run customizes further, as the registry
+    recorded it (never as an input claims it): ``baseModel`` ``run:<runId>`` or a custom model ARN.
+
+    The normalized spec's ``baseModel`` is then the root foundation model (its hyperparameters
+    and data formats apply); the job's ``baseModelIdentifier`` is ``custom_model_arn``.
+    """
+
+    reference: str  # the baseModel as the spec gave it
+    run_id: str
+    custom_model_arn: str
+    customization_type: str  # how the parent model was made
+    chain: tuple[Mapping[str, Any], ...] = ()  # the parent's own lineage chain, the parent's step last
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "runId": self.run_id,
+            "customModelArn": self.custom_model_arn,
+            "customizationType": self.customization_type,
+            "chain": [dict(step) for step in self.chain],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ParentModel:
+        return cls(
+            reference=str(data["reference"]),
+            run_id=str(data["runId"]),
+            custom_model_arn=str(data["customModelArn"]),
+            customization_type=str(data["customizationType"]),
+            chain=tuple(dict(step) for step in data.get("chain") or ()),
+        )
+
+
+class ParentRefusedError(Exception):
+    """A base model reference that names no usable earlier model; ``code`` is a finding code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Resolves ``run:<runId>`` or a custom model ARN to (the parent, the root foundation model id);
+# raises ParentRefusedError. Built over the registry for the run's owner (bmc.lineage.parents).
+ParentResolver = Callable[[str], tuple[ParentModel, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +229,16 @@ class RunSpec:
     notify_on_success: bool = True
     evaluation: Evaluation | None = None
     validation_allow: tuple[str, ...] = ()  # finding codes acknowledged for this run
+    parent: ParentModel | None = None  # set when baseModel named an earlier run's model
 
     @property
     def model(self) -> Model:
         return resolve_model(self.base_model)
+
+    @property
+    def base_model_identifier(self) -> str:
+        """What the job customizes: the parent's custom model, else the foundation model."""
+        return self.parent.custom_model_arn if self.parent is not None else self.base_model
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -197,14 +258,37 @@ class RunSpec:
             data["evaluation"] = self.evaluation.to_dict()
         if self.validation_allow:
             data["validation"] = {"allow": list(self.validation_allow)}
+        if self.parent is not None:
+            data["parent"] = self.parent.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
-        """Read a normalized spec back (from the state or the registry)."""
+        """Read a normalized spec back (from the state or the registry). Its ``parent`` was
+        resolved through the registry when the spec was first checked; it is kept as it is."""
         from bmc.runspec.checks import load_spec  # the checks build specs: imported when used
 
-        return load_spec(data)
+        body = {key: value for key, value in data.items() if key != "parent"}
+        spec = load_spec(body)
+        parent = data.get("parent")
+        if isinstance(parent, Mapping):
+            return replace(spec, parent=ParentModel.from_dict(parent))
+        return spec
+
+
+def as_given(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A normalized spec in the form a user writes it: ``baseModel`` back to the reference the
+    parent was resolved from, so checking it again resolves the parent again."""
+    data = {key: value for key, value in spec.items() if key != "parent"}
+    parent = spec.get("parent")
+    if isinstance(parent, Mapping) and isinstance(parent.get("reference"), str):
+        data["baseModel"] = parent["reference"]
+    return data
+
+
+def is_parent_reference(value: str) -> bool:
+    """``run:<runId>`` or a custom model ARN (rather than a foundation model id or ARN)."""
+    return value.startswith(RUN_BASE_PREFIX) or ":custom-model/" in value
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from bmc.tenancy.teams import (
     PLATFORM,
     PLATFORM_OWNER,
     PRINCIPAL_KEY_PREFIX,
+    SNAPSHOTS_PREFIX,
     TEAM_KEY_PREFIX,
     Owner,
     Tenancy,
@@ -65,6 +66,8 @@ def data_key_problem(key: str, prefixes: Sequence[str] | None) -> str | None:
     (None: any key), or None. Manifests are never data, and no key climbs out of a prefix."""
     if key.startswith(MANIFESTS_PREFIX):
         return f"is under {MANIFESTS_PREFIX}, which holds manifests, not data"
+    if key.startswith(SNAPSHOTS_PREFIX):
+        return f"is under {SNAPSHOTS_PREFIX}, which holds runs' snapshots: download the data and upload it as data"
     if any(segment in (".", "..") for segment in key.split("/")):
         return "has a '.' or '..' segment"
     if prefixes is not None and not any(key.startswith(prefix) for prefix in prefixes):

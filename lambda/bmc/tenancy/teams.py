@@ -25,6 +25,8 @@ TENANCY_VARIABLE = "TENANCY"
 # API function's variables take about 1 KB once deployed (names and ARNs).
 MAX_DOCUMENT_BYTES = 2048
 MANIFESTS_PREFIX = "manifests/"
+# Runs' copies of the data they were trained on (bmc.lineage): written by the workflow only.
+SNAPSHOTS_PREFIX = "snapshots/"
 PLATFORM = "platform"
 TEAM_KEY_PREFIX = "team:"
 PRINCIPAL_KEY_PREFIX = "principal:"
@@ -234,6 +236,8 @@ def dataset_prefix_problem(prefix: str) -> str | None:
         )
     if prefix.startswith(MANIFESTS_PREFIX) or MANIFESTS_PREFIX.startswith(prefix):
         return f"{prefix!r} would include {MANIFESTS_PREFIX}, which holds run manifests, not data"
+    if prefix.startswith(SNAPSHOTS_PREFIX) or SNAPSHOTS_PREFIX.startswith(prefix):
+        return f"{prefix!r} would include {SNAPSHOTS_PREFIX}, which holds every run's snapshots, not a team's data"
     return None
 
 

@@ -18,6 +18,7 @@ class SourceLineage:
     sha256: str | None  # of every byte read, in one pass with the validation
     version_id: str | None  # S3 object version (versioned buckets)
     etag: str | None
+    records: int | None = None  # records read from this file (several validation files add up)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -26,6 +27,7 @@ class SourceLineage:
             "sha256": self.sha256,
             "versionId": self.version_id,
             "etag": self.etag,
+            "records": self.records,
         }
 
 

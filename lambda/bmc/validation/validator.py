@@ -452,6 +452,7 @@ class _Run:
                     digest.hexdigest() if digest is not None else None,
                     source.version_id,
                     source.etag,
+                    stats.records - records_before,
                 )
         except SourceNotFoundError as exc:
             self.unread(location, stats, codes.FILE_NOT_FOUND, str(exc))

@@ -109,6 +109,30 @@ def evaluation_lines(evaluation: Any) -> list[str]:
     return ["", "Evaluation (custom model vs its base):", *(f"  {line}" if line else "" for line in table)]
 
 
+def lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
+    """Which bytes and which base trained the model: one line per dataset, then the parent."""
+    from bmc.lineage.datasets import recorded_datasets, snapshot_taken  # the notify function imports little
+
+    lines = []
+    for role, index, entry in recorded_datasets(lineage):
+        name = f"{role} {index + 1}" if role == "validation" else role
+        version = entry.get("versionId") or "unversioned"
+        digest = entry.get("sha256") or "no digest"
+        lines.append(f"  {name}: {entry.get('uri')} (version {version}, sha256 {digest})")
+        if snapshot_taken(entry):
+            lines.append(f"    trained from {entry.get('snapshotUri')}")
+        if entry.get("changedAfterValidation"):
+            lines.append(
+                f"    the source changed after validation (now {entry.get('currentVersionId') or 'deleted'}): "
+                "the validated version was trained"
+            )
+    if lineage.get("parentRunId"):
+        lines.append(f"  built on run {lineage['parentRunId']} ({lineage.get('parentModelArn')})")
+    if lineage.get("rootFoundationModel"):
+        lines.append(f"  foundation model: {lineage['rootFoundationModel']}")
+    return lines
+
+
 def serving_cost_line(spec: Mapping[str, Any], serving: Mapping[str, Any]) -> str:
     """What the run's serving bills per hour and, with ttlHours or a commitment, in total."""
     asked = spec.get("serving") or {}
@@ -119,6 +143,20 @@ def serving_cost_line(spec: Mapping[str, Any], serving: Mapping[str, Any]) -> st
         commitment=str(asked.get("commitment") or "none"),
         ttl_hours=asked.get("ttlHours"),
     ).describe()
+
+
+def result_lines(run: Mapping[str, Any]) -> list[str]:
+    """What the run produced: its metrics, its lineage and its evaluation, each when it has one."""
+    lines: list[str] = []
+    summary = run.get("metricsSummary")
+    if isinstance(summary, Mapping):
+        lines += ["", "Metrics:", *metrics_lines(summary)]
+    lineage = run.get("lineage")
+    if isinstance(lineage, Mapping):
+        described = lineage_lines(lineage)
+        if described:
+            lines += ["", "Lineage:", *described]
+    return lines + evaluation_lines(run.get("evaluation"))
 
 
 def compose(
@@ -162,10 +200,10 @@ def compose(
         lines.append("")
         fact("Error", error.get("error"))
         fact("Cause", error.get("cause"))
-    summary = run.get("metricsSummary")
-    if isinstance(summary, Mapping):
-        lines += ["", "Metrics:", *metrics_lines(summary)]
-    lines += evaluation_lines(run.get("evaluation"))
+    warnings = [w for w in run.get("warnings") or [] if isinstance(w, Mapping)]
+    if warnings:
+        lines += ["", "Warnings:", *(f"  {w.get('code')}: {w.get('message')}" for w in warnings)]
+    lines += result_lines(run)
     if cleanup:
         lines += ["", "Cleanup:"]
         lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
