@@ -15,10 +15,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from constructs_lib.compliance import acknowledge_nag
+from constructs_lib.queues import dead_letter_queue
 
 MANIFEST_PATTERN = "manifests/*.json"
 TERMINAL_JOB_STATUSES = ["Completed", "Failed", "Stopped"]
@@ -44,19 +43,12 @@ class WorkflowTriggers(Construct):
         reconcile_minutes: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
+        self.dead_letters = dead_letter_queue(
             self,
             "UndeliveredEvents",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=data_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge_nag(
-            self.dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue is the dead-letter queue of the EventBridge rule targets below; a DLQ of a DLQ would "
-            "only move the same undelivered events again.",
+            key=data_key,
+            reason="This queue is the dead-letter queue of the EventBridge rule targets below; a DLQ of a DLQ "
+            "would only move the same undelivered events again.",
         )
 
         self.manifest_rule = self._event_rule(

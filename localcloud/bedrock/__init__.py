@@ -1,7 +1,9 @@
 """A simulated Amazon Bedrock control plane for model customization, on top of moto.
 
-Modules: ``resources`` (what it holds), ``errors``, ``control`` (what each API call does),
-``lifecycle`` (what time does), ``responses`` (the HTTP layer), ``runtime`` (bedrock-runtime:
+Modules: ``resources`` (what it holds), ``errors``, ``control`` (what each API call does:
+``account`` shares the state, ``customization`` handles jobs and custom models, ``serving``
+provisioned throughput and deployments, ``access`` the teacher and key checks), ``lifecycle``
+(what time does), ``responses`` (the HTTP layer), ``runtime`` (bedrock-runtime:
 Converse, ConverseStream and InvokeModel for base and custom models, with CloudWatch
 accounting) and ``simulator`` (``BedrockSimulator``, the object tests and the local cloud use).
 

@@ -3,23 +3,21 @@ names, and whether the key of a custom model lets Bedrock itself serve it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.kms.exceptions import NotFoundException
 from moto.kms.models import kms_backends
 
+from localcloud.bedrock.account import BedrockAccount
 from localcloud.bedrock.errors import BedrockError, validation_error
 from localcloud.iam_policy import Request, allows, statements_of
-
-if TYPE_CHECKING:
-    from localcloud.bedrock.control import SimulatedBedrockBackend
 
 NOVA = "amazon.nova"
 # The encryption context key of a custom model's weights.
 CUSTOM_MODEL_CONTEXT = "aws:bedrock:custom-model"
 
 
-def check_teacher(backend: SimulatedBedrockBackend, customization_config: Any) -> None:
+def check_teacher(backend: BedrockAccount, customization_config: Any) -> None:
     """A distillation job names its teacher by foundation model id or, for models that
     cannot be invoked on demand, by a system inference profile available here."""
     try:
@@ -44,7 +42,7 @@ def check_teacher(backend: SimulatedBedrockBackend, customization_config: Any) -
         )
 
 
-def check_model_key(backend: SimulatedBedrockBackend, model_arn: str) -> None:
+def check_model_key(backend: BedrockAccount, model_arn: str) -> None:
     """Bedrock itself decrypts a custom Nova model encrypted with a customer managed key to
     serve it (the Nova guide's PermissionsNovaProvisionedThroughput key policy statement).
     The key policy of the local KMS decides, as KMS would; a key it does not hold is not

@@ -4,15 +4,16 @@ metrics and custom model, emitting their events), throughputs and deployments co
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
+from localcloud.bedrock.account import BedrockAccount
 from localcloud.bedrock.resources import (
     COMMITMENT_DAYS,
     EVENT_DETAIL_TYPE,
     EVENT_SOURCE,
+    PHASE_WEIGHTS,
     BedrockEvent,
     JobPhase,
     JobScript,
@@ -25,11 +26,8 @@ from localcloud.bedrock.resources import (
     training_curves,
 )
 
-if TYPE_CHECKING:
-    from localcloud.bedrock.control import SimulatedBedrockBackend
 
-
-def process(backend: SimulatedBedrockBackend, now: datetime) -> None:
+def process(backend: BedrockAccount, now: datetime) -> None:
     """Apply every transition due at ``now``, in time order within each resource."""
     for job in list(backend.jobs.values()):
         process_job(backend, job, now)
@@ -54,11 +52,11 @@ def process(backend: SimulatedBedrockBackend, now: datetime) -> None:
                 deployment.status = "Active"
 
 
-def process_job(backend: SimulatedBedrockBackend, job: SimJob, now: datetime) -> None:
+def process_job(backend: BedrockAccount, job: SimJob, now: datetime) -> None:
     if job.status == "Stopping" and job.stop_due_time is not None and now >= job.stop_due_time:
         finish_job(backend, job, "Stopped", job.stop_due_time)
     elif job.status == "InProgress":
-        validation_end = backend._phase_windows(job)[0][2]
+        validation_end = phase_windows(job)[0][2]
         if backend.sim.check_s3_inputs and not job.inputs_checked and now >= validation_end:
             job.inputs_checked = True
             missing = missing_inputs(backend, job)
@@ -85,7 +83,24 @@ def process_job(backend: SimulatedBedrockBackend, job: SimJob, now: datetime) ->
             )
 
 
-def missing_inputs(backend: SimulatedBedrockBackend, job: SimJob) -> str | None:
+def phase_windows(job: SimJob) -> list[tuple[JobPhase, datetime, datetime]]:
+    """Start and end of each phase that runs, scaled to end at the job's due time."""
+    phases = list(PHASE_WEIGHTS)
+    if job.script.outcome == "Failed":
+        names = [name for name, _ in phases]
+        phases = phases[: names.index(job.script.failure_phase) + 1]
+    total_weight = sum(weight for _, weight in phases)
+    span = job.due_time - job.creation_time
+    windows = []
+    start = job.creation_time
+    for name, weight in phases:
+        end = start + span * (weight / total_weight)
+        windows.append((name, start, end))
+        start = end
+    return windows
+
+
+def missing_inputs(backend: BedrockAccount, job: SimJob) -> str | None:
     uris: list[str | None] = [job.training_data_config.get("s3Uri")] + [
         v.get("s3Uri") for v in (job.validation_data_config or {}).get("validators", [])
     ]
@@ -105,7 +120,7 @@ def missing_inputs(backend: SimulatedBedrockBackend, job: SimJob) -> str | None:
 
 
 def finish_job(
-    backend: SimulatedBedrockBackend,
+    backend: BedrockAccount,
     job: SimJob,
     status: str,
     at: datetime,
@@ -139,7 +154,7 @@ def finish_job(
     backend.sim._emit(job_event(backend, job), lose=job.script.lose_event)
 
 
-def write_artifacts(backend: SimulatedBedrockBackend, job: SimJob) -> None:
+def write_artifacts(backend: BedrockAccount, job: SimJob) -> None:
     epochs = epoch_count(job.hyper_parameters)
     training, validation = training_curves(job.job_id, epochs, backend.sim.steps_per_epoch)
     bucket, prefix = job.output_prefix
@@ -160,7 +175,7 @@ def write_artifacts(backend: SimulatedBedrockBackend, job: SimJob) -> None:
     job.training_loss = training[-1][2]
 
 
-def create_custom_model(backend: SimulatedBedrockBackend, job: SimJob, at: datetime) -> None:
+def create_custom_model(backend: BedrockAccount, job: SimJob, at: datetime) -> None:
     model_id = backend.sim._new_id()
     model = SimCustomModel(
         model_id=model_id,
@@ -175,7 +190,7 @@ def create_custom_model(backend: SimulatedBedrockBackend, job: SimJob, at: datet
     backend._tag(model.model_arn, job.custom_model_tags)
 
 
-def job_event(backend: SimulatedBedrockBackend, job: SimJob) -> BedrockEvent:
+def job_event(backend: BedrockAccount, job: SimJob) -> BedrockEvent:
     return {
         "version": "0",
         "id": backend.sim._new_uuid(),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from moto.bedrock.responses import BedrockResponse
 
@@ -13,6 +14,18 @@ from localcloud.bedrock.resources import dumps
 
 if TYPE_CHECKING:
     from localcloud.bedrock.simulator import BedrockSimulator
+
+_ItemT = TypeVar("_ItemT")
+# The query parameters every List* operation of the control plane takes.
+PAGE_PARAMETERS = ("nameContains", "maxResults", "nextToken", "sortBy", "sortOrder")
+
+
+def listed(
+    key: str, page: tuple[list[_ItemT], str | None], summary: Callable[[_ItemT], dict[str, Any]]
+) -> str:
+    """A List* response: the page's summaries under ``key``, and the token of the next page."""
+    items, token = page
+    return dumps({key: [summary(item) for item in items], "nextToken": token})
 
 
 def installed_simulator() -> BedrockSimulator:
@@ -86,21 +99,8 @@ class SimulatedBedrockResponse(BedrockResponse):
 
     def list_model_customization_jobs(self) -> str:
         backend = self.bedrock_backend
-        jobs, token = backend.list_jobs(
-            self._query(
-                "creationTimeAfter",
-                "creationTimeBefore",
-                "statusEquals",
-                "nameContains",
-                "maxResults",
-                "nextToken",
-                "sortBy",
-                "sortOrder",
-            )
-        )
-        return dumps(
-            {"modelCustomizationJobSummaries": [backend.job_summary(j) for j in jobs], "nextToken": token}
-        )
+        query = self._query(*PAGE_PARAMETERS, "creationTimeAfter", "creationTimeBefore", "statusEquals")
+        return listed("modelCustomizationJobSummaries", backend.list_jobs(query), backend.job_summary)
 
     # -- custom models ------------------------------------------------------------------------
 
@@ -114,21 +114,15 @@ class SimulatedBedrockResponse(BedrockResponse):
 
     def list_custom_models(self) -> str:
         backend = self.bedrock_backend
-        models, token = backend.list_models(
-            self._query(
-                "creationTimeBefore",
-                "creationTimeAfter",
-                "nameContains",
-                "baseModelArnEquals",
-                "foundationModelArnEquals",
-                "maxResults",
-                "nextToken",
-                "sortBy",
-                "sortOrder",
-                "modelStatus",
-            )
+        query = self._query(
+            *PAGE_PARAMETERS,
+            "creationTimeBefore",
+            "creationTimeAfter",
+            "baseModelArnEquals",
+            "foundationModelArnEquals",
+            "modelStatus",
         )
-        return dumps({"modelSummaries": [backend.model_summary(m) for m in models], "nextToken": token})
+        return listed("modelSummaries", backend.list_models(query), backend.model_summary)
 
     # -- provisioned throughput ---------------------------------------------------------------
 
@@ -147,21 +141,11 @@ class SimulatedBedrockResponse(BedrockResponse):
 
     def list_provisioned_model_throughputs(self) -> str:
         backend = self.bedrock_backend
-        items, token = backend.list_throughputs(
-            self._query(
-                "creationTimeAfter",
-                "creationTimeBefore",
-                "statusEquals",
-                "modelArnEquals",
-                "nameContains",
-                "maxResults",
-                "nextToken",
-                "sortBy",
-                "sortOrder",
-            )
+        query = self._query(
+            *PAGE_PARAMETERS, "creationTimeAfter", "creationTimeBefore", "statusEquals", "modelArnEquals"
         )
-        return dumps(
-            {"provisionedModelSummaries": [backend.throughput_summary(t) for t in items], "nextToken": token}
+        return listed(
+            "provisionedModelSummaries", backend.list_throughputs(query), backend.throughput_summary
         )
 
     # -- custom model deployments -------------------------------------------------------------
@@ -181,22 +165,10 @@ class SimulatedBedrockResponse(BedrockResponse):
 
     def list_custom_model_deployments(self) -> str:
         backend = self.bedrock_backend
-        items, token = backend.list_deployments(
-            self._query(
-                "createdBefore",
-                "createdAfter",
-                "nameContains",
-                "maxResults",
-                "nextToken",
-                "sortBy",
-                "sortOrder",
-                "statusEquals",
-                "modelArnEquals",
-            )
+        query = self._query(
+            *PAGE_PARAMETERS, "createdBefore", "createdAfter", "statusEquals", "modelArnEquals"
         )
-        return dumps(
-            {"modelDeploymentSummaries": [backend.deployment_summary(d) for d in items], "nextToken": token}
-        )
+        return listed("modelDeploymentSummaries", backend.list_deployments(query), backend.deployment_summary)
 
     # -- foundation models --------------------------------------------------------------------
 

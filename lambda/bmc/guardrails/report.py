@@ -40,7 +40,7 @@ REMIND_AFTER = timedelta(hours=24)
 STATE_KEY = "#sweeper"
 
 # CloudWatch (namespace BedrockModelCustomization, dimensions service and Deployment): the
-# figures as metrics; the alarms of constructs_lib/monitoring.py read the two serving counts.
+# figures as metrics; the alarms of constructs_lib/monitoring/alarms.py read the two serving counts.
 METRICS_SERVICE = "sweep"
 DEPLOYMENT_DIMENSION = "Deployment"
 ORPHANED_METRIC = "OrphanedServings"

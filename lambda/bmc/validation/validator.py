@@ -9,16 +9,17 @@ and checked by the format's record checker, which locates every problem by line 
 The same pass hashes the bytes read (SHA-256) and records the S3 object's version and ETag,
 so the report says exactly which bytes were checked. Memory stays flat whatever the file size.
 
+This module is the run: the request's checks (model, region, teacher, hyperparameters, record
+counts), each file's opening, size and lineage, and the report. One file's pass over its lines
+is ``bmc.validation.scan``; what the report holds is ``bmc.validation.report``.
+
 Bad input never raises: it becomes findings in the report.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
-
-import orjson
 
 from bmc.aws.s3io import (
     STDIN,
@@ -47,18 +48,14 @@ from bmc.findings import DEFAULT_LISTED_PER_CODE, Finding, FindingLog
 from bmc.validation import codes
 from bmc.validation.digest import StreamDigest
 from bmc.validation.fastpath import make_fast_path
-from bmc.validation.formats import Issue, RecordChecker, add, json_type, make_checker, token_problem
+from bmc.validation.formats import Issue, make_checker
 from bmc.validation.hints import ShapeTally
-from bmc.validation.lines import MAX_LINE_BYTES, iter_lines
 from bmc.validation.report import DatasetStats, SourceLineage, ValidationReport
-from bmc.validation.tokens import (
-    GUIDE_BYTES_PER_TOKEN,
-    STRICT_BYTES_PER_TOKEN,
-    estimate_tokens,
-    record_size,
-)
+from bmc.validation.scan import FileScan, parse_failure
+from bmc.validation.tokens import GUIDE_BYTES_PER_TOKEN, STRICT_BYTES_PER_TOKEN
 
-__all__ = ["DatasetStats", "ValidationReport", "check_allowed_codes", "validate_datasets"]
+# parse_failure lives in bmc.validation.scan; bmc.evaluation.dataset still imports it from here.
+__all__ = ["DatasetStats", "ValidationReport", "check_allowed_codes", "parse_failure", "validate_datasets"]
 
 MAX_VALIDATION_FILES = 10  # validationDataConfig.validators accepts at most 10 S3 URIs
 TOKEN_BASIS = (
@@ -67,7 +64,6 @@ TOKEN_BASIS = (
 )
 STEP_COUNT = "stepCount"
 STDIN_NAME = "<stdin>"
-_BOM = b"\xef\xbb\xbf"
 
 
 def display_name(location: str) -> str:
@@ -181,6 +177,11 @@ class _Run:
 
     def warn(self, file: str | None, line: int | None, field: str | None, code: str, message: str) -> None:
         self.record(Finding(file, line, field, code, message), warning=True)
+
+    def bytes_read(self, size: int) -> None:
+        self.bytes_done += size
+        if self.progress is not None:
+            self.progress(self.bytes_done)
 
     def execute(
         self,
@@ -426,7 +427,7 @@ class _Run:
             if problem is not None:
                 self.error(location, None, None, codes.INVALID_S3_URI, problem)
         checker = make_checker(rules, limits, dataset_bucket=dataset_bucket)
-        scan = _FileScan(
+        scan = FileScan(
             self,
             location,
             stats,
@@ -533,151 +534,3 @@ class _Run:
             hints=list(self.hints),
             unreadable=self.unreadable,
         )
-
-
-class _FileScan:
-    """One file's pass: the hot loop and what it tallies."""
-
-    def __init__(
-        self,
-        run: _Run,
-        location: str,
-        stats: DatasetStats,
-        *,
-        checker: RecordChecker,
-        record_limit: int | None,
-        tally: ShapeTally,
-        fast_path: Callable[[bytes], tuple[int, int] | None] | None,
-    ) -> None:
-        self.run_ = run
-        self.location = location
-        self.stats = stats
-        self.checker = checker
-        self.record_limit = record_limit
-        self.tally = tally
-        self.fast_path = fast_path
-
-    def run(self, read: Callable[[int], bytes], digest: StreamDigest | None) -> None:
-        """The hot loop: the fast path; a line it cannot vouch for goes to ``check_line``."""
-        stats = self.stats
-        run = self.run_
-        progress = run.progress
-        digest_update = digest.update if digest is not None else None
-
-        def on_chunk(chunk: bytes) -> None:
-            size = len(chunk)
-            stats.bytes += size
-            run.bytes_done += size
-            if digest_update is not None:
-                digest_update(chunk)
-            if progress is not None:
-                progress(run.bytes_done)
-
-        add_tokens = stats.tokens.add
-        fast_path = self.fast_path
-        record_limit = self.record_limit
-        check_line = self.check_line
-        records = 0
-        characters = 0
-        try:
-            for line_number, line in enumerate(iter_lines(read, on_chunk=on_chunk), 1):
-                if fast_path is not None and line is not None:
-                    clean = fast_path(line)
-                    if clean is not None:
-                        records += 1
-                        characters += clean[0]
-                        tokens = estimate_tokens(clean[1])
-                        add_tokens(tokens)
-                        if record_limit is not None and tokens > record_limit:
-                            self.issues(line_number, add(None, token_problem(None, clean[1], record_limit)))
-                        continue
-                counted, chars = check_line(line_number, line)
-                records += counted
-                characters += chars
-        finally:
-            stats.records += records
-            stats.characters += characters
-
-    def check_line(self, line_number: int, line: bytes | None) -> tuple[int, int]:
-        """The detailed path for one line: (records it counts for, characters of its text)."""
-        run = self.run_
-        location = self.location
-        if line is None:
-            run.error(
-                location,
-                line_number,
-                None,
-                codes.LINE_TOO_LONG,
-                f"line is longer than {MAX_LINE_BYTES:,} bytes; it was skipped unread",
-            )
-            return 1, 0
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            record, problem = parse_failure(line)
-            if problem is not None:
-                counted = 0 if problem.code == codes.EMPTY_LINE else 1
-                if counted:
-                    self.tally.unparsed_line(line, line_number)
-                run.line_issue(location, line_number, problem)
-                return counted, 0
-        if type(record) is not dict:
-            self.tally.parsed(record, line_number)
-            run.error(
-                location,
-                line_number,
-                None,
-                codes.NOT_AN_OBJECT,
-                f"each line must be a JSON object, got {json_type(record)}",
-            )
-            return 1, 0
-        checker = self.checker
-        characters, ascii, issues = checker(record)
-        size = record_size(line, record, ascii)
-        media_tokens = checker.media_tokens
-        tokens = estimate_tokens(size) + media_tokens[1]
-        self.stats.tokens.add(tokens)
-        if self.record_limit is not None and tokens > self.record_limit:
-            issues = add(issues, token_problem(None, size, self.record_limit, media_tokens))
-        if issues is not None:
-            if any(not issue.warning for issue in issues):
-                self.tally.parsed(record, line_number)
-            self.issues(line_number, issues)
-        return 1, characters
-
-    def issues(self, line_number: int, issues: list[Issue] | None) -> None:
-        for issue in issues or ():
-            self.run_.line_issue(self.location, line_number, issue)
-
-
-def parse_failure(line: bytes) -> tuple[Any, Issue | None]:
-    """Explain a line orjson refused, or parse it if the standard library accepts it.
-
-    The slow path: only for lines that failed. The standard library also accepts a few
-    documents orjson refuses (integers beyond 64 bits, lone surrogate escapes).
-    """
-    if not line.strip():
-        return None, Issue(
-            codes.EMPTY_LINE, None, "empty line: every line must hold one JSON object (remove blank lines)"
-        )
-    if line.startswith(_BOM):
-        return None, Issue(
-            codes.UTF8_BOM, None, "the file starts with a UTF-8 byte order mark: save it as UTF-8 without BOM"
-        )
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, Issue(
-            codes.INVALID_UTF8,
-            None,
-            f"not valid UTF-8: byte 0x{line[exc.start]:02x} at byte {exc.start + 1} ({exc.reason}); "
-            "save the file as UTF-8",
-        )
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        return None, Issue(codes.INVALID_JSON, None, f"not valid JSON: {exc.msg} at column {exc.colno}")
-    except RecursionError:
-        return None, Issue(codes.INVALID_JSON, None, "not valid JSON: nested too deeply")
-    except ValueError:  # an integer beyond Python's 4,300 digits: it cannot be read, nor shown
-        return None, Issue(codes.INVALID_JSON, None, "not valid JSON: a number has more than 4,300 digits")
