@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from localcloud.bedrock import BedrockEvent, BedrockSimulator
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG, LocalCloudPatches, install_patches, invoke_asynchronously
+from localcloud.patches import MOTO_CONFIG, LocalCloudPatches, install_patches, invoke_asynchronously
 from localcloud.template import Template, resolve
 
 REGION = "us-east-1"
@@ -531,7 +531,7 @@ class LocalCloud:
                 self.deployment.datasets_bucket = name
             elif logical_id.startswith("Artifacts"):
                 self.deployment.artifacts_bucket = name
-        # Bucket policies are evaluated with their conditions (moto_patches, patch 11).
+        # Bucket policies are evaluated with their conditions (localcloud.patches.s3).
         for resource in template.of_type("AWS::S3::BucketPolicy").values():
             properties = self._resolve(resource["Properties"], template)
             s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))

@@ -39,9 +39,9 @@ from localcloud.patches.core import (
     install_patches,
     wait_for_execution,
 )
-from localcloud.patches.distributed_map import preprocess_definition
 from localcloud.patches.events import invoke_asynchronously
 from localcloud.patches.lambdas import Invocation, LambdaContext, LambdaRegistry, RegisteredFunction
+from localcloud.patches.map_definition import preprocess_definition
 from localcloud.patches.sdk import sfn_error_name, to_boto_params, to_sfn_result
 from localcloud.patches.waits import RequestedWait
 

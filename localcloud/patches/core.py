@@ -18,9 +18,9 @@ from moto.core.config import DefaultConfig
 
 from localcloud.clock import SimClock
 from localcloud.patches.base import Patch
-from localcloud.patches.distributed_map import distributed_map_patches
 from localcloud.patches.events import event_and_stop_patches, execution_patches
 from localcloud.patches.lambdas import Handler, LambdaRegistry, _LayeredEnviron, invoke_in_process
+from localcloud.patches.map_results import distributed_map_patches
 from localcloud.patches.s3 import conditional_copy_patches, s3_policy_patches
 from localcloud.patches.sdk import sdk_patches
 from localcloud.patches.waits import RequestedWait, WaitRecorder, wait_patches

@@ -7,12 +7,7 @@ interpreter ignores the tolerated failure thresholds, swallows failed child exec
 writes an empty result manifest. The synthesized definition is run unchanged with AWS's
 semantics this way:
 
-12. Definition preprocessor (``AmazonStateLanguageParser.parse``). What the grammar refuses is
-    moved into the ItemProcessor's ``Comment`` (a field it accepts) as base64 JSON behind
-    ``STASH_MARKER``: the execution type, the ItemBatcher and the WriterConfig; an integer
-    percentage becomes a float. DescribeStateMachine still returns the definition as written.
-    EXPRESS children cannot wait (``.sync``, ``.waitForTaskToken``): such a definition is
-    refused, as CreateStateMachine refuses it on AWS.
+12. Definition preprocessor: ``localcloud.patches.map_definition``.
 13. The map run (``DistributedIterationComponent._map_run``). AWS applies ItemSelector to each
     item, then batches items into child inputs ``{"BatchInput": {...}, "Items": [...]}``
     (MaxItemsPerBatch[Path], MaxInputBytesPerBatch[Path]; BatchInput is a payload template on
@@ -28,29 +23,21 @@ semantics this way:
     ends, the shared clock advances by the time the children took with MaxConcurrency slots
     (each child starts on the slot that frees first, in item order). Records per simulated
     second then measure the concurrency the definition asks for.
-15. ResultWriter (``ResourceEvalS3._handle_put_object``, ``ResultWriter._eval_body``). Its
-    Parameters are evaluated against the state's input (moto used the children's outputs, so
-    a ``Prefix.$`` on the run id failed). AWS writes the child executions by
-    status to ``<Prefix>/<map run id>/SUCCEEDED_<n>.json`` and ``FAILED_<n>.json`` (execution
-    ARN, input, output or error and cause; WriterConfig picks JSON or JSONL and the
-    transformation) and a ``manifest.json`` listing them; the state's output is
-    ``{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}``. Without a ResultWriter the
-    outputs are the state's result, which may not exceed 256 KiB.
+15. ResultWriter: ``localcloud.patches.map_results`` (which also installs 12 to 15).
 """
 
 from __future__ import annotations
 
-import base64
 import heapq
 import json
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Final
+from typing import Any
 
 from moto.stepfunctions.parser.api import HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -74,126 +61,19 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job 
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.max_concurrency import (
     DEFAULT_MAX_CONCURRENCY_VALUE,
 )
-from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3 import (
-    ResourceEvalS3,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.result_writer_decl import (
-    ResultWriter,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
 from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
 from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils.json_path import extract_json
 
 from localcloud.clock import SimClock
 from localcloud.patches.base import Patch
+from localcloud.patches.map_definition import ORIGINAL_PARSE, StashedFields
 
-STASH_MARKER = "localcloud:distributed-map "
 MAX_PAYLOAD_BYTES = 256 * 1024  # a state's input or output, and a child's input
 EXPRESS_MAX_SECONDS = 300.0
 DEFAULT_MAX_ITEMS_PER_BATCH = 0  # no limit by count
-WAITING_SUFFIXES = (".sync", ".sync:2", ".waitForTaskToken")
-
-
-class DefinitionRefusedError(ValueError):
-    """A definition AWS's CreateStateMachine would refuse (moto reports it as InvalidDefinition)."""
-
-
-# --------------------------------------------------------------------------------------------
-# 12. The definition preprocessor
-# --------------------------------------------------------------------------------------------
-
-
-def preprocess_definition(definition: str) -> str:
-    """The definition with what moto's grammar refuses moved into each distributed
-    ItemProcessor's Comment (see the module's docstring)."""
-    try:
-        document = json.loads(definition)
-    except ValueError:
-        return definition  # moto reports the syntax error itself
-    if not isinstance(document, dict) or not _rewrite_states(document.get("States")):
-        return definition
-    return json.dumps(document)
-
-
-def _rewrite_states(states: Any) -> bool:
-    changed = False
-    if not isinstance(states, dict):
-        return False
-    for state in states.values():
-        if not isinstance(state, dict):
-            continue
-        if state.get("Type") == "Parallel":
-            for branch in state.get("Branches") or []:
-                changed |= _rewrite_states(branch.get("States") if isinstance(branch, dict) else None)
-        if state.get("Type") != "Map":
-            continue
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        if not isinstance(processor, dict):
-            continue
-        if (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
-            changed |= _stash(state, processor)
-        changed |= _rewrite_states(processor.get("States"))
-    return changed
-
-
-def _stash(state: dict[str, Any], processor: dict[str, Any]) -> bool:
-    extras: dict[str, Any] = {}
-    config = processor["ProcessorConfig"]
-    if config.get("ExecutionType") == "EXPRESS":
-        _refuse_waiting_tasks(processor.get("States"))
-        extras["executionType"] = "EXPRESS"
-        config["ExecutionType"] = "STANDARD"
-    if "ItemBatcher" in state:
-        extras["itemBatcher"] = state.pop("ItemBatcher")
-    writer = state.get("ResultWriter")
-    if isinstance(writer, dict) and "WriterConfig" in writer:
-        extras["writerConfig"] = writer.pop("WriterConfig")
-        if not writer:  # WriterConfig alone: the results are the state's output
-            del state["ResultWriter"]
-    percentage = state.get("ToleratedFailurePercentage")
-    if isinstance(percentage, int) and not isinstance(percentage, bool):
-        state["ToleratedFailurePercentage"] = float(percentage)
-    if not extras:
-        return isinstance(percentage, int)
-    extras["comment"] = processor.get("Comment")
-    # base64: moto keeps a string's JSON escapes, so JSON text would not survive as a comment.
-    processor["Comment"] = STASH_MARKER + base64.urlsafe_b64encode(json.dumps(extras).encode()).decode()
-    return True
-
-
-def _refuse_waiting_tasks(states: Any) -> None:
-    for name, state in (states or {}).items():
-        resource = str(state.get("Resource", "")) if isinstance(state, dict) else ""
-        if resource.endswith(WAITING_SUFFIXES):
-            raise DefinitionRefusedError(
-                f"Express state machines do not support the '{resource.rsplit('.', 1)[-1]}' service "
-                f"integration pattern (state {name!r} of an EXPRESS ItemProcessor)"
-            )
-
-
-@dataclass(frozen=True)
-class StashedFields:
-    """What the preprocessor moved aside for one Distributed Map."""
-
-    execution_type: str = "STANDARD"
-    item_batcher: Mapping[str, Any] | None = None
-    writer_config: Mapping[str, Any] | None = None
-
-    @classmethod
-    def of(cls, component: Any) -> StashedFields:
-        comment = getattr(getattr(component, "_comment", None), "comment", None)
-        if not isinstance(comment, str) or not comment.startswith(STASH_MARKER):
-            return cls()
-        extras = json.loads(base64.urlsafe_b64decode(comment.removeprefix(STASH_MARKER)))
-        return cls(
-            execution_type=extras.get("executionType", "STANDARD"),
-            item_batcher=extras.get("itemBatcher"),
-            writer_config=extras.get("writerConfig"),
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +210,7 @@ def _payload_template(template_json: str) -> Any:
         "StartAt": "T",
         "States": {"T": {"Type": "Pass", "Parameters": json.loads(template_json), "End": True}},
     }
-    program, _ = _ORIGINAL_PARSE(json.dumps(definition))
+    program, _ = ORIGINAL_PARSE(json.dumps(definition))
     return program.states.states["T"].parameters
 
 
@@ -473,7 +353,7 @@ def run_map(component: Any, env: Any, eval_input: Any, clock: SimClock | None) -
             f"the Map state's result ({_size(outputs):,} bytes) exceeds the 256 KiB payload limit: "
             "write the results to S3 with a ResultWriter",
         )
-    env.stack.append(_transformed(outputs, stashed.writer_config))
+    env.stack.append(transformed(outputs, stashed.writer_config))
 
 
 def _run_child(run: MapRun, child: ChildExecution, env: Any, job: Any) -> None:
@@ -539,7 +419,6 @@ def map_run_patches(clock: SimClock | None) -> list[Patch]:
     return [
         Patch(DistributedIterationComponent, "_map_run", map_run),
         Patch(DistributedItemProcessorWorker, "_eval_job", eval_child),
-        Patch(ResourceEvalS3, "_handle_put_object", staticmethod(_write_results)),
     ]
 
 
@@ -582,16 +461,16 @@ def _count(record: Any, child: ChildExecution, items: int) -> None:
 
 def _compact(child: ChildExecution) -> Any:
     """A child's result without ResultWriter metadata (COMPACT); failed children as NONE."""
-    return child.output if child.status == "SUCCEEDED" else _described(child, None)
+    return child.output if child.status == "SUCCEEDED" else described(child, None)
 
 
-def _transformed(outputs: list[Any], writer_config: Mapping[str, Any] | None) -> list[Any]:
+def transformed(outputs: list[Any], writer_config: Mapping[str, Any] | None) -> list[Any]:
     if writer_config and writer_config.get("Transformation") == "FLATTEN":
         return [item for output in outputs for item in (output if isinstance(output, list) else [output])]
     return outputs
 
 
-def _described(child: ChildExecution, run: MapRun | None) -> dict[str, Any]:
+def described(child: ChildExecution, run: MapRun | None) -> dict[str, Any]:
     """A child execution as ResultWriter's NONE transformation describes it."""
     entry: dict[str, Any] = {
         "ExecutionArn": run.execution_arn(child) if run is not None else child.name,
@@ -613,70 +492,8 @@ def _described(child: ChildExecution, run: MapRun | None) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# 15. ResultWriter
+# 14. Threads on the children's timelines
 # --------------------------------------------------------------------------------------------
-
-
-def _result_file(entries: list[Any], output_type: str) -> bytes:
-    if output_type == "JSONL":
-        return "".join(json.dumps(entry) + "\n" for entry in entries).encode("utf-8")
-    return json.dumps(entries).encode("utf-8")
-
-
-def _write_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
-    parameters = env.stack.pop()
-    env.stack.pop()  # the children's outputs: the files are written from the run's record
-    s3 = ResourceEvalS3._get_s3_client(
-        resource_runtime_part=resource_runtime_part, state_credentials=state_credentials
-    )
-    record = env.map_run_record_pool_manager.get_all().pop()
-    run = run_of(record)
-    map_run_id = record.map_run_arn.split(":")[-1]
-    prefix = str(parameters.get("Prefix") or "")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    bucket = parameters["Bucket"]
-    writer = (run.stashed.writer_config if run is not None else None) or {}
-    output_type = str(writer.get("OutputType") or "JSON")
-    transformation = str(writer.get("Transformation") or "NONE")
-    extension = "jsonl" if output_type == "JSONL" else "json"
-    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-    for status, wanted in (("SUCCEEDED", ("SUCCEEDED",)), ("FAILED", ("FAILED", "ABORTED"))):
-        children = [c for c in (run.children if run is not None else []) if c.status in wanted]
-        if not children:
-            continue
-        if status == "SUCCEEDED" and transformation != "NONE":
-            entries = _transformed([c.output for c in children], writer)
-        else:  # failed children are always described in full (as NONE)
-            entries = [_described(c, run) for c in children]
-        key = f"{prefix}{map_run_id}/{status}_0.{extension}"
-        body = _result_file(entries, output_type)
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
-        files[status].append({"Key": key, "Size": len(body)})
-    manifest = {"DestinationBucket": bucket, "MapRunArn": record.map_run_arn, "ResultFiles": files}
-    manifest_key = f"{prefix}{map_run_id}/manifest.json"
-    s3.put_object(Bucket=bucket, Key=manifest_key, Body=json.dumps(manifest, indent=2).encode("utf-8"))
-    env.stack.append(
-        {"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}}
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Installation
-# --------------------------------------------------------------------------------------------
-
-_ORIGINAL_PARSE: Final[Callable[[str], Any]] = AmazonStateLanguageParser.parse
-
-
-def parser_patches() -> list[Patch]:
-    def parse(definition: str) -> Any:
-        return _ORIGINAL_PARSE(preprocess_definition(definition))
-
-    return [Patch(AmazonStateLanguageParser, "parse", staticmethod(parse))]
-
-
-def distributed_map_patches(clock: SimClock | None) -> list[Patch]:
-    return [*parser_patches(), *map_run_patches(clock), *_state_map_patches(), *_timeline_patches(clock)]
 
 
 class _ThreadingOnTimelines:
@@ -699,7 +516,7 @@ class _ThreadingOnTimelines:
         return getattr(threading, name)
 
 
-def _timeline_patches(clock: SimClock | None) -> list[Patch]:
+def timeline_patches(clock: SimClock | None) -> list[Patch]:
     """moto runs a program, each Task state (for TimeoutSeconds) and each branch or inline
     iteration on threads of their own: they keep the timeline of the child that started them."""
     if clock is None:
@@ -710,42 +527,4 @@ def _timeline_patches(clock: SimClock | None) -> list[Patch]:
         Patch(branch_worker, "threading", threads),
         Patch(inline_iteration_component, "threading", threads),
         Patch(execute_state, "Thread", threads.Thread),
-    ]
-
-
-def _state_map_patches() -> list[Patch]:
-    """The Map state remembers itself and its input while it runs: the payload limit needs to
-    know whether it has a ResultWriter, and AWS evaluates the ResultWriter's Parameters (a
-    ``Prefix.$`` on the run id) against the state's input, where moto uses the children's
-    outputs."""
-    original = StateMap._eval_execution
-
-    def eval_execution(state: Any, env: Any) -> None:
-        setattr(env, MAP_STATE_ATTRIBUTE, (state, env.states.get_input()))
-        try:
-            original(state, env)
-        finally:
-            setattr(env, MAP_STATE_ATTRIBUTE, None)
-
-    def result_writer_eval_body(writer: Any, env: Any) -> None:
-        _, state_input = getattr(env, MAP_STATE_ATTRIBUTE, None) or (None, None)
-        if state_input is None:
-            writer.parargs.eval(env=env)
-        else:
-            # Paths (intrinsic functions' included) read the top of the stack and the states' input.
-            current = env.states.get_input()
-            env.states.reset(input_value=state_input)
-            env.stack.append(state_input)
-            try:
-                writer.parargs.eval(env=env)
-                parameters = env.stack.pop()
-                env.stack.pop()
-                env.stack.append(parameters)
-            finally:
-                env.states.reset(input_value=current)
-        writer.resource_eval.eval_resource(env=env)
-
-    return [
-        Patch(StateMap, "_eval_execution", eval_execution),
-        Patch(ResultWriter, "_eval_body", result_writer_eval_body),
     ]

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.patches import wait_for_execution
-from localcloud.patches.distributed_map import STASH_MARKER, preprocess_definition
+from localcloud.patches.map_definition import STASH_MARKER, preprocess_definition
 from tests.unit.moto_support import SESSION
 from tests.unit.test_localcloud_patches import Cloud, patched_cloud
 

@@ -18,7 +18,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from localcloud.clock import SimClock
-from localcloud.moto_patches import (
+from localcloud.patches import (
     MOTO_CONFIG,
     LambdaContext,
     LocalCloudPatches,

@@ -26,7 +26,7 @@ from moto import mock_aws
 
 from localcloud.bedrock import BedrockSimulator
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG, LambdaContext, LocalCloudPatches, wait_for_execution
+from localcloud.patches import MOTO_CONFIG, LambdaContext, LocalCloudPatches, wait_for_execution
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
