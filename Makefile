@@ -29,7 +29,7 @@ help:
 	@echo "make synth  - synthesize the CloudFormation templates into cdk.out (no AWS credentials needed)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make summary - stacks, resources and security posture of the synthesized app"
-	@echo "make bench  - performance figures (validator throughput, workflow history size)"
+	@echo "make bench  - performance figures (validator throughput, workflow history size, evaluation throughput)"
 	@echo "make install-check - pip install . into an empty venv; run bmc --version and the README example"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt lambda/requirements-evaluation.txt pyproject.toml
@@ -79,6 +79,7 @@ demo: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(PY) scripts/bench_validator.py --format all
 	$(PY) scripts/bench_workflow.py
+	$(PY) scripts/bench_evaluation.py
 
 # The CLI installs on its own: a clean venv, `pip install .`, the README's commands.
 install-check:

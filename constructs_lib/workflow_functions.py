@@ -110,6 +110,7 @@ class WorkflowLambdas(Construct):
             }
         )
         self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")
+        self.runtime = shared  # the evaluation functions share the code assets and settings
         self._add_preparation(shared, allowed_models, serving_defaults)
         self._add_snapshots(shared)
         self._add_job_tracking(shared, topic)

@@ -25,6 +25,7 @@ from bmc.catalog.models import (
 from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
 from bmc.runspec.bounds import bounds_findings
+from bmc.runspec.evaluation import check_evaluation
 from bmc.runspec.locations import in_data_scope, s3_object, validation_data
 from bmc.runspec.model import (
     CHAIN_NOT_SUPPORTED,
@@ -88,6 +89,7 @@ class SpecOptions:
     region: str | None = None
     datasets_bucket: str | None = None
     data_prefixes: Sequence[str] | None = None  # the owner's prefixes in the datasets bucket; None: any
+    allowed_judge_models: Sequence[str] | None = None  # the deployment's judges; None: any
     resolve_parent: ParentResolver | None = None  # baseModel run:<id> / custom model ARN, via the registry
 
 
@@ -145,6 +147,7 @@ def validate_spec(
     region: str | None = None,
     datasets_bucket: str | None = None,
     data_prefixes: Sequence[str] | None = None,
+    allowed_judge_models: Sequence[str] | None = None,
     resolve_parent: ParentResolver | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
@@ -156,6 +159,7 @@ def validate_spec(
         region,
         datasets_bucket,
         data_prefixes,
+        allowed_judge_models,
         resolve_parent,
     )
     return check_spec(data, options, lines)
@@ -177,8 +181,11 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     customization_type = _customization_type(check, data)
     training = s3_object(check, data.get("trainingData"), "trainingData", required=True)
     validation = validation_data(check, data.get("validationData"))
+    test_data = _test_data(check, data.get("evaluation"))
     if options.datasets_bucket:
-        in_data_scope(check, training, validation, options.datasets_bucket, options.data_prefixes)
+        in_data_scope(
+            check, training, validation, options.datasets_bucket, options.data_prefixes, test_data=test_data
+        )
     hyperparameters: dict[str, str] = {}
     if parent is not None and model is not None and customization_type is not None:
         _chain_supported(check, model, customization_type, parent)
@@ -202,6 +209,15 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     serving = _serving(check, data.get("serving"), defaults, model, path="serving")
     tags = _tags(check, data.get("tags"))
     notify_on_success = _notify(check, data.get("notify"))
+    evaluation = check_evaluation(
+        check,
+        data.get("evaluation"),
+        test_data,
+        model=model,
+        serving=serving,
+        region=options.region,
+        allowed_judges=options.allowed_judge_models,
+    )
     validation_allow = _validation_options(check, data.get("validation"))
     if check.errors or model is None or customization_type is None or training is None:
         return SpecCheck(None, check.errors)
@@ -218,6 +234,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         serving=serving,
         tags=tags,
         notify_on_success=notify_on_success,
+        evaluation=evaluation,
         validation_allow=validation_allow,
         parent=parent,
     )
@@ -434,6 +451,13 @@ def _customization_type(check: _Checker, data: Mapping[str, Any]) -> str | None:
             )
             return None
     return check.choice(value, "customizationType", CUSTOMIZATION_TYPES)
+
+
+def _test_data(check: _Checker, evaluation: Any) -> str | None:
+    """The evaluation's test set URI (the rest of the block is checked by bmc.runspec.evaluation)."""
+    if not isinstance(evaluation, Mapping):
+        return None
+    return s3_object(check, evaluation.get("testData"), "evaluation.testData", required=True)
 
 
 def _hyperparameters(

@@ -72,11 +72,15 @@ def in_data_scope(
     validation: Sequence[str],
     datasets_bucket: str,
     prefixes: Sequence[str] | None,
+    *,
+    test_data: str | None = None,
 ) -> None:
-    """Bedrock's service role reads the deployment's datasets bucket only, and each owner its prefixes."""
+    """Bedrock's service role reads the deployment's datasets bucket only, and each owner its
+    prefixes; the evaluation's test set is held to the same place."""
     located = [("trainingData", training)] + [
         (f"validationData[{i}]", uri) for i, uri in enumerate(validation)
     ]
+    located.append(("evaluation.testData", test_data))
     for path, uri in located:
         if uri is None:
             continue
