@@ -34,7 +34,7 @@ from bmc.findings import DEFAULT_LISTED_PER_CODE, FieldError, Finding, FindingLo
 from bmc.validation import codes
 from bmc.validation.formats import json_type
 from bmc.validation.lines import MAX_LINE_BYTES, iter_lines
-from bmc.validation.validator import parse_failure
+from bmc.validation.scan import parse_failure
 
 DEFAULT_MAX_RECORDS = 1_000
 MAX_RECORDS_CAP = 10_000

@@ -24,7 +24,7 @@ from bmc.runspec.model import EVALUATION_FIELDS, Evaluation, Serving
 from bmc.validation import codes
 
 if TYPE_CHECKING:
-    from bmc.runspec.checks import _Checker
+    from bmc.runspec.checker import FieldChecker
 
 PATH = "evaluation"
 MAX_SYSTEM_PROMPT_CHARS = 32_768
@@ -37,7 +37,7 @@ GATE_WITHOUT_BASE = "GATE_WITHOUT_BASE"
 
 
 def check_evaluation(
-    check: _Checker,
+    check: FieldChecker,
     value: Any,
     test_data: str | None,
     *,
@@ -112,14 +112,14 @@ def _at(field: str | None) -> str:
     return f"{PATH}.{field}" if field else PATH
 
 
-def _object(check: _Checker, value: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+def _object(check: FieldChecker, value: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
     item = value.get(name)
     if item is None or not check.expect(item, Mapping, _at(name), "an object"):
         return None
     return item  # type: ignore[no-any-return]
 
 
-def _metrics(check: _Checker, value: Any) -> tuple[str, ...]:
+def _metrics(check: FieldChecker, value: Any) -> tuple[str, ...]:
     """The metrics to compute, in canonical order (default: every judge-free metric)."""
     path = _at("metrics")
     if value is None:
@@ -135,7 +135,7 @@ def _metrics(check: _Checker, value: Any) -> tuple[str, ...]:
     return ordered([name for name in names if name is not None]) or METRICS
 
 
-def _system_prompt(check: _Checker, value: Any) -> str | None:
+def _system_prompt(check: FieldChecker, value: Any) -> str | None:
     path = _at("systemPrompt")
     if value is None or not check.expect(value, str, path, "a string"):
         return None
@@ -150,7 +150,7 @@ def _system_prompt(check: _Checker, value: Any) -> str | None:
     return str(value)
 
 
-def _percentage(check: _Checker, value: Any) -> float | None:
+def _percentage(check: FieldChecker, value: Any) -> float | None:
     path = _at("toleratedFailurePercentage")
     if value is None or not check.expect(value, (int, float), path, "a number"):
         return None
@@ -160,7 +160,7 @@ def _percentage(check: _Checker, value: Any) -> float | None:
     return float(value)
 
 
-def _check_judge(check: _Checker, judge: JudgeConfig, allowed: Sequence[str] | None) -> None:
+def _check_judge(check: FieldChecker, judge: JudgeConfig, allowed: Sequence[str] | None) -> None:
     path = _at("judge.modelId")
     if not JUDGE_MODEL_ID.fullmatch(judge.model_id):
         check.error(
@@ -179,7 +179,7 @@ def _check_judge(check: _Checker, judge: JudgeConfig, allowed: Sequence[str] | N
 
 
 def _check_model(
-    check: _Checker, model: Model, *, compare: bool, serving: Serving, region: str | None
+    check: FieldChecker, model: Model, *, compare: bool, serving: Serving, region: str | None
 ) -> None:
     if not model.inference.evaluable:
         check.error(
