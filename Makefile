@@ -29,7 +29,7 @@ help:
 	@echo "make synth  - synthesize the CloudFormation templates into cdk.out (no AWS credentials needed)"
 	@echo "make lint   - ruff and mypy"
 	@echo "make summary - stacks, resources and security posture of the synthesized app"
-	@echo "make bench  - performance figures (validator throughput, workflow history size)"
+	@echo "make bench  - performance figures (validator throughput, workflow history size, evaluation throughput)"
 	@echo "make mutation - mutation scores of the domain modules (MODULES=\"registry cleanup\"; long: see docs/mutation.md)"
 	@echo "make install-check - pip install . into an empty venv; run bmc --version and the README example"
 
@@ -80,6 +80,7 @@ demo: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(PY) scripts/bench_validator.py --format all
 	$(PY) scripts/bench_workflow.py
+	$(PY) scripts/bench_evaluation.py
 
 # Mutation testing of the domain modules, one module at a time (docs/mutation.md); not part of
 # `make test`. MODULES="registry cleanup" picks modules, MUTATION_JOBS sets mutmut's workers (2).

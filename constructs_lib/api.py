@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
-from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+from bmc.api.models import CreateCustomModelRequest, InvokeRequest, ThroughputRequest
 from bmc.tenancy import SNAPSHOTS_PREFIX, TENANCY_VARIABLE, Tenancy
 from constructs import Construct
 from pydantic import BaseModel
@@ -66,21 +66,28 @@ class ApiResources:
 def gateway_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The pydantic model as the JSON Schema draft 4 API Gateway validates bodies with.
 
-    Titles and defaults are documentation only (and `default` is not a validation keyword);
-    everything else pydantic emits for these flat models is valid draft 4.
+    Titles and defaults are documentation only (and `default` is not a validation keyword).
+    An API Gateway model cannot refer to definitions of its own (``$ref`` there names other
+    models of the API), so nested models (``Evaluation``) are written in place; everything else
+    pydantic emits for these models is valid draft 4.
     """
+    document = model.model_json_schema()
+    definitions = document.pop("$defs", {})
 
-    def strip(value: Any) -> Any:
+    def strip(value: Any, seen: tuple[str, ...] = ()) -> Any:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("title", "default")}
+            reference = value.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/"):
+                name = reference.removeprefix("#/$defs/")
+                if name in seen:
+                    raise ValueError(f"{model.__name__}: recursive model {name} cannot be written in place")
+                return strip(definitions[name], (*seen, name))
+            return {k: strip(v, seen) for k, v in value.items() if k not in ("title", "default")}
         if isinstance(value, list):
-            return [strip(v) for v in value]
+            return [strip(v, seen) for v in value]
         return value
 
-    schema = strip(model.model_json_schema())
-    if "$defs" in schema:
-        raise ValueError(f"{model.__name__}: API Gateway models cannot hold nested definitions")
-    return {"$schema": JSON_SCHEMA_DRAFT_4, **schema}
+    return {"$schema": JSON_SCHEMA_DRAFT_4, **strip(document)}
 
 
 class CustomModelsApi(Construct):
@@ -93,6 +100,7 @@ class CustomModelsApi(Construct):
         resources: ApiResources,
         allowed_base_models: tuple[str, ...],
         tenancy: Tenancy,
+        judge_models: tuple[str, ...] = (),
         create_account_cloudwatch_role: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -139,6 +147,7 @@ class CustomModelsApi(Construct):
                     "DATASETS_BUCKET": resources.datasets_bucket.bucket_name,
                     "ARTIFACTS_BUCKET": resources.artifacts_bucket.bucket_name,
                     "ALLOWED_BASE_MODELS": ",".join(allowed_base_models),
+                    "EVALUATION_JUDGE_MODELS": ",".join(judge_models),
                     "SCHEDULE_GROUP": resources.schedule_group.ref,
                     "IDEMPOTENCY_TABLE": self.idempotency_table.table_name,
                     TENANCY_VARIABLE: tenancy.to_environment(),
@@ -204,6 +213,13 @@ class CustomModelsApi(Construct):
                 "FollowAndDeleteThroughput",
                 ["bedrock:GetProvisionedModelThroughput", "bedrock:DeleteProvisionedModelThroughput"],
                 [bedrock_arn("provisioned-model/*")],
+                own,
+            ),
+            (
+                # POST .../invoke: only the throughputs and deployments of this deployment.
+                "InvokeOwnServing",
+                ["bedrock:InvokeModel"],
+                [bedrock_arn("provisioned-model/*"), bedrock_arn("custom-model-deployment/*")],
                 own,
             ),
             (
@@ -339,6 +355,7 @@ class CustomModelsApi(Construct):
         )
         create_model = self._model(api, "CreateCustomModelModel", CreateCustomModelRequest)
         throughput_model = self._model(api, "ThroughputModel", ThroughputRequest)
+        invoke_model = self._model(api, "InvokeModel", InvokeRequest)
 
         def method(
             resource: apigateway.IResource,
@@ -369,6 +386,7 @@ class CustomModelsApi(Construct):
         method(model, "GET")
         method(model, "DELETE", query={"force": False})
         method(model.add_resource("download"), "GET", query={"type": True})
+        method(model.add_resource("invoke"), "POST", body=invoke_model)
         throughput = model.add_resource("throughput")
         method(throughput, "PUT", body=throughput_model)
         method(throughput, "DELETE")

@@ -16,8 +16,13 @@ from bmc.runspec import WORKFLOW_TAG_KEYS
 PREFIX_TAG = WORKFLOW_TAG_KEYS[1]  # bmc:prefix, on every job, custom model, throughput and deployment
 
 
-def bedrock_arn(resource: str) -> str:
-    return f"arn:{Aws.PARTITION}:bedrock:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource}"
+# US system inference profiles route to these regions (Bedrock user guide, "Supported Regions and
+# models for inference profiles"); a policy must allow the model in each of them.
+PROFILE_DESTINATIONS = {"us.": ("us-east-1", "us-east-2", "us-west-2")}
+
+
+def bedrock_arn(resource: str, region: str = Aws.REGION) -> str:
+    return f"arn:{Aws.PARTITION}:bedrock:{region}:{Aws.ACCOUNT_ID}:{resource}"
 
 
 def foundation_model_arn(model_id: str = "*", region: str = Aws.REGION) -> str:
@@ -60,6 +65,31 @@ def foundation_model_arns(allowed_base_models: tuple[str, ...]) -> list[str]:
 def inference_profile_arns(teachers: list[Teacher]) -> list[str]:
     """The system inference profiles the profile-only teachers are invoked through."""
     return sorted(bedrock_arn(f"inference-profile/{t.invocation_id}") for t in teachers if not t.on_demand)
+
+
+def invocation_arns(model_id: str, region: str = Aws.REGION) -> list[str]:
+    """What ``bedrock:InvokeModel`` must allow to call ``model_id`` (a model or system profile id)
+    from ``region``: the model, or the profile and its model in every destination region."""
+    for prefix, destinations in PROFILE_DESTINATIONS.items():
+        if model_id.startswith(prefix):
+            target = model_id.removeprefix(prefix)
+            return [
+                bedrock_arn(f"inference-profile/{model_id}", region),
+                *(foundation_model_arn(target, destination) for destination in destinations),
+            ]
+    return [foundation_model_arn(model_id, region)]
+
+
+def base_model_invocation_arns(models: list[Model]) -> list[str]:
+    """Every evaluable base model as the catalog invokes it on demand, in each region it names."""
+    arns = {
+        arn
+        for model in models
+        if model.inference.evaluable
+        for region, model_id in model.inference.base_model_ids.items()
+        for arn in invocation_arns(model_id, region)
+    }
+    return sorted(arns)
 
 
 def merge_conditions(*blocks: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:

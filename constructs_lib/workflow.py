@@ -2,22 +2,31 @@
 
 The states, payloads and error names follow docs/workflow.md. Waiting for training is event
 driven (a task token resumed by the job-state event or the reconciler), so the execution
-history does not grow with training time.
+history does not grow with training time. The evaluation after serving fans out on a
+Distributed Map, whose child executions keep their own histories: the parent's does not grow
+with the number of test records either.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
+from constructs_lib.evaluation_map import evaluation_map
 from constructs_lib.functions import RuntimeFunction
+from constructs_lib.keys import grant_key_use
+
+if TYPE_CHECKING:
+    from constructs_lib.evaluation import EvaluationFunctions
 
 EXECUTION_CONTEXT = {
     "arn": sfn.JsonPath.execution_id,
@@ -47,6 +56,14 @@ class WorkflowFunctions:
 
 
 @dataclass(frozen=True)
+class EvaluationWiring:
+    """The evaluation stage's functions and the bucket its Distributed Map reads and writes."""
+
+    functions: EvaluationFunctions
+    artifacts_bucket: s3.IBucket
+
+
+@dataclass(frozen=True)
 class WorkflowTimings:
     queue_hours: int
     max_training_hours: int
@@ -61,6 +78,7 @@ class CustomizationWorkflow(Construct):
         prefix: str,
         functions: WorkflowFunctions,
         timings: WorkflowTimings,
+        evaluation: EvaluationWiring,
         data_key: kms.IKey,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
@@ -68,6 +86,7 @@ class CustomizationWorkflow(Construct):
         super().__init__(scope, construct_id)
         self._functions = functions
         self._timings = timings
+        self._evaluation = evaluation
 
         # The failure path passes on only the error (and cleanup's result): it acts on what the
         # registry recorded, never on what the state claims, and must run whatever the state holds.
@@ -96,14 +115,27 @@ class CustomizationWorkflow(Construct):
         start_serving = self._guarded(
             self._invoke("StartServing", functions.serve, "$.serving", action="start")
         )
+        evaluation_configured = sfn.Condition.is_present("$.spec.evaluation")
+        evaluate = (
+            sfn.Choice(self, "EvaluationConfigured")
+            .when(evaluation_configured, self._evaluation_stage(notify))
+            .otherwise(notify)
+        )
         start_serving.next(wait_for_serving).next(check_serving).next(
             sfn.Choice(self, "ServingReady")
-            .when(sfn.Condition.boolean_equals("$.serving.ready", True), notify)
+            .when(sfn.Condition.boolean_equals("$.serving.ready", True), evaluate)
             .otherwise(wait_for_serving)
         )
+        # A run that serves nothing but has an evaluation is served for the evaluation only.
         serving_mode = (
             sfn.Choice(self, "ServingMode")
-            .when(sfn.Condition.string_equals("$.spec.serving.mode", "none"), notify)
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.spec.serving.mode", "none"),
+                    sfn.Condition.not_(evaluation_configured),
+                ),
+                notify,
+            )
             .otherwise(start_serving)
         )
 
@@ -139,14 +171,23 @@ class CustomizationWorkflow(Construct):
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
         )
+        # The Distributed Map reads its items and writes its results in the encrypted artifacts bucket.
+        grant_key_use(
+            self.state_machine.role, data_key, services=["s3"], actions=("kms:Decrypt", "kms:GenerateDataKey")
+        )
         acknowledge_nag(
             self.state_machine,
             "AwsSolutions-IAM5",
             "Step Functions log delivery and X-Ray calls have no resource-level permissions; Lambda invoke "
-            "permissions cover the functions' versions and aliases (ARN:*) of this workflow's functions only.",
+            "permissions cover the functions' versions and aliases (ARN:*) of this workflow's functions only; "
+            "the Distributed Map reads and writes the evaluation prefix (evaluations/) of the artifacts bucket, "
+            "and starts, describes, stops and redrives only this state machine's own child executions.",
             applies_to=[
                 "Resource::*",
                 *(arn_wildcard_finding(f.function, ":*") for f in _all(functions)),
+                *(arn_wildcard_finding(f.function, ":*") for f in evaluation.functions.functions),
+                arn_wildcard_finding(evaluation.artifacts_bucket, "/evaluations/*"),
+                *self._child_execution_findings(),
             ],
             apply_to_children=True,
         )
@@ -179,6 +220,57 @@ class CustomizationWorkflow(Construct):
             payload_response_only=True,
             result_path=result_path,
             retry_on_service_exceptions=True,
+        )
+
+    def _child_execution_findings(self) -> list[str]:
+        """The ARNs CDK grants a Distributed Map: this state machine's executions and map runs."""
+        stack = Stack.of(self)
+        machine = stack.resolve(stack.get_logical_id(self.state_machine.node.default_child))  # type: ignore[arg-type]
+        execution = (
+            "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
+        )
+        return [f"{execution}:*", f"{execution}/EvaluateRecords:*"]
+
+    def _evaluation_stage(self, notify: sfn.IChainable) -> sfn.IChainable:
+        """PrepareEvaluation -> EvaluateRecords (Distributed Map) -> SummarizeEvaluation ->
+        ConcludeEvaluation -> Notify; every failure goes to the cleanup path, which deletes the
+        serving the registry recorded (a temporary one included)."""
+        functions = self._evaluation.functions
+        records = evaluation_map(self, bucket=self._evaluation.artifacts_bucket, settings=functions.settings)
+        batch = tasks.LambdaInvoke(
+            self,
+            "EvaluateBatch",
+            lambda_function=functions.batch.function,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
+        )
+        batch.add_retry(
+            errors=["Lambda.TooManyRequestsException"],
+            interval=Duration.seconds(2),
+            backoff_rate=2,
+            max_attempts=6,
+        )
+        records.item_processor(batch)
+        records.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+        return (
+            sfn.Chain.start(
+                self._guarded(
+                    self._invoke("PrepareEvaluation", functions.stage, "$.evaluation", action="prepare")
+                )
+            )
+            .next(records)
+            .next(
+                self._guarded(self._invoke("SummarizeEvaluation", functions.summary, "$.evaluationSummary"))
+            )
+            .next(
+                self._guarded(
+                    self._invoke(
+                        "ConcludeEvaluation", functions.stage, "$.evaluationOutcome", action="conclude"
+                    )
+                )
+            )
+            .next(notify)
         )
 
     def _prepare_run(self) -> tasks.LambdaInvoke:

@@ -30,6 +30,7 @@ from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFunction, RuntimeFunctions
 from constructs_lib.keys import grant_key_use
 from constructs_lib.network import JobNetwork
+from constructs_lib.queues import dead_letter_queue
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
 from constructs_lib.snapshots import SNAPSHOT_WRITER, role_name
 from constructs_lib.workflow import WorkflowFunctions
@@ -110,6 +111,7 @@ class WorkflowLambdas(Construct):
             }
         )
         self.schedule_group = scheduler.CfnScheduleGroup(self, "ServingExpiryGroup")
+        self.runtime = shared  # the evaluation functions share the code assets and settings
         self._add_preparation(shared, allowed_models, serving_defaults)
         self._add_snapshots(shared)
         self._add_job_tracking(shared, topic)
@@ -119,22 +121,14 @@ class WorkflowLambdas(Construct):
 
     def _failed_invocations_queue(self) -> sqs.Queue:
         """Where asynchronous invocations that failed for good, and expiry schedules that could not
-        invoke their function, are kept (14 days, encrypted with the data key)."""
-        queue = sqs.Queue(
+        invoke their function, are kept (encrypted with the data key)."""
+        return dead_letter_queue(
             self,
             "FailedInvocations",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._resources.data_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            key=self._resources.data_key,
+            reason="This queue is itself the dead-letter destination of the asynchronous functions and the "
+            "expiry schedules; a DLQ of a DLQ would only move the same failed invocations again.",
         )
-        acknowledge_nag(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter destination of the asynchronous functions and the expiry "
-            "schedules; a DLQ of a DLQ would only move the same failed invocations again.",
-        )
-        return queue
 
     def _add_preparation(self, shared: RuntimeFunctions, allowed_models: str, serving_defaults: str) -> None:
         resources = self._resources

@@ -1,7 +1,7 @@
 """The local cloud: the synthesized workflow running offline in moto.
 
 - ``clock.SimClock``: simulated time shared by everything below.
-- ``moto_patches``: in-process Lambda handlers, SDK integrations mapped like AWS, instant but
+- ``patches``: in-process Lambda handlers, SDK integrations mapped like AWS, instant but
   recorded waits (``install_patches``).
 - ``bedrock.BedrockSimulator``: a scripted Bedrock control plane for model customization.
 """
@@ -18,7 +18,7 @@ from localcloud.bedrock import (
     throttling,
 )
 from localcloud.clock import SimClock
-from localcloud.moto_patches import (
+from localcloud.patches import (
     MOTO_CONFIG,
     LambdaContext,
     LocalCloudPatches,

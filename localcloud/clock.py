@@ -5,15 +5,30 @@ cloud runs them on this clock instead of the wall clock: a test (or a patched Wa
 calls ``advance`` and everything that depends on time (job lifecycles, throughput
 provisioning) catches up at once. Listeners run after every advance, outside the clock's lock,
 so a listener may read the clock or even advance it again.
+
+Work that AWS runs concurrently (the child executions of a Distributed Map) runs on timelines:
+inside ``timeline()``, advances made by the current thread move only that thread's own time,
+starting from the shared time when the block began; whoever runs the concurrent work advances
+the shared clock by the time it took in parallel afterwards.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 ClockListener = Callable[[datetime], None]
+
+
+@dataclass
+class Timeline:
+    """A thread's own time inside ``SimClock.timeline``: ``elapsed`` seconds since ``start``."""
+
+    start: datetime
+    elapsed: float = 0.0
 
 
 class SimClock:
@@ -32,14 +47,43 @@ class SimClock:
         self._now = self._start
         self._lock = threading.RLock()
         self._listeners: list[ClockListener] = []
+        self._local = threading.local()
 
     @property
     def start(self) -> datetime:
         return self._start
 
     def now(self) -> datetime:
+        timeline = self._timeline()
+        if timeline is not None:
+            return timeline.start + timedelta(seconds=timeline.elapsed)
         with self._lock:
             return self._now
+
+    def _timeline(self) -> Timeline | None:
+        timeline: Timeline | None = getattr(self._local, "timeline", None)
+        return timeline
+
+    @contextmanager
+    def timeline(self) -> Iterator[Timeline]:
+        """This thread's advances move a private timeline (no listener runs) for the block."""
+        timeline = Timeline(start=self.now())
+        with self.on_timeline(timeline):
+            yield timeline
+
+    def current_timeline(self) -> Timeline | None:
+        """The timeline this thread runs on (None: the shared time)."""
+        return self._timeline()
+
+    @contextmanager
+    def on_timeline(self, timeline: Timeline | None) -> Iterator[None]:
+        """Run the block on ``timeline`` (a thread started for work on another thread's timeline)."""
+        outer = self._timeline()
+        self._local.timeline = timeline
+        try:
+            yield
+        finally:
+            self._local.timeline = outer
 
     def time(self) -> float:
         """Seconds since the epoch, like ``time.time()``."""
@@ -54,6 +98,10 @@ class SimClock:
         """Move the clock forward and notify listeners; returns the new time."""
         if seconds < 0:
             raise ValueError("the clock never goes backwards")
+        timeline = self._timeline()
+        if timeline is not None:
+            timeline.elapsed += seconds
+            return self.now()
         with self._lock:
             self._now += timedelta(seconds=seconds)
             now = self._now

@@ -17,8 +17,8 @@ import re
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from localcloud.bedrock import BedrockEvent, BedrockSimulator
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG, LocalCloudPatches, install_patches, invoke_asynchronously
+from localcloud.patches import MOTO_CONFIG, LocalCloudPatches, install_patches, invoke_asynchronously
 from localcloud.template import Template, resolve
 
 REGION = "us-east-1"
@@ -113,6 +113,7 @@ class LocalCloud:
         self.bedrock = self._stack.enter_context(
             BedrockSimulator(self.clock, event_sink=self._put_bedrock_event, **self._bedrock_options)
         )
+        self._stack.enter_context(backoff_on(self.clock))
         try:
             self._deploy()
         except BaseException:
@@ -530,7 +531,7 @@ class LocalCloud:
                 self.deployment.datasets_bucket = name
             elif logical_id.startswith("Artifacts"):
                 self.deployment.artifacts_bucket = name
-        # Bucket policies are evaluated with their conditions (moto_patches, patch 11).
+        # Bucket policies are evaluated with their conditions (localcloud.patches.s3).
         for resource in template.of_type("AWS::S3::BucketPolicy").values():
             properties = self._resolve(resource["Properties"], template)
             s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
@@ -685,6 +686,23 @@ class LocalCloud:
             name = self._physical[logical_id]["Ref"]
             events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), State="ENABLED")
             events.put_targets(Rule=name, Targets=targets)
+
+
+@contextmanager
+def backoff_on(clock: SimClock) -> Iterator[None]:
+    """The evaluation's retry backoff waits on the simulated clock (a child's timeline inside a
+    Distributed Map), as a Lambda's sleep takes its time on AWS."""
+    from bmc.evaluation import generation
+
+    def sleep(seconds: float) -> None:
+        clock.advance(seconds)
+
+    saved = generation.backoff_sleep
+    generation.backoff_sleep = sleep
+    try:
+        yield
+    finally:
+        generation.backoff_sleep = saved
 
 
 def rest_proxy_event(

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bmc.catalog.estimate import ServingCost
+from bmc.evaluation.report import comparison_table
 
 from localcloud.cloud import LocalCloud, synthesize_templates
 from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
@@ -38,6 +39,7 @@ TIMELINE_EVENTS = {
     "TaskStateEntered",
     "ChoiceStateEntered",
     "WaitStateEntered",
+    "MapStateEntered",
     "SucceedStateEntered",
     "FailStateEntered",
 }
@@ -209,6 +211,15 @@ def print_serving(run: DemoRun) -> None:
         print(f"\nServing: {serving.get('kind')} {serving.get('arn')} ({serving.get('status')})")
 
 
+def print_evaluation(run: DemoRun) -> None:
+    """The evaluation's table: metric, base, custom, delta (95% CI), then the gate's verdict."""
+    evaluation = run.record.get("evaluation") or {}
+    if evaluation.get("summary"):
+        print("\nEvaluation: custom model vs its base (delta with its 95% paired-bootstrap interval)")
+        for line in comparison_table(evaluation["summary"], evaluation.get("gate")):
+            print(f"  {line}" if line else "")
+
+
 def print_error(run: DemoRun) -> None:
     error = run.record.get("error")
     if error:
@@ -289,6 +300,7 @@ SECTIONS: tuple[Callable[[DemoRun], None], ...] = (
     print_validation,
     print_training,
     print_serving,
+    print_evaluation,
     print_lineage,
     print_error,
     print_notifications,

@@ -74,10 +74,11 @@ class Scenario:
     # A run made first in the same cloud; "{parent}" in the manifest becomes its run id.
     parent: Scenario | None = None
 
-    def run(self, cloud: LocalCloud) -> ScenarioResult:
+    def run(self, cloud: LocalCloud, *, timeout: float = 60.0) -> ScenarioResult:
+        """Play the scenario; ``timeout``: wall seconds the execution may take."""
         manifest = self.manifest
         if self.parent is not None:
-            parent = self.parent.run(cloud)
+            parent = self.parent.run(cloud, timeout=timeout)
             manifest = _with(manifest, "{parent}", parent.run_id)
         started_before = {e["executionArn"] for e in cloud.executions()}
         for dataset in self.datasets:
@@ -108,7 +109,7 @@ class Scenario:
         if self.drive == "abort-mid-training":
             cloud.wait_until_awaiting_job(execution_arn)
             cloud.abort(execution_arn)
-        execution = cloud.wait_for_execution(execution_arn)
+        execution = cloud.wait_for_execution(execution_arn, timeout=timeout)
         run_id = execution["name"]
         if self.drive == "abort-mid-training":
             cloud.clock.advance(300)  # the stopped job takes a minute to reach Stopped
@@ -244,6 +245,13 @@ SUPPORT_DATASETS = (
     Dataset("datasets/support/train.jsonl", "conversation", 160),
     Dataset("datasets/support/validation.jsonl", "conversation", 24),
 )
+TEST_SET = Dataset("datasets/support/test.jsonl", "evaluation", 40)
+EVALUATED_DATASETS = (*SUPPORT_DATASETS, TEST_SET)
+# Compare the custom model with its base on held-out tickets; keep it only if ROUGE-L improves.
+EVALUATION = {
+    "testData": "s3://{datasets}/datasets/support/test.jsonl",
+    "gate": {"metric": "rougeL", "minDelta": 0.05, "onFail": "undeploy"},
+}
 PROVISIONED = {"mode": "provisioned", "modelUnits": 1}
 SETTLE_SECONDS = 300
 _COMPLETES = ("SUCCEEDED", "COMPLETED")  # (execution status, the run's final status)
@@ -260,6 +268,27 @@ def _scripted_fine_tuning(
 ) -> Scenario:
     """Fine-tuning on the support datasets while ``script`` makes the simulated Bedrock misbehave."""
     return Scenario(name, summary, _fine_tuning(serving), SUPPORT_DATASETS, *outcome, script=script)
+
+
+def _evaluated(
+    name: str,
+    summary: str,
+    evaluation: dict[str, Any],
+    *,
+    serving: dict[str, Any] | None = None,
+    script: Callable[[LocalCloud], None] = lambda cloud: None,
+    outcome: tuple[str, str] = _COMPLETES,
+) -> Scenario:
+    """Fine-tuning with an evaluation of the custom model against its base (served only for the
+    evaluation unless ``serving`` says otherwise)."""
+    block = {"testData": EVALUATION["testData"], **evaluation}
+    manifest = _fine_tuning(serving or {"mode": "none"}, evaluation=block)
+    return Scenario(name, summary, manifest, EVALUATED_DATASETS, *outcome, script=script)
+
+
+def _failing_converse(error: ScriptedError | str, count: int = 1) -> Callable[[LocalCloud], None]:
+    """The first ``count`` Converse calls (the evaluation's first answers) fail with ``error``."""
+    return lambda cloud: cloud.bedrock.fail_next("Converse", error, count=count)
 
 
 def _delete_races_put(cloud: LocalCloud, run_id: str) -> None:
@@ -371,9 +400,9 @@ SCENARIOS: dict[str, Scenario] = {
     for scenario in (
         Scenario(
             "fine-tuning-provisioned",
-            "Fine-tune Nova Micro and serve it with no-commitment provisioned throughput",
-            _fine_tuning(PROVISIONED),
-            SUPPORT_DATASETS,
+            "Fine-tune Nova Micro, serve it with provisioned throughput and evaluate it against its base",
+            _fine_tuning(PROVISIONED, evaluation=EVALUATION),
+            EVALUATED_DATASETS,
             "SUCCEEDED",
             "IN_SERVICE",
             expect_serving_left="provisioned",
@@ -494,6 +523,42 @@ SCENARIOS: dict[str, Scenario] = {
             "SUCCEEDED",
             "COMPLETED",
             drive="ttl-expiry",
+        ),
+        _evaluated(
+            "evaluation-gate-rejected",
+            "The custom model does not beat its base by the gate's margin: REJECTED, throughput deleted",
+            {"gate": {"metric": "rougeL", "minDelta": 0.5, "onFail": "undeploy"}},
+            serving=PROVISIONED,
+            outcome=("SUCCEEDED", "REJECTED"),
+        ),
+        _evaluated(
+            "evaluation-temporary-serving",
+            "A run that serves nothing is deployed on demand for its evaluation, then undeployed",
+            {"gate": {"metric": "tokenF1", "minDelta": 0.05}},
+        ),
+        _evaluated(
+            "evaluation-throttled",
+            "Converse is throttled at first: the batches back off and retry, no record is lost",
+            {"metrics": ["tokenF1", "rougeL"]},
+            script=_failing_converse(throttling(), count=5),
+        ),
+        _evaluated(
+            "evaluation-judge",
+            "An LLM judge rates both models' answers; the gate is on the judge's score",
+            {"judge": {"modelId": "amazon.nova-pro-v1:0"}, "gate": {"metric": "judge", "minDelta": 0.2}},
+        ),
+        _evaluated(
+            "evaluation-record-fails",
+            "One record fails for good: it is counted and reported, within the tolerated 5%",
+            {"toleratedFailurePercentage": 5},
+            script=_failing_converse("ModelErrorException"),
+        ),
+        _evaluated(
+            "evaluation-model-unusable",
+            "The served model refuses every call: the evaluation fails and cleanup undeploys it",
+            {},
+            script=_failing_converse("AccessDeniedException"),
+            outcome=_FAILS,
         ),
         Scenario(
             "sweep-delete-put-race",

@@ -101,11 +101,15 @@ def _substitute(text: str, resolver: Resolver, pseudo: Mapping[str, str]) -> str
 
 
 def state_machine_definition(
-    template: Template, resolver: Resolver, pseudo: Mapping[str, str]
+    template: Template,
+    resolver: Resolver,
+    pseudo: Mapping[str, str],
+    exports: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The state machine's ASL as plain JSON, references resolved by `resolver`."""
+    """The state machine's ASL as plain JSON, references resolved by `resolver` (and imports by
+    `exports`)."""
     _, state_machine = template.one_of_type("AWS::StepFunctions::StateMachine")
     definition: dict[str, Any] = json.loads(
-        resolve(state_machine["Properties"]["DefinitionString"], resolver, pseudo=pseudo)
+        resolve(state_machine["Properties"]["DefinitionString"], resolver, pseudo=pseudo, exports=exports)
     )
     return definition

@@ -32,6 +32,7 @@ class ApiStack(Stack):
             prefix=config.prefix,
             allowed_base_models=tuple(config.allowed_base_models),
             tenancy=config.tenancy,
+            judge_models=tuple(config.evaluation.judge_models),
             create_account_cloudwatch_role=config.api_gateway_cloudwatch_role == "create",
             resources=ApiResources(
                 registry=foundation.registry,

@@ -15,7 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bmc.evaluation.judge import JUDGE_MODEL_ID
 from bmc.tenancy import Tenancy, TenancyError, tenancy_from_config
+
+from constructs_lib.evaluation_map import EvaluationSettings
 
 # CDK's own context keys (feature flags, lookups, CLI settings) are not ours to validate.
 _CDK_KEY_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "availability-zones:", "cdk-")
@@ -103,6 +106,7 @@ class AppConfig:
     queue_hours: int = 24
     reconcile_minutes: int = 15
     max_training_hours: int = 168
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     sweeper: SweeperConfig = field(default_factory=SweeperConfig)
     monthly_budget_usd: float | None = None
     private_endpoints: tuple[str, ...] = ()
@@ -253,6 +257,44 @@ def _serving(value: Any) -> ServingDefaults:
     )
 
 
+def _evaluation(value: Any) -> EvaluationSettings:
+    raw = _object(
+        "evaluation",
+        value,
+        ("maxConcurrency", "recordsPerBatch", "toleratedFailurePercentage", "judgeModels"),
+    )
+    defaults = EvaluationSettings()
+    tolerated = _decode(
+        "evaluation.toleratedFailurePercentage", raw.get("toleratedFailurePercentage", 0), float
+    )
+    if isinstance(tolerated, bool) or not isinstance(tolerated, int | float) or not 0 <= tolerated <= 100:
+        raise ConfigError(
+            f"context key 'evaluation.toleratedFailurePercentage': {tolerated!r} is not valid; "
+            "allowed: a number from 0 to 100"
+        )
+    return EvaluationSettings(
+        max_concurrency=_integer(
+            "evaluation.maxConcurrency", raw.get("maxConcurrency", defaults.max_concurrency), 1, 10_000
+        ),
+        records_per_batch=_integer(
+            "evaluation.recordsPerBatch", raw.get("recordsPerBatch", defaults.records_per_batch), 1, 100
+        ),
+        tolerated_failure_percentage=float(tolerated),
+        judge_models=_string_list(
+            "evaluation.judgeModels", raw.get("judgeModels", list(defaults.judge_models)), _judge_model
+        ),
+    )
+
+
+def _judge_model(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not JUDGE_MODEL_ID.fullmatch(value):
+        raise ConfigError(
+            f"context key '{key}': {value!r} is not valid; allowed: a foundation model id or a system inference "
+            "profile id such as amazon.nova-pro-v1:0 or us.amazon.nova-pro-v1:0"
+        )
+    return value
+
+
 def _sweeper(value: Any) -> SweeperConfig:
     raw = _object("sweeper", value, ("mode", "intervalMinutes", "idleHours"))
     return SweeperConfig(
@@ -301,6 +343,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "queueHours": lambda v: _integer("queueHours", v, 0, 168),
     "reconcileMinutes": lambda v: _integer("reconcileMinutes", v, 5, 1440),
     "maxTrainingHours": lambda v: _integer("maxTrainingHours", v, 1, 24 * 30),
+    "evaluation": _evaluation,
     "sweeper": _sweeper,
     "monthlyBudgetUsd": _budget,
     "privateEndpoints": _private_endpoints,
@@ -331,6 +374,7 @@ _FIELDS = {
     "queueHours": "queue_hours",
     "reconcileMinutes": "reconcile_minutes",
     "maxTrainingHours": "max_training_hours",
+    "evaluation": "evaluation",
     "sweeper": "sweeper",
     "monthlyBudgetUsd": "monthly_budget_usd",
     "privateEndpoints": "private_endpoints",

@@ -7,10 +7,12 @@ from typing import Any
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from constructs import Construct
 
+from constructs_lib.bedrock_scope import deployment_models
+from constructs_lib.evaluation import EvaluationFunctions, EvaluationResources
 from constructs_lib.notifications import RunNotifications
 from constructs_lib.sweeper import OrphanSweeper
 from constructs_lib.triggers import WorkflowTriggers
-from constructs_lib.workflow import CustomizationWorkflow, WorkflowTimings
+from constructs_lib.workflow import CustomizationWorkflow, EvaluationWiring, WorkflowTimings
 from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources
 from stacks.config import AppConfig
 from stacks.foundation_stack import FoundationStack
@@ -49,6 +51,24 @@ class WorkflowStack(Stack):
                 removal_policy=removal_policy,
             ),
         )
+        self.evaluation = EvaluationFunctions(
+            self.lambdas,
+            "Evaluation",
+            prefix=config.prefix,
+            runtime=self.lambdas.runtime,
+            settings=config.evaluation,
+            resources=EvaluationResources(
+                registry=foundation.registry,
+                artifacts_bucket=foundation.artifacts_bucket,
+                data_key=data_key,
+                model_key=foundation.keys.model_key,
+                base_models=deployment_models(config.allowed_base_models),
+                schedule_group=self.lambdas.schedule_group,
+            ),
+        )
+        self.evaluation.extend_workflow(
+            prepare_run=self.lambdas.prepare_run, validate_datasets=self.lambdas.validate_datasets
+        )
         self.workflow = CustomizationWorkflow(
             self,
             "Workflow",
@@ -57,6 +77,9 @@ class WorkflowStack(Stack):
             timings=WorkflowTimings(
                 queue_hours=config.queue_hours,
                 max_training_hours=config.max_training_hours,
+            ),
+            evaluation=EvaluationWiring(
+                functions=self.evaluation, artifacts_bucket=foundation.artifacts_bucket
             ),
             data_key=data_key,
             log_retention=foundation.log_retention,

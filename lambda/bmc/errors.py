@@ -122,3 +122,7 @@ class ServingFailed(WorkflowError):
 
 class ServingTimedOut(WorkflowError):
     """The provisioned throughput or deployment was not ready within MAX_SERVING_POLLS polls."""
+
+
+class EvaluationIncomplete(WorkflowError):
+    """More evaluation records failed than the run tolerates (the report still lists them all)."""

@@ -38,6 +38,16 @@ class Finding:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
+class FieldError(ValueError):
+    """One wrong value of an object being read: ``field`` is its JSON path within that object and
+    ``code`` a finding code, so a caller checking a larger document can locate it."""
+
+    def __init__(self, field: str | None, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+
 DEFAULT_LISTED_PER_CODE = 20
 
 

@@ -176,6 +176,37 @@ def state_machine_arn() -> str:
     return _required("STATE_MACHINE_ARN")
 
 
+def evaluation_judge_models() -> tuple[str, ...] | None:
+    """The judge models this deployment may call (EVALUATION_JUDGE_MODELS); None when unset."""
+    if "EVALUATION_JUDGE_MODELS" not in os.environ:
+        return None
+    return _csv("EVALUATION_JUDGE_MODELS")
+
+
+def evaluation_tolerated_failure_percentage() -> float:
+    """The deployment's default share of evaluation records that may fail (0-100)."""
+    text = _optional("EVALUATION_TOLERATED_FAILURE_PERCENTAGE", "0")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise ConfigurationError(
+            f"environment variable EVALUATION_TOLERATED_FAILURE_PERCENTAGE must be a number from 0 to 100, got {text!r}"
+        )
+    return value
+
+
+def evaluation_records_per_batch() -> int:
+    """The deployment's records per child execution (EVALUATION_RECORDS_PER_BATCH, default 10)."""
+    text = _optional("EVALUATION_RECORDS_PER_BATCH", "10")
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(
+            f"environment variable EVALUATION_RECORDS_PER_BATCH must be a positive integer, got {text!r}"
+        )
+    return int(text)
+
+
 def sweeper_mode() -> str:
     """``delete`` (act on what can be attributed to a run) or ``report`` (act on nothing)."""
     value = _optional("SWEEPER_MODE", "delete")

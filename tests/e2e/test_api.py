@@ -19,6 +19,7 @@ PERSONAL = "datasets/123456789012/user/local-operator/"
 def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
     training = cloud.upload(f"{PERSONAL}train.jsonl", samples.jsonl("conversation", 160))
     validation = cloud.upload(f"{PERSONAL}validation.jsonl", samples.jsonl("conversation", 24))
+    test_set = cloud.upload(f"{PERSONAL}test.jsonl", samples.jsonl("evaluation", 20))
     request = {
         "ModelName": "support bot",
         "ModelType": "FINE_TUNING",
@@ -27,6 +28,7 @@ def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
         "TrainingDataLocation": training,
         "ValidationDataLocation": validation,
         "HyperParameters": {"epochCount": "2", "learningRate": "0.00001"},
+        "Evaluation": {"TestDataLocation": test_set, "Gate": {"Metric": "rougeL", "MinDelta": 0.0}},
     }
     headers = {"Idempotency-Key": "e2e-support-bot-1"}
 
@@ -41,7 +43,20 @@ def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
     status, model = cloud.api("GET", f"/custom-models/{model_id}")
     assert (status, model["Status"], model["Source"]) == (200, "Complete", "api")
     assert model["MetricsSummary"]["epochs"] == 2
-    assert model["CustomModelArn"] and model["JobArn"] and model["Throughput"] is None
+    assert model["CustomModelArn"] and model["JobArn"]
+    # Served on demand only while it was evaluated: the deployment is gone again.
+    assert model["Throughput"]["Kind"] == "on-demand" and model["Throughput"]["Status"] == "Deleted"
+    assert cloud.bedrock.deployments(status="Active") == []
+    evaluation = model["Evaluation"]
+    assert evaluation["Records"]["total"] == 20 and evaluation["Gate"]["passed"] is True
+    status, download = cloud.api("GET", f"/custom-models/{model_id}/download", query={"type": "evaluation"})
+    assert status == 200
+    assert [f["location"].rsplit("/", 1)[-1] for f in download["files"]] == [
+        "evaluation.json",
+        "predictions.jsonl",
+    ]
+    status, refused = cloud.api("POST", f"/custom-models/{model_id}/invoke", body={"Prompt": "Hi"})
+    assert status == 409 and "throughput" in refused["message"]  # nothing serves it now
     assert [
         m["Id"] for m in cloud.api("GET", "/custom-models", query={"status": "Complete"})[1]["Items"]
     ] == [model_id]
@@ -51,6 +66,10 @@ def test_a_custom_model_from_request_to_deletion(cloud: LocalCloud) -> None:
     cloud.clock.advance(cloud.bedrock.throughput_delay_seconds + 1)
     status, model = cloud.api("GET", f"/custom-models/{model_id}")
     assert model["Throughput"]["Status"] == "InService"
+    status, answer = cloud.api(
+        "POST", f"/custom-models/{model_id}/invoke", body={"Prompt": "How do I reset my password?"}
+    )
+    assert status == 200 and answer["Text"] and answer["ModelArn"] == model["Throughput"]["Arn"]
 
     status, download = cloud.api("GET", f"/custom-models/{model_id}/download", query={"type": "metrics"})
     assert status == 200

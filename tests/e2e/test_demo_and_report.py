@@ -89,7 +89,21 @@ def test_the_demo_prints_a_readable_run_and_saves_everything(demo: DemoOutcome) 
     assert '"statusHistory"' not in text and "{" not in text  # a summary, not the raw record
     assert f"report         {demo.folder / 'report.html'}" in text
     saved = {path.name for path in demo.folder.iterdir()}
-    assert saved == {"record.json", "validation.json", "metrics.json", "report.html", "notifications.txt"}
+    assert saved == {
+        "record.json",
+        "validation.json",
+        "metrics.json",
+        "evaluation.json",
+        "predictions.jsonl",
+        "report.html",
+        "notifications.txt",
+    }
+    # The evaluation's table: metric, base, custom, delta (95% CI), then the gate's verdict.
+    assert "Evaluation: custom model vs its base" in text
+    assert re.search(
+        r"^  rougeL +\d\.\d{4} +\d\.\d{4} +[+-]\d\.\d{4} \([+-]\d\.\d{4} to ", text, re.MULTILINE
+    )
+    assert re.search(r"^  gate (PASSED|FAILED)", text, re.MULTILINE)
     record = json.loads((demo.folder / "record.json").read_text())
     assert "taskToken" not in record and record["reports"]["report"].endswith("/report.html")
 

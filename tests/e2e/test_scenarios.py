@@ -31,8 +31,23 @@ def _job_creations(cloud: LocalCloud) -> int:
 
 def _fine_tuning_provisioned(cloud: LocalCloud, result: ScenarioResult) -> None:
     record = result.record
-    assert _statuses(result) == ["PENDING", "VALIDATING", "TRAINING", "TRAINED", "DEPLOYING", "IN_SERVICE"]
+    assert _statuses(result) == [
+        "PENDING",
+        "VALIDATING",
+        "TRAINING",
+        "TRAINED",
+        "DEPLOYING",
+        "IN_SERVICE",
+        "EVALUATING",
+        "IN_SERVICE",
+    ]
     assert record["serving"]["kind"] == "provisioned" and record["serving"]["status"] == "InService"
+    assert record["evaluation"]["gate"]["passed"] and record["evaluation"]["failedRecords"] == 0
+    report = _evaluation_report(cloud, result)
+    assert report["records"]["total"] == 40 and report["metrics"]["rougeL"]["ci95"][0] > 0
+    assert cloud.bedrock.invocations(
+        record["serving"]["arn"]
+    )  # the custom model answered through its throughput
     (throughput,) = cloud.bedrock.throughputs()
     assert throughput.arn == record["serving"]["arn"] and throughput.commitment_duration is None
     assert record["metricsSummary"]["epochs"] == 3
@@ -137,6 +152,75 @@ def _ttl_expiry(cloud: LocalCloud, result: ScenarioResult) -> None:
     assert result.record["serving"]["deletedAt"]
     assert cloud.bedrock.throughputs() == []
     assert "IN_SERVICE" in _statuses(result)
+
+
+def _evaluation_report(cloud: LocalCloud, result: ScenarioResult) -> dict[str, Any]:
+    body = cloud.client("s3").get_object(
+        Bucket=cloud.deployment.artifacts_bucket, Key=f"reports/{result.run_id}/evaluation.json"
+    )["Body"]
+    report: dict[str, Any] = json.loads(body.read())
+    return report
+
+
+def _last_message(cloud: LocalCloud) -> str:
+    return str(cloud.run_notifications()[-1]["message"])
+
+
+def _evaluation_gate_rejected(cloud: LocalCloud, result: ScenarioResult) -> None:
+    record = result.record
+    assert _statuses(result)[-2:] == ["EVALUATING", "REJECTED"]
+    assert record["serving"]["kind"] == "provisioned" and record["serving"]["status"] == "Deleted"
+    assert not record["evaluation"]["gate"]["passed"]
+    notification = cloud.run_notifications()[-1]
+    assert notification["subject"].endswith(f"Run rejected (EvaluationGateFailed): {result.run_id}")
+    assert (
+        "less than the required +0.5" in notification["message"]
+        and "gate FAILED (serving deleted)" in notification["message"]
+    )
+
+
+def _evaluation_temporary_serving(cloud: LocalCloud, result: ScenarioResult) -> None:
+    record = result.record
+    assert _statuses(result)[-4:] == ["DEPLOYING", "IN_SERVICE", "EVALUATING", "COMPLETED"]
+    assert record["serving"]["temporary"] and record["serving"]["kind"] == "on-demand"
+    assert record["serving"]["status"] == "Deleted" and record["serving"]["deletedAt"]
+    assert cloud.bedrock.invocations(record["serving"]["arn"])  # it served the evaluation, then went
+    assert "gate PASSED" in _last_message(cloud)
+
+
+def _evaluation_throttled(cloud: LocalCloud, result: ScenarioResult) -> None:
+    report = _evaluation_report(cloud, result)
+    assert report["records"]["failed"]["any"] == 0
+    assert report["usage"]["custom"]["retries"] == 5
+    throttled = [
+        i for i in cloud.bedrock.invocations(operation="Converse") if i.outcome == "ThrottlingException"
+    ]
+    assert len(throttled) == 5
+
+
+def _evaluation_judge(cloud: LocalCloud, result: ScenarioResult) -> None:
+    report = _evaluation_report(cloud, result)
+    assert report["judge"]["modelId"] == "amazon.nova-pro-v1:0" and report["judge"]["judged"] == 40
+    assert report["metrics"]["judge"]["custom"] > report["metrics"]["judge"]["base"]
+    assert len(cloud.bedrock.invocations("amazon.nova-pro-v1:0")) == 80  # both answers of 40 records
+
+
+def _evaluation_record_fails(cloud: LocalCloud, result: ScenarioResult) -> None:
+    report = _evaluation_report(cloud, result)
+    assert report["records"]["failed"] == {"custom": 1, "base": 0, "any": 1}
+    assert report["failures"]["examples"][0]["error"] == "ModelErrorException"
+    assert result.record["evaluation"]["failedRecords"] == 1
+    assert "records: 40 evaluated, 39 compared, 1 failed" in _last_message(cloud)
+
+
+def _evaluation_model_unusable(cloud: LocalCloud, result: ScenarioResult) -> None:
+    record = result.record
+    assert result.execution["error"] == "States.ExceedToleratedFailureThreshold"
+    assert record["error"]["error"] == "States.ExceedToleratedFailureThreshold"
+    assert record["serving"]["temporary"] and record["serving"]["status"] == "Deleted"
+    assert "AccessDeniedException" in str(
+        cloud.patches.registry.invocations_of(cloud.deployment.functions["evaluate_batch"])[0].error
+    )
 
 
 def _sweeps(cloud: LocalCloud) -> list[dict[str, Any]]:
@@ -269,6 +353,12 @@ SPECIFIC_CHECKS: dict[str, Callable[[LocalCloud, ScenarioResult], None]] = {
     "duplicate-s3-event": _duplicate_s3_event,
     "abort-mid-training": _abort_mid_training,
     "ttl-expiry": _ttl_expiry,
+    "evaluation-gate-rejected": _evaluation_gate_rejected,
+    "evaluation-temporary-serving": _evaluation_temporary_serving,
+    "evaluation-throttled": _evaluation_throttled,
+    "evaluation-judge": _evaluation_judge,
+    "evaluation-record-fails": _evaluation_record_fails,
+    "evaluation-model-unusable": _evaluation_model_unusable,
     "sweep-delete-put-race": _sweep_delete_put_race,
     "sweep-ttl-schedule-vanished": _sweep_ttl_schedule_vanished,
     "sweep-unknown-serving": _sweep_unknown_serving,

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+from bmc.api.models import CreateCustomModelRequest, InvokeRequest, ThroughputRequest
 
 from constructs_lib.api import THROTTLE_BURST, THROTTLE_RATE_PER_SECOND, gateway_schema
 from localcloud.template import Template
@@ -40,6 +40,7 @@ EXPECTED_ACTIONS = {
     "bedrock:GetProvisionedModelThroughput",
     "bedrock:DeleteProvisionedModelThroughput",
     "bedrock:DeleteCustomModelDeployment",
+    "bedrock:InvokeModel",  # POST .../invoke, on this deployment's tagged servings only
     "s3:GetObject",
     "s3:ListBucket",  # so that a deleted dataset is a 404, not a 403
     "s3:DeleteObject",  # DELETE ?purgeData=true, under snapshots/ only
@@ -53,6 +54,7 @@ ROUTES = {
     ("/custom-models/{id}", "GET"),
     ("/custom-models/{id}", "DELETE"),
     ("/custom-models/{id}/download", "GET"),
+    ("/custom-models/{id}/invoke", "POST"),
     ("/custom-models/{id}/throughput", "PUT"),
     ("/custom-models/{id}/throughput", "DELETE"),
 }
@@ -110,9 +112,11 @@ def test_request_bodies_are_validated_with_the_handlers_models(api: Template) ->
     }
     assert models["CreateCustomModelRequest"]["Schema"] == gateway_schema(CreateCustomModelRequest)
     assert models["ThroughputRequest"]["Schema"] == gateway_schema(ThroughputRequest)
+    assert models["InvokeRequest"]["Schema"] == gateway_schema(InvokeRequest)
     methods = _methods(api)
     assert "application/json" in methods[("/custom-models", "POST")]["RequestModels"]
     assert "application/json" in methods[("/custom-models/{id}/throughput", "PUT")]["RequestModels"]
+    assert "application/json" in methods[("/custom-models/{id}/invoke", "POST")]["RequestModels"]
     responses = {
         r["Properties"]["ResponseType"] for r in api.of_type("AWS::ApiGateway::GatewayResponse").values()
     }
@@ -242,3 +246,13 @@ def test_api_gateway_gets_its_account_cloudwatch_role_retained(api: Template) ->
     _, stage = api.one_of_type("AWS::ApiGateway::Stage")
     assert "AccessLogSetting" in stage["Properties"]
     assert account_id in stage["DependsOn"]
+
+
+def test_invoke_reaches_only_this_deployments_servings(api: Template) -> None:
+    (statement,) = [s for s in _function_statements(api) if s["Action"] == "bedrock:InvokeModel"]
+    suffixes = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
+    assert suffixes == [":custom-model-deployment/*", ":provisioned-model/*"]
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/bmc:prefix": "bmc"}}
+    (function,) = api.of_type("AWS::Lambda::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["EVALUATION_JUDGE_MODELS"] == "amazon.nova-pro-v1:0"

@@ -92,7 +92,7 @@ def test_every_function_and_every_dead_letter_queue_has_an_alarm(app_default: Sy
         for f in resources(app_default, stack, "AWS::Lambda::Function").values()
         if f["Properties"]["Handler"].startswith("bmc.handlers.")
     ]
-    assert len(functions) == 18
+    assert len(functions) == 21
     assert {f"bmc-{function}-errors" for function in functions} <= names
     queues = len(resources(app_default, "workflow", "AWS::SQS::Queue")) + len(
         resources(app_default, "operations", "AWS::SQS::Queue")
@@ -141,8 +141,9 @@ def test_one_dashboard_shows_workflow_functions_queues_api_training_serving_and_
         "Alarms",
     ):
         assert title in widgets, title
-    assert len(widgets["Lambda errors"]["metrics"]) == 18  # the 17 workflow functions and the API's
-    assert len(widgets["Runs by status (counted by the sweeper)"]["metrics"]) == 11
+    assert len(widgets["Lambda errors"]["metrics"]) == 21  # the 20 workflow functions and the API's
+    # Every registry status, EVALUATING and REJECTED included.
+    assert len(widgets["Runs by status (counted by the sweeper)"]["metrics"]) == 13
     # New throughputs and deployments appear without a redeploy: a SEARCH, not fixed metrics.
     [[invocations], _] = widgets["Serving invocations and throttles, per model id"]["metrics"]
     assert (
@@ -331,7 +332,7 @@ def test_saved_queries_cover_every_log_group(app_default: Synthesized) -> None:
     groups = len(resources(app_default, "workflow", "AWS::Logs::LogGroup")) + len(
         resources(app_default, "api", "AWS::Logs::LogGroup")
     )
-    assert len(run_logs["LogGroupNames"]) == groups == 20  # 18 functions, executions, API access
+    assert len(run_logs["LogGroupNames"]) == groups == 23  # 21 functions, executions, API access
     errors = next(q for name, q in queries.items() if name.startswith("bmc/errors"))
     assert 'level = "ERROR"' in errors["QueryString"]
 

@@ -8,6 +8,7 @@ import subprocess
 from typing import Any
 
 import pytest
+from bmc.catalog.models import all_models
 
 from localcloud.template import Template, state_machine_definition
 from stacks.application import REPO_ROOT
@@ -22,6 +23,13 @@ PSEUDO = {
     "AWS::URLSuffix": "amazonaws.com",
     "AWS::StackName": "bmc-workflow",
 }
+EVALUATION_PATH = [
+    "PrepareEvaluation",
+    "EvaluateRecords",
+    "SummarizeEvaluation",
+    "ConcludeEvaluation",
+    "WriteReport",
+]
 MAIN_PATH = [
     "PrepareRun",
     "ValidateDatasets",
@@ -39,6 +47,13 @@ def placeholder(logical_id: str, attribute: str) -> str:
     return f"arn:aws:lambda:us-east-1:123456789012:function:{logical_id}"
 
 
+class ImportedNames(dict[str, str]):
+    """Any value the workflow imports from the foundation stack: a bucket name will do."""
+
+    def __missing__(self, name: str) -> str:
+        return "imported-bucket"
+
+
 @pytest.fixture(scope="module")
 def workflow(app_default: Synthesized) -> Template:
     return Template(stack_name="bmc-workflow", body=app_default.templates["bmc-workflow"])
@@ -46,7 +61,7 @@ def workflow(app_default: Synthesized) -> Template:
 
 @pytest.fixture(scope="module")
 def definition(workflow: Template) -> dict[str, Any]:
-    return state_machine_definition(workflow, placeholder, PSEUDO)
+    return state_machine_definition(workflow, placeholder, PSEUDO, ImportedNames())
 
 
 def test_main_path_in_order(definition: dict[str, Any]) -> None:
@@ -55,18 +70,58 @@ def test_main_path_in_order(definition: dict[str, Any]) -> None:
     for current, following in itertools.pairwise(MAIN_PATH):
         assert states[current]["Next"] == following
     choice = states["ServingMode"]
+    # A run that serves nothing is still served, for its evaluation only, when it has one.
     assert choice["Choices"][0] == {
-        "Variable": "$.spec.serving.mode",
-        "StringEquals": "none",
+        "And": [
+            {"Variable": "$.spec.serving.mode", "StringEquals": "none"},
+            {"Not": {"Variable": "$.spec.evaluation", "IsPresent": True}},
+        ],
         "Next": "WriteReport",
     }
     assert choice["Default"] == "StartServing"
     assert states["StartServing"]["Next"] == "WaitForServing"
     assert states["WaitForServing"]["Seconds"] == 60
     assert states["ServingReady"]["Default"] == "WaitForServing"
-    assert states["ServingReady"]["Choices"][0]["Next"] == "WriteReport"
+    assert states["ServingReady"]["Choices"][0]["Next"] == "EvaluationConfigured"
+    assert states["EvaluationConfigured"]["Choices"][0] == {
+        "Variable": "$.spec.evaluation",
+        "IsPresent": True,
+        "Next": "PrepareEvaluation",
+    }
+    assert states["EvaluationConfigured"]["Default"] == "WriteReport"
+    for current, following in itertools.pairwise(EVALUATION_PATH):
+        assert states[current]["Next"] == following
     assert states["WriteReport"]["Next"] == "Notify"
     assert states["Notify"]["Next"] == "RunSucceeded"
+
+
+def test_the_evaluation_fans_out_on_a_distributed_map(definition: dict[str, Any]) -> None:
+    state = definition["States"]["EvaluateRecords"]
+    assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert state["ItemReader"] == {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "imported-bucket", "Key.$": "$.evaluation.itemsKey"},
+    }
+    assert state["ItemBatcher"] == {
+        "MaxItemsPerBatchPath": "$.evaluation.recordsPerBatch",
+        "MaxInputBytesPerBatch": 192 * 1024,
+        "BatchInput": {
+            f"{key}.$": f"$.evaluation.batch.{key}"
+            for key in ("runId", "custom", "base", "inference", "systemPrompt", "judge")
+        },
+    }
+    assert state["MaxConcurrency"] == 10  # cdk.json: evaluation.maxConcurrency
+    assert state["ToleratedFailurePercentagePath"] == "$.evaluation.toleratedFailurePercentage"
+    assert state["ResultWriter"]["Parameters"] == {
+        "Bucket": "imported-bucket",
+        "Prefix.$": "States.Format('evaluations/{}/results', $.runId)",
+    }
+    assert state["ResultPath"] == "$.evaluationRun"
+    assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}]
+    (child,) = state["ItemProcessor"]["States"].values()
+    assert child["Resource"].endswith("evaluatebatchFunction1C3DA897") and "Parameters" not in child
+    assert any("Lambda.TooManyRequestsException" in retry["ErrorEquals"] for retry in child["Retry"])
 
 
 def test_every_working_state_catches_into_cleanup(definition: dict[str, Any]) -> None:
@@ -76,6 +131,9 @@ def test_every_working_state_catches_into_cleanup(definition: dict[str, Any]) ->
         *MAIN_PATH[:-1],
         "StartServing",
         "CheckServing",
+        "PrepareEvaluation",
+        "SummarizeEvaluation",
+        "ConcludeEvaluation",
         "Notify",
         "Cleanup",
         "NotifyFailure",
@@ -180,11 +238,31 @@ def test_await_job_waits_for_a_task_token_with_a_timeout(definition: dict[str, A
     assert state["ResultPath"] == "$.jobResult"
 
 
+# statelint 1.30.0, the latest release, predates the Distributed Map: it refuses these fields,
+# which test_the_evaluation_fans_out_on_a_distributed_map checks instead.
+DISTRIBUTED_MAP_FIELDS = (
+    "ItemReader",
+    "ItemBatcher",
+    "ToleratedFailurePercentagePath",
+    "Label",
+    "ResultWriter",
+)
+
+
+def without_distributed_map_fields(definition: dict[str, Any]) -> dict[str, Any]:
+    linted: dict[str, Any] = json.loads(json.dumps(definition))
+    for state in linted["States"].values():
+        if state["Type"] == "Map" and state["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED":
+            for name in DISTRIBUTED_MAP_FIELDS:
+                del state[name]
+    return linted
+
+
 def test_definition_passes_statelint(
     definition: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     path = tmp_path_factory.mktemp("asl") / "definition.asl.json"
-    path.write_text(json.dumps(definition))
+    path.write_text(json.dumps(without_distributed_map_fields(definition)))
     result = subprocess.run(
         [str(REPO_ROOT / "node_modules" / ".bin" / "statelint"), str(path)],
         capture_output=True,
@@ -255,7 +333,7 @@ def test_functions_run_arm64_current_python_with_powertools_tracing_and_encrypti
     workflow: Template,
 ) -> None:
     functions = workflow.of_type("AWS::Lambda::Function")
-    assert len(functions) == 17
+    assert len(functions) == 20
     for logical_id, function in functions.items():
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"], logical_id
@@ -353,6 +431,11 @@ EXPECTED_ACTIONS = {
     "notify": REGISTRY | DATA_KEY | {"sns:Publish"},
     "write_report": REGISTRY | DATA_KEY | {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
     "start_run": FAILED_INVOCATIONS | {"states:StartExecution"},
+    "evaluation_stage": REGISTRY | DATA_KEY | DELETE_SERVING | {"scheduler:DeleteSchedule"},
+    "evaluate_batch": DATA_KEY | {"bedrock:InvokeModel", "s3:PutObject"},
+    "summarize_evaluation": REGISTRY
+    | DATA_KEY
+    | {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "cloudwatch:PutMetricData"},
     "sweep": REGISTRY
     | QUERY
     | DATA_KEY
@@ -452,9 +535,24 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+EVALUATED_MODELS = {
+    model_id.removeprefix("us.")
+    for model in all_models()
+    for model_id in model.inference.base_model_ids.values()
+} | {"amazon.nova-pro-v1:0"}
+EVALUATED_PROFILES = {
+    model_id
+    for model in all_models()
+    for model_id in model.inference.base_model_ids.values()
+    if model_id.startswith("us.")
+}
+
+
 def test_bedrock_statements_are_scoped_to_bedrock_resource_types(workflow: Template) -> None:
     allowed = (
         "foundation-model/*",
+        *(f"foundation-model/{model}" for model in EVALUATED_MODELS),
+        *(f"inference-profile/{profile}" for profile in EVALUATED_PROFILES),
         "custom-model/*",
         "model-customization-job/*",
         "provisioned-model/*",
@@ -551,3 +649,70 @@ def test_expiry_schedules_can_dead_letter_into_the_failed_invocations_queue(work
         a for role, s in _statements(workflow) if role == scheduler_role for a in _as_list(s["Action"])
     }
     assert actions == {"lambda:InvokeFunction", "sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
+
+
+def _statements_of(workflow: Template, handler: str) -> list[dict[str, Any]]:
+    functions = workflow.of_type("AWS::Lambda::Function").values()
+    role = next(
+        f["Properties"]["Role"]["Fn::GetAtt"][0]
+        for f in functions
+        if f["Properties"]["Handler"].split(".")[2] == handler
+    )
+    return [
+        statement
+        for policy in workflow.of_type("AWS::IAM::Policy").values()
+        if any(r["Ref"] == role for r in policy["Properties"]["Roles"])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return [json.dumps(resource) for resource in resources]
+
+
+def test_the_batch_function_invokes_only_this_deployments_serving_the_base_models_and_the_judges(
+    workflow: Template,
+) -> None:
+    statements = {s.get("Sid"): s for s in _statements_of(workflow, "evaluate_batch")}
+    serving = statements["InvokeOwnServing"]
+    assert serving["Action"] == "bedrock:InvokeModel"
+    assert serving["Condition"] == {"StringEquals": {"aws:ResourceTag/bmc:prefix": "bmc"}}
+    assert sorted(r.rstrip('"]}').rsplit(":", 1)[-1] for r in _resources(serving)) == [
+        "custom-model-deployment/*",
+        "provisioned-model/*",
+    ]
+    models = " ".join(_resources(statements["InvokeBaseModelsAndJudges"]))
+    assert (
+        "foundation-model/amazon.nova-micro-v1:0" in models
+        and "foundation-model/amazon.nova-pro-v1:0" in models
+    )
+    # A system inference profile, and its model in every region the profile routes to.
+    assert "inference-profile/us.amazon.nova-2-lite-v1:0" in models
+    for region in ("us-east-1", "us-east-2", "us-west-2"):
+        assert f"bedrock:{region}::foundation-model/amazon.nova-2-lite-v1:0" in models
+    assert "*" not in models.replace('"Ref": "AWS::', "")
+    writes = [s for s in _statements_of(workflow, "evaluate_batch") if s["Action"] == "s3:PutObject"]
+    assert [r.endswith('/evaluations/*"]]}') for s in writes for r in _resources(s)] == [True]
+
+
+def test_the_evaluation_stage_deletes_only_this_deployments_serving(workflow: Template) -> None:
+    statements = {s.get("Sid"): s for s in _statements_of(workflow, "evaluation_stage")}
+    delete = statements["DeleteOwnServing"]
+    assert set(delete["Action"]) == DELETE_SERVING
+    assert delete["Condition"] == {"StringEquals": {"aws:ResourceTag/bmc:prefix": "bmc"}}
+
+
+def test_the_state_machine_reads_and_writes_only_the_evaluation_prefix(workflow: Template) -> None:
+    s3_resources = [
+        resource
+        for policy in workflow.of_type("AWS::IAM::Policy").values()
+        if "StateMachine" in policy["Properties"]["Roles"][0]["Ref"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(
+            str(a).startswith("s3:")
+            for a in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        )
+        for resource in _resources(statement)
+    ]
+    assert s3_resources and all(resource.endswith('/evaluations/*"]]}') for resource in s3_resources)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs; a test-only dependency
 import pytest
-from bmc.api.models import CreateCustomModelRequest, ThroughputRequest
+from bmc.api.models import CreateCustomModelRequest, GateMetric, InvokeRequest, MetricName, ThroughputRequest
+from bmc.evaluation.metrics import JUDGE, METRICS
 from bmc.handlers.api import openapi_document
+from pydantic import BaseModel
 
 from constructs_lib.api import gateway_schema
 from scripts.export_openapi import DOCUMENT, REPO_ROOT, render
@@ -21,6 +23,7 @@ ENDPOINTS = {
     ("/custom-models/{id}", "get"),
     ("/custom-models/{id}", "delete"),
     ("/custom-models/{id}/download", "get"),
+    ("/custom-models/{id}/invoke", "post"),
     ("/custom-models/{id}/throughput", "put"),
     ("/custom-models/{id}/throughput", "delete"),
 }
@@ -90,6 +93,17 @@ def _draft4(model: Any) -> jsonschema.Draft4Validator:
     return jsonschema.Draft4Validator(schema)
 
 
+def _assert_same_verdict(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """API Gateway (draft 4 schema) and the handler (pydantic) accept or refuse ``body`` alike."""
+    gateway_ok = _draft4(model).is_valid(body)
+    try:
+        model.model_validate(body)
+        handler_ok = True
+    except ValueError:
+        handler_ok = False
+    assert gateway_ok == handler_ok, json.dumps(body)[:200]
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -101,26 +115,53 @@ def _draft4(model: Any) -> jsonschema.Draft4Validator:
         create_request(HyperParameters={"epochCount": 2}),
         create_request(Extra="field"),
         create_request(ModelName="x" * 65),
+        create_request(Evaluation={"TestDataLocation": "s3://bucket-name/team/test.jsonl"}),
+        create_request(
+            Evaluation={
+                "TestDataLocation": "s3://bucket-name/team/test.jsonl",
+                "MaxRecords": 200,
+                "Metrics": ["rougeL", "bleu"],
+                "Inference": {"MaxTokens": 256, "Temperature": 0},
+                "Judge": {"ModelId": "amazon.nova-pro-v1:0"},
+                "Gate": {"Metric": "judge", "MinDelta": 0.2, "OnFail": "keep"},
+            }
+        ),
+        create_request(Evaluation={"TestDataLocation": "s3://bucket-name/t.jsonl", "Gate": {"Metric": "x"}}),
+        create_request(Evaluation={"TestDataLocation": "s3://bucket-name/t.jsonl", "Inference": {"Top": 1}}),
+        create_request(Evaluation={"TestDataLocation": "s3://bucket-name/t.jsonl", "MaxRecords": 0}),
+        create_request(Evaluation={"Metrics": ["rougeL"]}),
     ],
 )
 def test_the_gateway_model_accepts_exactly_what_the_handler_accepts(body: dict[str, Any]) -> None:
-    gateway_ok = _draft4(CreateCustomModelRequest).is_valid(body)
-    try:
-        CreateCustomModelRequest.model_validate(body)
-        handler_ok = True
-    except ValueError:
-        handler_ok = False
-    assert gateway_ok == handler_ok, json.dumps(body)
+    _assert_same_verdict(CreateCustomModelRequest, body)
 
 
 @pytest.mark.parametrize(
     "body", [{"ModelUnits": 1}, {"ModelUnits": 0}, {"ModelUnits": 101}, {}, {"ModelUnits": 1, "x": 1}]
 )
 def test_the_throughput_model_matches_too(body: dict[str, Any]) -> None:
-    gateway_ok = _draft4(ThroughputRequest).is_valid(body)
-    try:
-        ThroughputRequest.model_validate(body)
-        handler_ok = True
-    except ValueError:
-        handler_ok = False
-    assert gateway_ok == handler_ok
+    _assert_same_verdict(ThroughputRequest, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"Prompt": "Hello"},
+        {"Prompt": "Hello", "System": "Be brief", "MaxTokens": 1024, "Temperature": 0.5, "TopP": 0.9},
+        {"Prompt": ""},
+        {"Prompt": "x" * 20_001},
+        {"Prompt": "Hello", "MaxTokens": 1025},
+        {"Prompt": "Hello", "Temperature": 1.5},
+        {"Prompt": "Hello", "Stream": True},
+        {},
+    ],
+)
+def test_the_invoke_model_matches_too(body: dict[str, Any]) -> None:
+    _assert_same_verdict(InvokeRequest, body)
+
+
+def test_gateway_models_use_only_draft_4_and_the_evaluations_metric_names() -> None:
+    for model in (CreateCustomModelRequest, InvokeRequest, ThroughputRequest):
+        text = json.dumps(gateway_schema(model))
+        assert '"const"' not in text and "$ref" not in text and "$defs" not in text, model.__name__
+    assert get_args(MetricName) == METRICS and get_args(GateMetric) == (*METRICS, JUDGE)

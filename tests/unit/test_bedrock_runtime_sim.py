@@ -18,7 +18,7 @@ from localcloud import samples
 from localcloud.bedrock import BedrockSimulator, ProvisioningScript, throttling
 from localcloud.bedrock.runtime import degrade
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG
+from localcloud.patches import MOTO_CONFIG
 from tests.unit.moto_support import ACCOUNT, SESSION, aws_credentials  # noqa: F401 (autouse fixture)
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})

@@ -30,7 +30,7 @@ from localcloud.bedrock import (
 )
 from localcloud.bedrock.resources import EVENT_DETAIL_TYPE, EVENT_SOURCE, training_curves
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG, install_patches, wait_for_execution
+from localcloud.patches import MOTO_CONFIG, install_patches, wait_for_execution
 from tests.unit.moto_support import ACCOUNT, SESSION, aws_credentials  # noqa: F401 (autouse fixture)
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/bedrock-customization"

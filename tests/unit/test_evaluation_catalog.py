@@ -87,3 +87,20 @@ def test_bmc_models_shows_how_a_model_is_evaluated(capsys: pytest.CaptureFixture
     ) in capsys.readouterr().out
     assert main(["models", "amazon.titan-embed-image-v1"]) == 0
     assert "evaluation: not applicable" in capsys.readouterr().out
+
+
+def test_the_temporary_servings_cost_comes_from_the_price_table() -> None:
+    from bmc.evaluation.estimate import temporary_serving_cost
+
+    micro = temporary_serving_cost(
+        resolve_model("amazon.nova-micro-v1"), input_tokens=100_000, max_output_tokens=50_000
+    )
+    # 100K x 0.035 per 1M + 50K x 0.14 per 1M: the most the custom model's answers bill.
+    assert micro["mode"] == "on-demand" and micro["tokens_cost"] == pytest.approx(0.0105)
+    assert micro["cost"]["hourly_cost"] == 0.0 and "deleted after the evaluation" in micro["note"]
+    haiku = temporary_serving_cost(
+        resolve_model("anthropic.claude-3-haiku-20240307-v1"), input_tokens=1, max_output_tokens=1
+    )
+    # No sourced throughput rate in the table: no figure, never a guess.
+    assert haiku["mode"] == "provisioned" and haiku["cost"]["hourly_cost"] is None
+    assert haiku["tokens_cost"] is None and "hourly cost unknown" in haiku["note"]

@@ -8,6 +8,7 @@ import os
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
 
 from localcloud.clock import SimClock
-from localcloud.moto_patches import (
+from localcloud.patches import (
     MOTO_CONFIG,
     LambdaContext,
     LocalCloudPatches,
@@ -93,13 +94,20 @@ class Cloud:
         return events
 
 
-@pytest.fixture
-def cloud() -> Iterator[Cloud]:
+@contextmanager
+def patched_cloud() -> Iterator[Cloud]:
+    """moto with the patches installed on a simulated clock (also used by other modules' tests)."""
     clock = SimClock(datetime(2025, 1, 1, tzinfo=UTC))
     with mock_aws(config=MOTO_CONFIG), install_patches(clock) as patches:
         iam = SESSION.client("iam")
         role_arn = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         yield Cloud(patches, clock, SESSION.client("lambda"), SESSION.client("stepfunctions"), role_arn)
+
+
+@pytest.fixture
+def cloud() -> Iterator[Cloud]:
+    with patched_cloud() as created:
+        yield created
 
 
 def _invoke_task(function_arn: str, payload: Any = None, **extra: Any) -> dict[str, Any]:

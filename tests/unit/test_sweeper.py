@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from bmc.aws.bedrock_ops import BedrockOps
-from bmc.aws.registry import FAILED, Registry
+from bmc.aws.registry import COMPLETED, EVALUATING, FAILED, REJECTED, Registry
 from bmc.guardrails.idle import InvocationCounter
 from bmc.guardrails.sweep import Sweeper, SweepSettings, execution_probe
 from bmc.handlers import serve, sweep
@@ -183,6 +183,28 @@ def test_a_serving_of_a_run_whose_execution_died_is_deleted_and_the_run_failed(c
     assert run["status"] == "FAILED" and run["error"]["error"] == "OrphanedBySweeper"
 
 
+def test_a_rejected_run_owns_the_serving_its_gate_kept(cloud: Cloud) -> None:
+    served(cloud, "run-1")
+    cloud.registry.transition("run-1", EVALUATING, detail="evaluating")
+    cloud.registry.transition("run-1", REJECTED, detail="the gate failed; onFail keep")
+    result = sweep_at(cloud)
+    assert actions(result) == [("stored-model", "reported", "run-1")]  # a refused model still bills
+    assert len(cloud.sim.throughputs()) == 1 and cloud.run("run-1")["status"] == "REJECTED"
+
+
+def test_a_temporary_serving_left_after_its_evaluation_is_deleted(cloud: Cloud) -> None:
+    served(cloud, "run-1")
+    cloud.registry.update("run-1", fields={"serving.temporary": True})
+    cloud.registry.transition("run-1", EVALUATING, detail="evaluating")
+    cloud.registry.transition("run-1", COMPLETED, detail="evaluated; releasing the serving failed")
+    result = sweep_at(cloud)
+    assert actions(result) == [("orphaned-serving", "deleted", "run-1")]
+    assert cloud.sim.throughputs() == []
+    run = cloud.run("run-1")
+    assert run["status"] == "COMPLETED" and run["serving"]["status"] == "Deleted"
+    assert "served only the evaluation" in run["serving"]["deletedReason"]
+
+
 def test_the_sweeper_enforces_ttl_hours_when_the_schedule_vanished(cloud: Cloud) -> None:
     state = served(cloud, "run-1", ttlHours=2)
     schedule = state["names"]["scheduleName"]
@@ -342,7 +364,8 @@ def test_the_sweep_logs_and_publishes_its_figures(
     }
     assert run_dimensions == ("Deployment", "Status", "service")  # the dashboard's "runs by status"
     assert {line["service"] for line in lines if "RunsInStatus" in line} == {"sweep"}
-    assert runs["IN_SERVICE"] == [1.0] and runs["FAILED"] == [0.0] and len(runs) == 11
+    assert runs["IN_SERVICE"] == [1.0] and runs["FAILED"] == [0.0]
+    assert len(runs) == 13  # every registry status, EVALUATING and REJECTED included
     directive = emf["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "BedrockModelCustomization"
     assert ["Deployment", "service"] in [sorted(d) for d in directive["Dimensions"]]

@@ -26,7 +26,7 @@ from moto import mock_aws
 
 from localcloud.bedrock import BedrockSimulator
 from localcloud.clock import SimClock
-from localcloud.moto_patches import MOTO_CONFIG, LambdaContext, LocalCloudPatches, wait_for_execution
+from localcloud.patches import MOTO_CONFIG, LambdaContext, LocalCloudPatches, wait_for_execution
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -86,11 +86,14 @@ def environment(topic_arn: str, state_machine_arn: str, data_key_arn: str = "") 
         "MAX_SERVING_POLLS": str(MAX_SERVING_POLLS),
         "TOPIC_ARN": topic_arn,
         "STATE_MACHINE_ARN": state_machine_arn,
+        "EVALUATION_JUDGE_MODELS": "amazon.nova-pro-v1:0",
+        "EVALUATION_TOLERATED_FAILURE_PERCENTAGE": "0",
+        "EVALUATION_RECORDS_PER_BATCH": "10",
         "DATA_KEY_ARN": data_key_arn,
     }
 
 
-def lambda_context(name: str = "bmc-test") -> LambdaContext:
+def lambda_context(name: str = "bmc-test", timeout_seconds: float = 60) -> LambdaContext:
     return LambdaContext(
         function_name=name,
         function_version="$LATEST",
@@ -99,7 +102,7 @@ def lambda_context(name: str = "bmc-test") -> LambdaContext:
         aws_request_id="00000000-0000-0000-0000-000000000000",
         log_group_name=f"/aws/lambda/{name}",
         log_stream_name="test",
-        timeout_seconds=60,
+        timeout_seconds=timeout_seconds,
     )
 
 
@@ -380,8 +383,8 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
 Handler = Callable[[Any, Any], Any]
 
 
-def invoke(handler: Handler, event: Any, name: str = "bmc-test") -> Any:
-    return handler(event, lambda_context(name))
+def invoke(handler: Handler, event: Any, name: str = "bmc-test", *, timeout_seconds: float = 60) -> Any:
+    return handler(event, lambda_context(name, timeout_seconds))
 
 
 # --- walking a run through the workflow, state by state -------------------------------------

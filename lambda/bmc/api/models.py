@@ -16,11 +16,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bmc.aws import registry
+from bmc.evaluation.dataset import MAX_RECORDS_CAP
+from bmc.evaluation.generation import MAX_TOKENS_LIMIT
+from bmc.evaluation.judge import MAX_CRITERIA_CHARS
 from bmc.runspec import MAX_MODEL_UNITS
+from bmc.runspec.evaluation import MAX_SYSTEM_PROMPT_CHARS
 
 CustomizationType = Literal["FINE_TUNING", "CONTINUED_PRE_TRAINING", "DISTILLATION"]
-ApiStatus = Literal["Pending", "InProgress", "Complete", "Failed", "Stopped", "Deleted"]
-DownloadType = Literal["metrics", "report", "validation", "training"]
+ApiStatus = Literal["Pending", "InProgress", "Complete", "Rejected", "Failed", "Stopped", "Deleted"]
+DownloadType = Literal["metrics", "report", "evaluation", "validation", "training"]
+MetricName = Literal["exactMatch", "contains", "tokenF1", "rougeL", "bleu", "chrF"]
+# One flat enum: a single Literal would become `const`, which API Gateway's draft 4 ignores.
+GateMetric = Literal["exactMatch", "contains", "tokenF1", "rougeL", "bleu", "chrF", "judge"]
 
 # docs/api.md, "Status": the workflow's statuses as the API reports them.
 STATUS_MAP: Mapping[str, ApiStatus] = {
@@ -30,8 +37,10 @@ STATUS_MAP: Mapping[str, ApiStatus] = {
     registry.TRAINING: "InProgress",
     registry.TRAINED: "InProgress",
     registry.DEPLOYING: "InProgress",
+    registry.EVALUATING: "InProgress",
     registry.COMPLETED: "Complete",
     registry.IN_SERVICE: "Complete",
+    registry.REJECTED: "Rejected",
     registry.FAILED: "Failed",
     registry.STOPPED: "Stopped",
     registry.DELETED: "Deleted",
@@ -52,10 +61,57 @@ MODEL_NAME = r"^[A-Za-z0-9 ._-]{1,64}$"  # the run spec's runName
 IDEMPOTENCY_KEY = r"^[!-~]{1,128}$"  # printable ASCII without spaces (UUIDs, ULIDs, hashes)
 TEAM_FILTER = r"^[a-z][a-z0-9-]{0,31}$"  # a team name, or "platform"
 MAX_HYPERPARAMETERS = 20
+# POST /custom-models/{id}/invoke answers within API Gateway's 29 s: a bounded prompt and answer.
+MAX_PROMPT_CHARS = 20_000
+MAX_SYSTEM_CHARS = 8_192
+MAX_INVOKE_TOKENS = 1_024
+DEFAULT_INVOKE_TOKENS = 256
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class EvaluationInferenceRequest(_Request):
+    MaxTokens: Annotated[int | None, Field(ge=1, le=MAX_TOKENS_LIMIT, description="Default 512")] = None
+    Temperature: Annotated[float | None, Field(ge=0, le=1, description="Default 0")] = None
+    TopP: Annotated[float | None, Field(ge=0, le=1, description="Not sent unless given")] = None
+
+
+class EvaluationJudgeRequest(_Request):
+    ModelId: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=256,
+            description="A judge model of the deployment (evaluation.judgeModels)",
+        ),
+    ]
+    Criteria: Annotated[str | None, Field(min_length=1, max_length=MAX_CRITERIA_CHARS)] = None
+
+
+class EvaluationGateRequest(_Request):
+    Metric: Annotated[GateMetric, Field(description="The metric to beat the base on")]
+    MinDelta: Annotated[float | None, Field(description="Least delta, in the metric's units (default 0)")] = (
+        None
+    )
+    OnFail: Annotated[Literal["undeploy", "keep"] | None, Field(description="Default undeploy")] = None
+
+
+class EvaluationRequest(_Request):
+    """The run spec's ``evaluation`` block (docs/run-spec.md), in the API's field names."""
+
+    TestDataLocation: Annotated[
+        str, Field(max_length=1024, pattern=S3_URI, description="s3:// URI of the JSONL test set")
+    ]
+    MaxRecords: Annotated[int | None, Field(ge=1, le=MAX_RECORDS_CAP, description="Default 1000")] = None
+    CompareWithBase: Annotated[bool | None, Field(description="Default true")] = None
+    Metrics: Annotated[list[MetricName] | None, Field(min_length=1, max_length=6)] = None
+    Inference: EvaluationInferenceRequest | None = None
+    SystemPrompt: Annotated[str | None, Field(min_length=1, max_length=MAX_SYSTEM_PROMPT_CHARS)] = None
+    Judge: EvaluationJudgeRequest | None = None
+    Gate: EvaluationGateRequest | None = None
+    ToleratedFailurePercentage: Annotated[float | None, Field(ge=0, le=100)] = None
 
 
 class CreateCustomModelRequest(_Request):
@@ -94,6 +150,24 @@ class CreateCustomModelRequest(_Request):
             min_length=1, max_length=256, description="The teacher model: DISTILLATION only, required there"
         ),
     ] = None
+    Evaluation: Annotated[
+        EvaluationRequest | None,
+        Field(description="Evaluate the custom model against its base after training (docs/evaluation.md)"),
+    ] = None
+
+
+class InvokeRequest(_Request):
+    """``POST /custom-models/{id}/invoke``: a prompt for the model the run serves."""
+
+    Prompt: Annotated[str, Field(min_length=1, max_length=MAX_PROMPT_CHARS, description="The user's message")]
+    System: Annotated[
+        str | None, Field(min_length=1, max_length=MAX_SYSTEM_CHARS, description="A system prompt")
+    ] = None
+    MaxTokens: Annotated[int, Field(ge=1, le=MAX_INVOKE_TOKENS, description="Longest answer, in tokens")] = (
+        DEFAULT_INVOKE_TOKENS
+    )
+    Temperature: Annotated[float, Field(ge=0, le=1, description="0: deterministic")] = 0.0
+    TopP: Annotated[float | None, Field(ge=0, le=1, description="Not sent unless given")] = None
 
 
 class ThroughputRequest(_Request):
@@ -119,7 +193,8 @@ class CostEstimateView(BaseModel):
     Training bills tokens x epochs at ``TrainingPer1kTokens``: the token count is known once
     the workflow has validated the datasets (the validation report has the full estimate).
     ``ThroughputPerModelUnitHour`` is the no-commitment rate ``PUT .../throughput`` buys. A
-    null figure is one the price table does not have.
+    null figure is one the price table does not have. With an ``Evaluation``, the model is
+    served only while it is evaluated (``EvaluationServing``).
     """
 
     Currency: str
@@ -127,6 +202,10 @@ class CostEstimateView(BaseModel):
     TrainingPer1kTokens: float | None = None
     StoragePerModelMonth: float
     ThroughputPerModelUnitHour: float | None = None
+    EvaluationServing: str | None = Field(
+        default=None,
+        description="With an Evaluation: the temporary serving it creates and deletes, and what it bills",
+    )
     Notes: list[str] = Field(default_factory=list)
 
 
@@ -149,6 +228,33 @@ class ThroughputView(BaseModel):
 class RunErrorView(BaseModel):
     Error: str
     Cause: str
+
+
+class InvokeResponse(BaseModel):
+    Id: str
+    ModelArn: str = Field(description="The throughput or deployment that answered")
+    Text: str
+    StopReason: str | None = None
+    InputTokens: int
+    OutputTokens: int
+    LatencyMs: int
+
+
+class EvaluationView(BaseModel):
+    """The model's evaluation: its headline, the gate's decision and where the reports are."""
+
+    TestDataLocation: str | None = None
+    Records: dict[str, Any] | None = Field(default=None, description="total, scored, failed (per model)")
+    Metrics: dict[str, Any] | None = Field(
+        default=None,
+        description="Per metric: scale, base, custom, delta and ci95 (95% interval of the delta)",
+    )
+    PrimaryMetric: str | None = None
+    WinTieLoss: dict[str, Any] | None = None
+    Gate: dict[str, Any] | None = Field(
+        default=None, description="passed, metric, minDelta, delta, ci95, reason"
+    )
+    FailedRecords: int | None = None
 
 
 class LineageDatasetView(BaseModel):
@@ -221,6 +327,7 @@ class CustomModel(BaseModel):
     JobArn: str | None = None
     CustomModelArn: str | None = None
     MetricsSummary: dict[str, Any] | None = None
+    Evaluation: EvaluationView | None = None
     Throughput: ThroughputView | None = None
     Error: RunErrorView | None = None
     Lineage: LineageView | None = None

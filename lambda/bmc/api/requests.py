@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from bmc import runspec
-from bmc.api.models import CreateCustomModelRequest, FieldError
+from bmc.api.models import CreateCustomModelRequest, EvaluationRequest, FieldError
 from bmc.findings import Finding
 
 RUN_ID_PREFIX = "api-"
@@ -25,7 +25,10 @@ SPEC_TO_API = {
     "validationData": "ValidationDataLocation",
     "hyperparameters": "HyperParameters",
     "distillation": "TeacherModelId",
+    "evaluation": "Evaluation",
 }
+# The evaluation block's fields have the run spec's names in PascalCase, except this one.
+EVALUATION_RENAMED = {"testData": "TestDataLocation"}
 
 
 def to_spec(request: CreateCustomModelRequest) -> dict[str, Any]:
@@ -43,7 +46,41 @@ def to_spec(request: CreateCustomModelRequest) -> dict[str, Any]:
         spec["hyperparameters"] = dict(request.HyperParameters)
     if request.TeacherModelId is not None:
         spec["distillation"] = {"teacherModel": request.TeacherModelId}
+    if request.Evaluation is not None:
+        spec["evaluation"] = evaluation_spec(request.Evaluation)
     return spec
+
+
+def evaluation_spec(request: EvaluationRequest) -> dict[str, Any]:
+    """The run spec's ``evaluation`` block (docs/run-spec.md) a request's ``Evaluation`` stands for;
+    the run spec's checks then apply (and their findings name the request's fields)."""
+    block: dict[str, Any] = {"testData": request.TestDataLocation}
+    optional: dict[str, Any] = {
+        "maxRecords": request.MaxRecords,
+        "compareWithBase": request.CompareWithBase,
+        "metrics": None if request.Metrics is None else list(request.Metrics),
+        "systemPrompt": request.SystemPrompt,
+        "toleratedFailurePercentage": request.ToleratedFailurePercentage,
+    }
+    if request.Inference is not None:
+        optional["inference"] = {
+            "maxTokens": request.Inference.MaxTokens,
+            "temperature": request.Inference.Temperature,
+            "topP": request.Inference.TopP,
+        }
+    if request.Judge is not None:
+        optional["judge"] = {"modelId": request.Judge.ModelId, "criteria": request.Judge.Criteria}
+    if request.Gate is not None:
+        optional["gate"] = {
+            "metric": request.Gate.Metric,
+            "minDelta": request.Gate.MinDelta,
+            "onFail": request.Gate.OnFail,
+        }
+    for key, value in optional.items():
+        given = {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
+        if given is not None:
+            block[key] = given
+    return block
 
 
 def api_field(path: str | None) -> str:
@@ -56,7 +93,16 @@ def api_field(path: str | None) -> str:
     if mapped is None:
         return "body"
     rest = path[len(head) :].lstrip(".")
+    if head == "evaluation" and rest:
+        return ".".join([mapped, *(_pascal(part) for part in rest.split("."))])
     return f"{mapped}.{rest}" if head == "hyperparameters" and rest else mapped
+
+
+def _pascal(part: str) -> str:
+    """``gate`` -> ``Gate``, ``metrics[1]`` -> ``Metrics[1]``, ``testData`` -> ``TestDataLocation``."""
+    name, bracket, index = part.partition("[")
+    name = EVALUATION_RENAMED.get(name, name[:1].upper() + name[1:])
+    return f"{name}{bracket}{index}"
 
 
 def field_error(finding: Finding) -> FieldError:

@@ -31,6 +31,7 @@ from bmc.api.errors import (
     UnavailableError,
     bedrock_refusal,
 )
+from bmc.api.invoke import invoke as invoke_model
 from bmc.api.models import (
     ApiStatus,
     CostEstimateView,
@@ -41,6 +42,8 @@ from bmc.api.models import (
     Download,
     DownloadFile,
     DownloadType,
+    InvokeRequest,
+    InvokeResponse,
     api_status,
     workflow_statuses,
 )
@@ -106,6 +109,7 @@ class ApiSettings:
     allowed_base_models: tuple[str, ...]
     schedule_group: str | None
     tenancy: Tenancy
+    allowed_judge_models: tuple[str, ...] | None = None  # evaluation.judgeModels; None: unchecked
 
     @classmethod
     def from_environment(cls) -> ApiSettings:
@@ -121,6 +125,7 @@ class ApiSettings:
             allowed_base_models=settings.allowed_base_models(),
             schedule_group=settings.optional_schedule_group(),
             tenancy=Tenancy.from_environment(),
+            allowed_judge_models=settings.evaluation_judge_models(),
         )
 
 
@@ -143,7 +148,22 @@ def cost_estimate(spec: RunSpec, run_id: str) -> CostEstimateView:
         "Training bills tokens x epochs: once the datasets are validated, the validation report "
         f"(reports/{run_id}/validation.json in the artifacts bucket) has the token count and the training cost.",
     ]
+    evaluation_serving = None
+    if spec.evaluation is not None:
+        # The model is served only while it is evaluated, the cheapest way the catalog allows.
+        temporary = spec.model.evaluation_serving
+        evaluation_serving = "temporary " + serving_cost(
+            spec.base_model,
+            mode=temporary.mode,
+            model_units=temporary.model_units or 1,
+            prices=table,
+        ).describe().replace(" until deleted", "")
+        notes.append(
+            "The evaluation also bills the base model's and the judge's on-demand tokens; the validation "
+            "report has the test set's token estimate."
+        )
     return CostEstimateView(
+        EvaluationServing=evaluation_serving,
         Currency=table.currency,
         PricesAsOf=table.as_of,
         TrainingPer1kTokens=table.training_price(spec.model),
@@ -187,6 +207,7 @@ class CustomModels:
             region=self.config.region,
             datasets_bucket=self.config.datasets_bucket,
             data_prefixes=self.caller.scope.prefixes,
+            allowed_judge_models=self.config.allowed_judge_models,
             resolve_parent=registry_resolver(self.registry, owner.team),
         )
         if check.spec is None or check.errors:
@@ -334,10 +355,16 @@ class CustomModels:
 
     # GET /custom-models/{id}/download
 
+    # POST /custom-models/{id}/invoke
+
+    def invoke(self, model_id: str, request: InvokeRequest) -> InvokeResponse:
+        record = self.require(model_id)
+        return invoke_model(model_id, record, request, region=self.config.region)
+
     def download(self, model_id: str, download_type: DownloadType) -> Download:
         record = self.require(model_id)
         lineage = record.get("lineage") or {}
-        if download_type != "metrics" and lineage.get("snapshotsPurgedAt"):
+        if download_type in ("training", "validation") and lineage.get("snapshotsPurgedAt"):
             raise NotFoundError(
                 f"the {download_type} data of custom model {model_id} was purged at {lineage['snapshotsPurgedAt']}"
             )
@@ -532,17 +559,26 @@ class CustomModels:
         return model_view(self.registry.require(model_id))
 
 
+# The run's reports each download type returns, first the one ``url`` points to.
+REPORTS: Mapping[str, tuple[str, ...]] = {
+    "metrics": ("metrics",),
+    "report": ("report",),
+    "evaluation": ("evaluation", "predictions"),
+}
+
+
 def own_data(
     model_id: str, record: Mapping[str, Any], download_type: DownloadType, config: ApiSettings
 ) -> list[str]:
-    """The run's own objects of this type: its metrics or HTML report; its snapshots, i.e. the
-    exact data it trained on (under its own ``snapshots/<runId>/``); for runs recorded before
-    snapshots, its data in its owner's prefixes of the datasets bucket (as configured now), never
-    a manifest."""
-    if download_type in ("metrics", "report"):
-        report = (record.get("reports") or {}).get(download_type)
+    """The run's own objects of this type: its metrics, HTML or evaluation reports; its snapshots,
+    i.e. the exact data it trained on (under its own ``snapshots/<runId>/``); for runs recorded
+    before snapshots, its data in its owner's prefixes of the datasets bucket (as configured now),
+    never a manifest."""
+    if download_type in REPORTS:
+        reports = record.get("reports") or {}
         allowed = f"s3://{config.artifacts_bucket}/reports/{model_id}/"
-        return [report] if isinstance(report, str) and report.startswith(allowed) else []
+        found = [reports.get(name) for name in REPORTS[download_type]]
+        return [uri for uri in found if isinstance(uri, str) and uri.startswith(allowed)]
     own_snapshots = f"s3://{config.datasets_bucket}/{snapshot_prefix(model_id)}"
     snapshots = snapshot_uris(record.get("lineage"), download_type)
     if snapshots:

@@ -8,6 +8,7 @@ from typing import Any
 from bmc.api.models import (
     CustomModel,
     CustomModelSummary,
+    EvaluationView,
     LineageDatasetView,
     LineageStepView,
     LineageView,
@@ -60,6 +61,27 @@ def throughput_view(serving: Mapping[str, Any] | None) -> ThroughputView | None:
         ModelUnits=serving.get("modelUnits"),
         FailureMessage=serving.get("failureMessage"),
         DeletedAt=serving.get("deletedAt"),
+    )
+
+
+def evaluation_view(record: Mapping[str, Any]) -> EvaluationView | None:
+    """The evaluation's headline and gate, once the run has an evaluation."""
+    evaluation = record.get("evaluation")
+    if not isinstance(evaluation, Mapping):
+        return None
+    found = evaluation.get("summary")
+    summary: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    gate = evaluation.get("gate")
+    return EvaluationView(
+        TestDataLocation=evaluation.get("testData"),
+        Records=summary.get("records"),
+        Metrics=summary.get("metrics"),
+        PrimaryMetric=summary.get("primaryMetric"),
+        WinTieLoss=summary.get("winTieLoss"),
+        Gate={key: value for key, value in gate.items() if key != "undeploy"}
+        if isinstance(gate, Mapping)
+        else None,
+        FailedRecords=evaluation.get("failedRecords"),
     )
 
 
@@ -128,6 +150,7 @@ def model_view(record: Mapping[str, Any], lineage: Mapping[str, Any] | None = No
         JobArn=record.get("jobArn"),
         CustomModelArn=record.get("customModelArn"),
         MetricsSummary=record.get("metricsSummary"),
+        Evaluation=evaluation_view(record),
         Throughput=throughput_view(record.get("serving")),
         Error=RunErrorView(Error=str(error.get("error")), Cause=str(error.get("cause") or ""))
         if isinstance(error, Mapping)

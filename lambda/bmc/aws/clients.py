@@ -44,9 +44,10 @@ class _Clients:
         self.session: boto3.session.Session | None = None
         self.clients: dict[tuple[str, str], Any] = {}
 
-    def get(self, service: str, region: str) -> Any:
-        key = (service, region)
-        config = _SERVICE_CONFIGS.get(service, CLIENT_CONFIG)
+    def get(self, service: str, region: str, *, config: Config | None = None, variant: str = "") -> Any:
+        """``variant`` names a client with its own ``config`` (e.g. an interactive one)."""
+        key = (f"{service}:{variant}" if variant else service, region)
+        config = config or _SERVICE_CONFIGS.get(service, CLIENT_CONFIG)
         found = self.clients.get(key)
         if found is not None:
             return found
@@ -83,6 +84,11 @@ def bedrock() -> Any:
 
 def bedrock_runtime() -> Any:
     return client("bedrock-runtime")
+
+
+def interactive_runtime(region: str, config: Config) -> Any:
+    """A bedrock-runtime client with the caller's ``config`` (the API's short timeouts)."""
+    return _CLIENTS.get("bedrock-runtime", region, config=config, variant="interactive")
 
 
 def put_report(bucket: str, run_id: str, name: str, data: Any) -> str:

@@ -17,7 +17,6 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from bmc.catalog.models import CONVERSE, UnknownModelError, UnsupportedRegionError, resolve_model
@@ -33,22 +32,10 @@ from bmc.evaluation.generation import (
     TargetUnusableError,
     base_target,
     converse_stream,
-    custom_target,
 )
+from bmc.evaluation.targets import NotServedError, Resolved, arn_region, resolve_run
 
-SERVING_READY = {"provisioned": "InService", "on-demand": "Active"}
 INTERACTIVE_RETRIES = RetryPolicy(max_attempts=3, base_delay_seconds=1.0, max_delay_seconds=5.0)
-
-
-class NotServedError(Exception):
-    """The run exists but nothing serves its custom model now."""
-
-
-@dataclass(frozen=True)
-class Resolved:
-    custom: Target
-    base: Target | None  # for --compare
-    region: str
 
 
 def add_parser(commands: Any) -> None:
@@ -153,7 +140,7 @@ def read_prompt(value: str | None) -> str:
 
 def resolve_target(args: argparse.Namespace, session: Any) -> Resolved:
     if args.model:
-        region = args.region or _arn_region(args.model) or session.region_name
+        region = args.region or arn_region(args.model) or session.region_name
         base = None
         if args.compare:
             if not args.base_model:
@@ -166,64 +153,10 @@ def resolve_target(args: argparse.Namespace, session: Any) -> Resolved:
     run = RunReader(session, table).get(args.run)
     if run is None:
         raise LookupError(f"run {args.run} is not in the registry {table}")
-    return resolve_run(args.run, run, args.region or session.region_name, compare=args.compare)
-
-
-def resolve_run(
-    run_id: str, run: Mapping[str, Any], default_region: str | None, *, compare: bool
-) -> Resolved:
-    """The targets of a registry record, or NotServedError with the command that would serve it."""
-    spec = run.get("spec") or {}
-    base_model = spec.get("baseModel")
-    serving = run.get("serving") or {}
-    arn = serving.get("arn")
-    ready = SERVING_READY.get(str(serving.get("kind")))
-    if not arn or serving.get("status") != ready:
-        raise NotServedError(not_served_message(run_id, run))
-    region = _arn_region(str(arn)) or default_region
     try:
-        model = resolve_model(str(base_model))
-    except UnknownModelError:
-        return Resolved(Target(str(arn)), None, str(region))
-    base = _base_target(model.customization_id, str(region)) if compare else None
-    return Resolved(custom_target(model, str(arn)), base, str(region))
-
-
-def not_served_message(run_id: str, run: Mapping[str, Any]) -> str:
-    status = run.get("status")
-    model_arn = run.get("customModelArn")
-    serving = run.get("serving") or {}
-    if not model_arn:
-        return f"run {run_id} has no custom model (status {status}): there is nothing to serve"
-    state = f"its serving is {serving.get('status')}" if serving else "it was trained without serving"
-    region = _arn_region(str(model_arn)) or "<region>"
-    try:
-        choice = resolve_model(str((run.get("spec") or {}).get("baseModel"))).evaluation_serving.mode
-    except UnknownModelError:
-        choice = "provisioned"
-    name = f"{run_id}-invoke"[:63]
-    if choice == "on-demand":
-        create = (
-            f"aws bedrock create-custom-model-deployment --region {region} --model-deployment-name {name} "
-            f"--model-arn {model_arn}"
-        )
-        delete = "aws bedrock delete-custom-model-deployment --custom-model-deployment-identifier <arn>"
-    else:
-        create = (
-            f"aws bedrock create-provisioned-model-throughput --region {region} --provisioned-model-name {name} "
-            f"--model-units 1 --model-id {model_arn}"
-        )
-        delete = "aws bedrock delete-provisioned-model-throughput --provisioned-model-id <arn>"
-    return (
-        f"run {run_id} is not served ({state}; run status {status}). To serve its model:\n  {create}\n"
-        f"then `bmc invoke --model <the ARN it returns>` once it is ready, and delete it when done (it bills "
-        f"until deleted; the workflow does not clean up what it did not create):\n  {delete}"
-    )
-
-
-def _arn_region(value: str) -> str | None:
-    parts = value.split(":")
-    return parts[3] if value.startswith("arn:") and len(parts) > 3 and parts[3] else None
+        return resolve_run(args.run, run, args.region or session.region_name, compare=args.compare)
+    except UnsupportedRegionError as exc:
+        raise UsageError(f"--compare: {exc}") from exc
 
 
 def _base_target(model_id: str, region: str) -> Target:

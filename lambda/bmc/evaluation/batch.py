@@ -8,14 +8,23 @@ what a caller sent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bmc.evaluation.dataset import TestRecord
 from bmc.evaluation.generation import Generation, Generator, InferenceSettings, Target, judge_target
-from bmc.evaluation.judge import JudgeConfig, Verdict, judge_answer
+from bmc.evaluation.judge import JUDGE_SETTINGS, JudgeConfig, Verdict, judge_answer
 from bmc.evaluation.results import EvaluatedRecord
+
+# The keys of a child's BatchInput: the run id and BatchSpec.to_dict()'s keys.
+BATCH_INPUT_KEYS = ("runId", "custom", "base", "inference", "systemPrompt", "judge")
+# A child execution (EXPRESS) runs at most 5 minutes and the batch function 270 s: a batch is
+# sized so its calls fit in this budget at a conservative answer speed.
+BATCH_TIME_BUDGET_SECONDS = 200.0
+CALL_OVERHEAD_SECONDS = 2.0
+TOKENS_PER_SECOND = 40.0
+OUT_OF_TIME = "BatchOutOfTime"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +55,41 @@ class BatchSpec:
         )
 
 
+def seconds_per_record(spec: BatchSpec) -> float:
+    """A conservative duration of one record: every call answers maxTokens (judges their own)."""
+
+    def call(max_tokens: int) -> float:
+        return CALL_OVERHEAD_SECONDS + max_tokens / TOKENS_PER_SECOND
+
+    answers = 1 if spec.base is None else 2
+    judging = 0.0 if spec.judge is None else answers * call(JUDGE_SETTINGS.max_tokens)
+    return answers * call(spec.inference.max_tokens) + judging
+
+
+def records_per_batch(spec: BatchSpec, configured: int) -> int:
+    """The batch size of a run: the deployment's, smaller when long answers would outlast a child."""
+    return max(1, min(configured, int(BATCH_TIME_BUDGET_SECONDS // seconds_per_record(spec))))
+
+
 def evaluate_records(
-    records: Sequence[TestRecord], spec: BatchSpec, generator: Generator
+    records: Sequence[TestRecord],
+    spec: BatchSpec,
+    generator: Generator,
+    *,
+    time_left: Callable[[], float] | None = None,
 ) -> list[EvaluatedRecord]:
-    """Every record gets an answer or a recorded failure from each model (TargetUnusableError raises)."""
+    """Every record gets an answer or a recorded failure from each model (TargetUnusableError raises).
+
+    ``time_left`` (seconds the function has left): a record that could not finish in time is not
+    started; it is recorded as failed (``BatchOutOfTime``) so that the batch still reports it.
+    """
     results: list[EvaluatedRecord] = []
     judge = None if spec.judge is None else judge_target(spec.judge.model_id)
+    reserve = seconds_per_record(spec) + generator.safety_seconds
     for record in records:
+        if time_left is not None and time_left() < reserve:
+            results.append(_out_of_time(record, spec))
+            continue
         custom = generator.generate(spec.custom, record.prompt, spec.inference, spec.system_prompt)
         base = None
         if spec.base is not None:
@@ -64,6 +101,13 @@ def evaluate_records(
                 base_verdict = _verdict(generator, judge, spec.judge, record, base)
         results.append(EvaluatedRecord(record, custom, base, custom_verdict, base_verdict))
     return results
+
+
+def _out_of_time(record: TestRecord, spec: BatchSpec) -> EvaluatedRecord:
+    missing = Generation(
+        error=OUT_OF_TIME, message="the batch's function ran out of time before this record", attempts=0
+    )
+    return EvaluatedRecord(record, missing, None if spec.base is None else missing)
 
 
 def _verdict(

@@ -30,11 +30,11 @@ from bmc.aws.s3io import (
     open_source,
     parse_s3_uri,
 )
-from bmc.findings import DEFAULT_LISTED_PER_CODE, Finding, FindingLog
+from bmc.findings import DEFAULT_LISTED_PER_CODE, FieldError, Finding, FindingLog
 from bmc.validation import codes
 from bmc.validation.formats import json_type
 from bmc.validation.lines import MAX_LINE_BYTES, iter_lines
-from bmc.validation.validator import parse_failure
+from bmc.validation.scan import parse_failure
 
 DEFAULT_MAX_RECORDS = 1_000
 MAX_RECORDS_CAP = 10_000
@@ -114,11 +114,17 @@ class TestSet:
 
 
 def check_max_records(value: object) -> int:
-    """``maxRecords`` as an int within 1..MAX_RECORDS_CAP, or ValueError saying why not."""
+    """``maxRecords`` as an int within 1..MAX_RECORDS_CAP, or FieldError (a ValueError) saying why not."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"maxRecords must be an integer, got {json_type(value)}")
+        raise FieldError(
+            "maxRecords", codes.WRONG_TYPE, f"maxRecords must be an integer, got {json_type(value)}"
+        )
     if not 1 <= value <= MAX_RECORDS_CAP:
-        raise ValueError(f"maxRecords must be between 1 and {MAX_RECORDS_CAP:,}, got {value:,}")
+        raise FieldError(
+            "maxRecords",
+            codes.INVALID_VALUE,
+            f"maxRecords must be between 1 and {MAX_RECORDS_CAP:,}, got {value:,}",
+        )
     return value
 
 

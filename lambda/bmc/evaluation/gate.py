@@ -9,11 +9,14 @@ default) tells the workflow to delete the serving; the run ends REJECTED either 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bmc.evaluation.metrics import JUDGE, METRICS
+from bmc.findings import FieldError
+from bmc.validation import codes
 
 UNDEPLOY = "undeploy"
 KEEP = "keep"
@@ -31,20 +34,37 @@ class Gate:
     def from_dict(
         cls, data: Mapping[str, Any], *, metrics: tuple[str, ...] = METRICS, judge: bool = False
     ) -> Gate:
-        """Read a gate; ValueError names the field. ``metrics``: those the evaluation computes."""
+        """Read a gate; FieldError (a ValueError) names the field. ``metrics``: those the
+        evaluation computes."""
         unknown = sorted(set(data) - set(GATE_FIELDS))
         if unknown:
-            raise ValueError(f"gate: unknown field {unknown[0]!r} (fields: {', '.join(GATE_FIELDS)})")
+            raise FieldError(
+                f"gate.{unknown[0]}",
+                codes.UNKNOWN_FIELD,
+                f"gate: unknown field {unknown[0]!r} (fields: {', '.join(GATE_FIELDS)})",
+            )
         metric = data.get("metric")
         allowed = (*metrics, JUDGE) if judge else metrics
         if metric not in allowed:
-            raise ValueError(f"gate.metric must be one of the evaluated metrics: {', '.join(allowed)}")
+            raise FieldError(
+                "gate.metric",
+                codes.MISSING_FIELD if metric is None else codes.INVALID_VALUE,
+                f"gate.metric must be one of the evaluated metrics: {', '.join(allowed)}",
+            )
         min_delta = data.get("minDelta", 0.0)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, int | float):
-            raise ValueError("gate.minDelta must be a number (in the metric's units)")
+        if (
+            isinstance(min_delta, bool)
+            or not isinstance(min_delta, int | float)
+            or not math.isfinite(min_delta)
+        ):
+            raise FieldError(
+                "gate.minDelta", codes.INVALID_VALUE, "gate.minDelta must be a number (in the metric's units)"
+            )
         on_fail = data.get("onFail", UNDEPLOY)
         if on_fail not in ON_FAIL:
-            raise ValueError(f"gate.onFail must be one of {', '.join(ON_FAIL)}")
+            raise FieldError(
+                "gate.onFail", codes.INVALID_VALUE, f"gate.onFail must be one of {', '.join(ON_FAIL)}"
+            )
         return cls(metric=str(metric), min_delta=float(min_delta), on_fail=str(on_fail))
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,6 +35,8 @@ from botocore.exceptions import (
 )
 
 from bmc.catalog.models import CONVERSE, INVOKE_MODEL, Model
+from bmc.findings import FieldError
+from bmc.validation import codes
 
 DEFAULT_MAX_TOKENS = 512
 MAX_TOKENS_LIMIT = 4096  # the largest answer an evaluation asks for (Claude 3 Haiku's maximum)
@@ -77,12 +79,14 @@ class InferenceSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> InferenceSettings:
-        """Read ``{"maxTokens", "temperature", "topP"}``; ValueError names the bad field."""
+        """Read ``{"maxTokens", "temperature", "topP"}``; FieldError (a ValueError) names the field."""
         data = data or {}
         unknown = sorted(set(data) - {"maxTokens", "temperature", "topP"})
         if unknown:
-            raise ValueError(
-                f"inference: unknown field {unknown[0]!r} (fields: maxTokens, temperature, topP)"
+            raise FieldError(
+                f"inference.{unknown[0]}",
+                codes.UNKNOWN_FIELD,
+                f"inference: unknown field {unknown[0]!r} (fields: maxTokens, temperature, topP)",
             )
         max_tokens = data.get("maxTokens", DEFAULT_MAX_TOKENS)
         if (
@@ -90,14 +94,20 @@ class InferenceSettings:
             or not isinstance(max_tokens, int)
             or not 1 <= max_tokens <= MAX_TOKENS_LIMIT
         ):
-            raise ValueError(f"inference.maxTokens must be an integer from 1 to {MAX_TOKENS_LIMIT}")
+            raise FieldError(
+                "inference.maxTokens",
+                codes.INVALID_VALUE,
+                f"inference.maxTokens must be an integer from 1 to {MAX_TOKENS_LIMIT}",
+            )
         values: dict[str, float | None] = {}
         for name, default in (("temperature", DEFAULT_TEMPERATURE), ("topP", None)):
             value = data.get(name, default)
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
             ):
-                raise ValueError(f"inference.{name} must be a number from 0 to 1")
+                raise FieldError(
+                    f"inference.{name}", codes.INVALID_VALUE, f"inference.{name} must be a number from 0 to 1"
+                )
             values[name] = None if value is None else float(value)
         return cls(max_tokens=max_tokens, temperature=values["temperature"] or 0.0, top_p=values["topP"])
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bmc.evaluation.generation import Generator, InferenceSettings, Target
+from bmc.findings import FieldError
+from bmc.validation import codes
 
 SCALE_MIN = 1
 SCALE_MAX = 5
@@ -23,6 +25,10 @@ JUDGE_SETTINGS = InferenceSettings(max_tokens=256, temperature=0.0)
 MAX_CRITERIA_CHARS = 2000
 DEFAULT_CRITERIA = "correctness and completeness"
 UNPARSABLE = "UnparsableScore"
+JUDGE_FIELDS = ("modelId", "criteria")
+# A judge is a foundation model id or a system inference profile id, never an ARN: a custom
+# model cannot judge (as in Bedrock's own evaluation jobs).
+JUDGE_MODEL_ID = re.compile(r"(?:(?:us|eu|apac|global)\.)?[a-z0-9-]+\.[A-Za-z0-9.:-]+")
 
 RUBRIC = """You are an impartial judge of answers written by an AI assistant.
 Rate how well the ANSWER responds to the QUESTION, using the REFERENCE answer as the truth, on
@@ -65,13 +71,27 @@ class JudgeConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JudgeConfig:
+        """Read ``{"modelId", "criteria"}``; FieldError (a ValueError) names the field."""
+        unknown = sorted(set(data) - set(JUDGE_FIELDS))
+        if unknown:
+            raise FieldError(
+                f"judge.{unknown[0]}",
+                codes.UNKNOWN_FIELD,
+                f"judge: unknown field {unknown[0]!r} (fields: {', '.join(JUDGE_FIELDS)})",
+            )
         model_id = data.get("modelId")
         if not isinstance(model_id, str) or not model_id.strip():
-            raise ValueError("judge.modelId must name a foundation model or a system inference profile")
+            raise FieldError(
+                "judge.modelId",
+                codes.MISSING_FIELD if model_id is None else codes.INVALID_VALUE,
+                "judge.modelId must name a foundation model or a system inference profile",
+            )
         criteria = data.get("criteria", DEFAULT_CRITERIA)
         if not isinstance(criteria, str) or not criteria.strip() or len(criteria) > MAX_CRITERIA_CHARS:
-            raise ValueError(
-                f"judge.criteria must be a non-empty string of at most {MAX_CRITERIA_CHARS} characters"
+            raise FieldError(
+                "judge.criteria",
+                codes.INVALID_VALUE,
+                f"judge.criteria must be a non-empty string of at most {MAX_CRITERIA_CHARS} characters",
             )
         return cls(model_id=model_id.strip(), criteria=criteria.strip())
 

@@ -3,16 +3,19 @@
 For each resource tagged for the deployment (``inventory``), read after the listing:
 
 - **Serving** (throughput or deployment). Its run *owns* it when the run's ``serving`` record
-  names it (ARN, or name before the ARN is recorded), is not marked deleted, and the run is
-  IN_SERVICE or COMPLETED (a throughput added through the API). An owned serving past its
-  ``expiresAt`` (plus ``TTL_GRACE``) is expired here: the TTL schedule's second line. A serving
-  of a run still in progress is left alone while its execution runs. Anything else whose run
-  is known (failed, stopped, deleted, rejected, completed after its TTL, a DELETE that raced a
-  PUT, an execution that died) is an orphan: deleted, and the deletion recorded on the run.
+  names it (ARN, or name before the ARN is recorded), is not marked deleted, is not a temporary
+  serving (created for the run's evaluation only), and the run is IN_SERVICE, COMPLETED (a
+  throughput added through the API) or REJECTED (the evaluation gate refused the model and
+  ``onFail: keep`` kept its serving). An owned serving past its ``expiresAt`` (plus
+  ``TTL_GRACE``) is expired here: the TTL schedule's second line. A serving of a run still in
+  progress (a temporary one included) is left alone while its execution runs. Anything else
+  whose run is known (failed, stopped, deleted, completed after its TTL, a DELETE that raced a
+  PUT, a temporary serving whose evaluation ended, an execution that died) is an orphan:
+  deleted, and the deletion recorded on the run.
 - **Job** still running: fine while its run trains and its execution runs; otherwise stopped.
-- **Custom model** of a failed, stopped or deleted run: its monthly storage is reported; the
-  sweeper never deletes a model (only DELETE /custom-models/{id} does, which the registry
-  records).
+- **Custom model** of a failed, stopped, deleted or rejected run: its monthly storage is
+  reported; the sweeper never deletes a model (only DELETE /custom-models/{id} does, which the
+  registry records).
 - **Unknown** (no run id tag, a run the registry does not know, or a run whose record does not
   name the resource): reported, never touched. A tag alone never makes a resource a run's.
 - **Idle** (owned, ready, older than ``idleHours``, no ``AWS/Bedrock`` invocations in that
@@ -37,11 +40,13 @@ from aws_lambda_powertools import Logger
 from bmc import settings
 from bmc.aws.bedrock_ops import ON_DEMAND, PROVISIONED, SERVING_READY, BedrockOps
 from bmc.aws.registry import (
+    ACTIVE_STATUSES,
     COMPLETED,
     DELETED,
     FAILED,
     IN_SERVICE,
     QUEUED,
+    REJECTED,
     STOPPED,
     TRAINING,
     VALIDATING,
@@ -62,6 +67,10 @@ SERVING_DELETED = "Deleted"
 # Statuses in which a run's job may legitimately train.
 TRAINING_STATUSES = frozenset({VALIDATING, QUEUED, TRAINING})
 ENDED_BADLY = frozenset({FAILED, STOPPED, DELETED})
+# Statuses in which a run may own its serving.
+SERVED = frozenset({IN_SERVICE, COMPLETED, REJECTED})
+# Runs whose custom model's storage is worth a report: nothing uses the model any more.
+UNUSED_MODEL = ENDED_BADLY | {REJECTED}
 ORPHANED_ERROR = "OrphanedBySweeper"
 
 ExecutionProbe = Callable[[str], bool]
@@ -148,15 +157,19 @@ class Sweeper:
         status = str(record.get("status"))
         recorded = record.get("serving") or {}
         named = _names_resource(recorded, resource)
-        if status not in (IN_SERVICE, COMPLETED) and status not in ENDED_BADLY:
+        # A temporary serving (the evaluation's) belongs to the execution, never to the run.
+        temporary = named and bool(recorded.get("temporary")) and recorded.get("status") != SERVING_DELETED
+        if status not in ENDED_BADLY and (status not in SERVED or temporary):
             if self._execution_alive(record):
                 report.in_progress.append(resource.arn)  # the workflow is creating or following it
                 return
-            self._orphan(
-                resource, record, report, f"its run is {status} but its execution has ended", fail_run=True
-            )
+            if temporary:
+                why = f"it served only the evaluation of its run ({status}), whose execution has ended"
+            else:
+                why = f"its run is {status} but its execution has ended"
+            self._orphan(resource, record, report, why, fail_run=status in ACTIVE_STATUSES)
             return
-        if status in (IN_SERVICE, COMPLETED) and named and recorded.get("status") != SERVING_DELETED:
+        if status in SERVED and named and recorded.get("status") != SERVING_DELETED:
             expires = recorded.get("expiresAt")
             if expires and self.settings.now > _parse(str(expires)) + TTL_GRACE:
                 self._expire(resource, record, report, f"its ttlHours ended at {expires} and it still exists")
@@ -194,7 +207,7 @@ class Sweeper:
 
     def _custom_model(self, resource: Resource, record: dict[str, Any], report: rpt.SweepReport) -> None:
         status = str(record.get("status"))
-        if status not in ENDED_BADLY:
+        if status not in UNUSED_MODEL:
             return
         self._report(
             report,

@@ -45,6 +45,8 @@ from bmc.api.models import (
     DownloadType,
     ErrorResponse,
     FieldError,
+    InvokeRequest,
+    InvokeResponse,
     ThroughputRequest,
 )
 from bmc.api.service import ApiSettings, CustomModels, idempotency_table
@@ -213,11 +215,12 @@ def list_custom_models(
 
 @app.get(
     "/custom-models/<id>",
-    summary="A custom model: request, status, job, model, metrics, throughput, error, lineage",
+    summary="A custom model: request, status, job, model, metrics, evaluation, throughput, error, lineage",
     description=(
-        "The model's record; a throughput still being created is refreshed from Bedrock. `Lineage` shows the "
-        "chain from the foundation model to this model, each step with its datasets (URI, version, SHA-256, "
-        "snapshot), hyperparameters, job, model and evaluation summary." + OWNERSHIP
+        "The model's record; a throughput still being created is refreshed from Bedrock. `Evaluation` has the "
+        "evaluation's headline and gate decision. `Lineage` shows the chain from the foundation model to this "
+        "model, each step with its datasets (URI, version, SHA-256, snapshot), hyperparameters, job, model and "
+        "evaluation summary." + OWNERSHIP
     ),
     responses={200: _json_response("The custom model", CustomModel), **FORBIDDEN, **NOT_FOUND},
     tags=[MODELS_TAG],
@@ -227,13 +230,42 @@ def get_custom_model(id: ModelId) -> CustomModel:
     return _service().get(id)
 
 
+@app.post(
+    "/custom-models/<id>/invoke",
+    summary="Send a prompt to the model's serving and return its answer",
+    description=(
+        "One Converse (or InvokeModel) call to the throughput or deployment the model's record names, "
+        "answered within API Gateway's 29 s: a bounded Prompt and MaxTokens, one attempt. 409 when nothing "
+        "serves the model, 429 when Bedrock throttles (retry with backoff), 503 when the model is not "
+        "ready, 502 when it fails to answer, 504 when it takes too long." + OWNERSHIP
+    ),
+    responses={
+        200: _json_response("The model's answer", InvokeResponse),
+        **FORBIDDEN,
+        **BAD_REQUEST,
+        **NOT_FOUND,
+        **CONFLICT,
+        **NOT_JSON,
+        429: _error("Amazon Bedrock throttled the call: retry with backoff"),
+        502: _error("The model failed to answer, or Amazon Bedrock refused the call"),
+        503: _error("The model cannot answer right now: retry later"),
+        504: _error("The model did not answer in time: ask for fewer MaxTokens or a shorter Prompt"),
+    },
+    tags=[MODELS_TAG],
+)
+@tracer.capture_method
+def invoke_custom_model(id: ModelId, request: Annotated[InvokeRequest, Body()]) -> InvokeResponse:
+    return _service().invoke(id, request)
+
+
 @app.get(
     "/custom-models/<id>/download",
-    summary="Short-lived presigned URLs of the model's metrics, HTML run report, training or validation data",
+    summary="Short-lived presigned URLs of the model's metrics, HTML run report, evaluation, training or validation data",
     description=(
         "URLs valid for 5 minutes, of the model's own objects only: its metrics report, its HTML run "
-        "report (one self-contained page with charts), or the snapshots of its data, the exact bytes it was "
-        "trained on (runs recorded before snapshots: its data in its team's dataset prefixes)." + OWNERSHIP
+        "report (one self-contained page with charts), its evaluation (evaluation.json, then "
+        "predictions.jsonl), or the snapshots of its data, the exact bytes it was trained on (runs recorded "
+        "before snapshots: its data in its team's dataset prefixes)." + OWNERSHIP
     ),
     responses={200: _json_response("Presigned URLs", Download), **FORBIDDEN, **BAD_REQUEST, **NOT_FOUND},
     tags=[MODELS_TAG],

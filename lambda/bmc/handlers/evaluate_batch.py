@@ -1,9 +1,10 @@
 """EvaluateBatch: one Distributed Map child (EXPRESS) asks both models, and the judge, about a
 batch of test records and writes the answers to the artifacts bucket.
 
-Input: ``{"BatchInput": {"runId", ...BatchSpec}, "Items": [item, ...]}`` (the ItemBatcher's shape;
-a single ``"Item"`` is accepted too). Output: counts and the key written, small whatever the
-batch size. Throttling is retried inside (bmc.evaluation.generation); a record that still
+Input: ``{"BatchInput": {"runId", ...BatchSpec}, "Items": [item, ...]}``, exactly what a
+Distributed Map with an ItemBatcher delivers (nothing else is accepted: a definition that lost
+its batcher must fail here, as it would on AWS). Output: counts and the key written, small
+whatever the batch size. Throttling is retried inside (bmc.evaluation.generation); a record that still
 fails is recorded as failed. AccessDenied or ResourceNotFound on a model fails the batch.
 """
 
@@ -30,8 +31,6 @@ tracer = Tracer()
 def parse_batch(event: dict[str, Any]) -> tuple[str, BatchSpec, list[TestRecord]]:
     batch_input = event.get("BatchInput")
     items = event.get("Items")
-    if items is None and "Item" in event:
-        items = [event["Item"]]
     if not isinstance(batch_input, dict) or not batch_input.get("runId"):
         raise InvalidTaskInput("the batch lacks BatchInput.runId")
     if not isinstance(items, list) or not items:
@@ -48,10 +47,12 @@ def parse_batch(event: dict[str, Any]) -> tuple[str, BatchSpec, list[TestRecord]
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run_id, spec, records = parse_batch(event)
     logger.append_keys(runId=run_id)
-    generator = Generator(
-        clients.bedrock_runtime(), time_left=lambda: context.get_remaining_time_in_millis() / 1000
-    )
-    results = evaluate_records(records, spec, generator)
+
+    def time_left() -> float:
+        return context.get_remaining_time_in_millis() / 1000
+
+    generator = Generator(clients.bedrock_runtime(), time_left=time_left)
+    results = evaluate_records(records, spec, generator, time_left=time_left)
     key = write_records(settings.artifacts_bucket(), run_id, results)
     failed = {
         "custom": sum(not r.custom.ok for r in results),

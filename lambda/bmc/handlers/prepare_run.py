@@ -91,6 +91,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             allowed_base_models=settings.allowed_base_models(),
             region=settings.region(),
             datasets_bucket=settings.datasets_bucket(),
+            allowed_judge_models=settings.evaluation_judge_models(),
             # run:<runId> and custom model ARN bases: earlier runs of this run's owner only.
             resolve_parent=registry_resolver(registry, run_input.owner.team),
         )

@@ -4,6 +4,8 @@ The report goes to ``reports/<runId>/validation.json`` in the artifacts bucket e
 invalid datasets raise DatasetInvalid listing the first errors. Every dataset's version,
 ETag, size, record count and SHA-256 (read in the validator's one pass) are recorded on the
 run's ``lineage.datasets``, with the snapshot each will be trained from, and shown in the report.
+An evaluation's test set is checked too, line by line, and written as the Distributed Map's
+items (``evaluations/<runId>/items.json``) with its estimate in the report.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from bmc import settings
 from bmc.aws import clients
 from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
+from bmc.evaluation.estimate import evaluation_estimate
 from bmc.handlers._task import TaskEvent, task_handler
 from bmc.lineage.datasets import RunDatasets, current_version, evaluation_test_data
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
+from bmc.workflow.evaluation import check_test_set, write_items
 
 logger = Logger()
 tracer = Tracer()
@@ -33,13 +37,14 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     spec = task.spec()
     registry = Registry.from_environment()
     registry.transition(task.run_id, VALIDATING, detail="validating the datasets")
+    s3 = clients.client("s3")
     report = validate_datasets(
         model_id=spec.base_model,
         customization_type=spec.customization_type,
         training=spec.training_data,
         validation=spec.validation_data,
         hyperparameters=spec.hyperparameters,
-        s3_client=clients.client("s3"),
+        s3_client=s3,
         region=settings.region(),
         allow=spec.validation_allow,
         serving=spec.serving.to_dict(),
@@ -50,7 +55,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         # Not read by the dataset validator: its version now; the snapshot pins and digests it.
         # A test set that cannot be read is the evaluation check's finding, not this one's.
         with suppress(ClientError):
-            stats["evaluation"] = {"sources": [current_version(clients.client("s3"), test_set)]}
+            stats["evaluation"] = {"sources": [current_version(s3, test_set)]}
     datasets = RunDatasets.from_validation(
         stats,
         training=spec.training_data,
@@ -60,19 +65,33 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         run_id=task.run_id,
     )
     document = {**report.to_dict(), "lineage": {"datasets": datasets.to_dict()}}
+    errors, total = list(report.errors), sum(report.error_counts.values())
+    checked = None
+    if spec.evaluation is not None:
+        checked = check_test_set(spec.evaluation, s3_client=s3)
+        document["evaluation"] = {
+            **checked.test_set.to_dict(),
+            "estimate": evaluation_estimate(spec, checked.test_set),
+        }
+        errors += checked.test_set.errors.listed
+        total += checked.test_set.errors.total
     report_uri = clients.put_report(settings.artifacts_bucket(), task.run_id, "validation", document)
-    registry.update(task.run_id, fields={"reports.validation": report_uri})
+    fields: dict[str, Any] = {"reports.validation": report_uri}
     registry.update_lineage(task.run_id, {"datasets": datasets.to_dict()})
-    if not report.valid:
-        total = sum(report.error_counts.values())
+    if not report.valid or (checked is not None and checked.test_set.errors.total):
+        registry.update(task.run_id, fields=fields)
         logger.warning("datasets refused", extra={"errorCounts": report.error_counts, "report": report_uri})
-        raise DatasetInvalid(
-            describe_findings(report.errors, f"the datasets (report: {report_uri})", total=total)
-        )
+        raise DatasetInvalid(describe_findings(errors, f"the datasets (report: {report_uri})", total=total))
+    if checked is not None:
+        write_items(checked, bucket=settings.artifacts_bucket(), run_id=task.run_id, s3_client=s3)
+        fields.update(checked.registry_fields(task.run_id))
+    registry.update(task.run_id, fields=fields)
     return {
         "valid": True,
         "reportUri": report_uri,
         "stats": report.stats,
         "estimate": report.estimate,
-        "warningCount": sum(report.warning_counts.values()),
+        "evaluation": None if checked is None else document["evaluation"]["estimate"],
+        "warningCount": sum(report.warning_counts.values())
+        + (0 if checked is None else checked.test_set.warnings.total),
     }

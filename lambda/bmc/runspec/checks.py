@@ -6,8 +6,6 @@ the spec was parsed from text), the field as a JSON path and a stable code.
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,37 +23,20 @@ from bmc.catalog.models import (
 from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
 from bmc.runspec.bounds import bounds_findings
+from bmc.runspec.checker import FieldChecker, json_type_phrase
+from bmc.runspec.evaluation import check_evaluation
 from bmc.runspec.locations import in_data_scope, s3_object, validation_data
 from bmc.runspec.model import (
     CHAIN_NOT_SUPPORTED,
-    COMMITMENT_WITH_IDLE_DELETE,
-    COMMITMENT_WITH_TTL,
-    COMMITMENTS,
     DEFAULT_SERVING_SOURCE,
     DISTILLATION_FIELDS,
     EXECUTION_INPUT,
     FIELDS,
-    IDLE_ACTIONS,
-    INVALID_TAG,
-    MAX_MODEL_UNITS,
     MAX_RESPONSE_LENGTH,
-    MAX_TAG_KEY_LENGTH,
-    MAX_TAG_VALUE_LENGTH,
-    MAX_TTL_HOURS,
-    MAX_USER_TAGS,
     MODEL_NOT_ALLOWED,
-    NOTIFY_FIELDS,
     PARENT_NOT_RESOLVED,
-    RESERVED_TAG,
-    RESERVED_TAG_PREFIXES,
-    SERVING_FIELDS,
-    SERVING_MODES,
-    SERVING_NOT_SUPPORTED,
     TEACHER_NOT_SUPPORTED,
-    TOO_MANY_TAGS,
     UNKNOWN_TEACHER,
-    VALIDATION_FIELDS,
-    WORKFLOW_TAG_KEYS,
     Distillation,
     ParentModel,
     ParentRefusedError,
@@ -66,8 +47,8 @@ from bmc.runspec.model import (
     is_parent_reference,
 )
 from bmc.runspec.names import MAX_NAME_LENGTH, slug
+from bmc.runspec.option_checks import check_notify, check_serving, check_tags, check_validation_options
 from bmc.validation import codes
-from bmc.validation.validator import check_allowed_codes
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
 _TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")  # Bedrock's TagKey/TagValue pattern
@@ -88,6 +69,7 @@ class SpecOptions:
     region: str | None = None
     datasets_bucket: str | None = None
     data_prefixes: Sequence[str] | None = None  # the owner's prefixes in the datasets bucket; None: any
+    allowed_judge_models: Sequence[str] | None = None  # the deployment's judges; None: any
     resolve_parent: ParentResolver | None = None  # baseModel run:<id> / custom model ARN, via the registry
 
 
@@ -145,6 +127,7 @@ def validate_spec(
     region: str | None = None,
     datasets_bucket: str | None = None,
     data_prefixes: Sequence[str] | None = None,
+    allowed_judge_models: Sequence[str] | None = None,
     resolve_parent: ParentResolver | None = None,
 ) -> SpecCheck:
     """Validate a spec given as data (a parsed JSON object)."""
@@ -156,6 +139,7 @@ def validate_spec(
         region,
         datasets_bucket,
         data_prefixes,
+        allowed_judge_models,
         resolve_parent,
     )
     return check_spec(data, options, lines)
@@ -165,9 +149,11 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     out_of_bounds = bounds_findings(data, options.source, lines)
     if out_of_bounds:
         return SpecCheck(None, out_of_bounds)
-    check = _Checker(options.source, lines or {})
+    check = FieldChecker(options.source, lines or {})
     if not isinstance(data, Mapping):
-        check.error(None, codes.NOT_AN_OBJECT, f"a run spec must be a JSON object, got {_json_type(data)}")
+        check.error(
+            None, codes.NOT_AN_OBJECT, f"a run spec must be a JSON object, got {json_type_phrase(data)}"
+        )
         return SpecCheck(None, check.errors)
     defaults = serving_defaults(options.default_serving)
     check.unknown_fields(data, FIELDS, "")
@@ -177,8 +163,11 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
     customization_type = _customization_type(check, data)
     training = s3_object(check, data.get("trainingData"), "trainingData", required=True)
     validation = validation_data(check, data.get("validationData"))
+    test_data = _test_data(check, data.get("evaluation"))
     if options.datasets_bucket:
-        in_data_scope(check, training, validation, options.datasets_bucket, options.data_prefixes)
+        in_data_scope(
+            check, training, validation, options.datasets_bucket, options.data_prefixes, test_data=test_data
+        )
     hyperparameters: dict[str, str] = {}
     if parent is not None and model is not None and customization_type is not None:
         _chain_supported(check, model, customization_type, parent)
@@ -199,10 +188,19 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
                 )
             hyperparameters = _hyperparameters(check, data, model, customization_type, bool(validation))
     distillation = _distillation(check, data, model, customization_type, options.region)
-    serving = _serving(check, data.get("serving"), defaults, model, path="serving")
-    tags = _tags(check, data.get("tags"))
-    notify_on_success = _notify(check, data.get("notify"))
-    validation_allow = _validation_options(check, data.get("validation"))
+    serving = check_serving(check, data.get("serving"), defaults, model, path="serving")
+    tags = check_tags(check, data.get("tags"))
+    notify_on_success = check_notify(check, data.get("notify"))
+    evaluation = check_evaluation(
+        check,
+        data.get("evaluation"),
+        test_data,
+        model=model,
+        serving=serving,
+        region=options.region,
+        allowed_judges=options.allowed_judge_models,
+    )
+    validation_allow = check_validation_options(check, data.get("validation"))
     if check.errors or model is None or customization_type is None or training is None:
         return SpecCheck(None, check.errors)
     if run_name is None:
@@ -218,6 +216,7 @@ def check_spec(data: Any, options: SpecOptions, lines: Mapping[str, int] | None 
         serving=serving,
         tags=tags,
         notify_on_success=notify_on_success,
+        evaluation=evaluation,
         validation_allow=validation_allow,
         parent=parent,
     )
@@ -228,77 +227,15 @@ def serving_defaults(raw: Mapping[str, Any] | None) -> Serving:
     """The deployment's serving defaults (env DEFAULT_SERVING), checked like a spec's block."""
     if not raw:
         return Serving()
-    check = _Checker(DEFAULT_SERVING_SOURCE, {})
-    serving = _serving(check, raw, Serving(), None, path="")
+    check = FieldChecker(DEFAULT_SERVING_SOURCE, {})
+    serving = check_serving(check, raw, Serving(), None, path="")
     if check.errors:
         problems = "; ".join(f.message for f in check.errors)
         raise ConfigurationError(f"environment variable DEFAULT_SERVING is invalid: {problems}")
     return serving
 
 
-# --- field checks ------------------------------------------------------------------------------
-
-
-class _Checker:
-    def __init__(self, source: str, lines: Mapping[str, int]) -> None:
-        self.source = source
-        self.lines = lines
-        self.errors: list[Finding] = []
-
-    def error(self, path: str | None, code: str, message: str) -> None:
-        self.errors.append(Finding(self.source, self.line(path), path or None, code, message))
-
-    def line(self, path: str | None) -> int | None:
-        """The line of the field, else of its closest enclosing field that appears in the text."""
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            parent = _LAST_SEGMENT.sub("", path)
-            if parent == path:  # a top-level field
-                return None
-            path = parent
-        return None
-
-    def unknown_fields(self, data: Mapping[str, Any], known: Sequence[str], path: str) -> None:
-        for key in data:
-            if key not in known:
-                child = join_path(path, str(key))
-                self.error(
-                    child, codes.UNKNOWN_FIELD, f"unknown field {key!r}{_did_you_mean(str(key), known)}"
-                )
-
-    def expect(self, value: Any, kind: type | tuple[type, ...], path: str, what: str) -> bool:
-        """True when ``value`` has the type; JSON booleans are never numbers."""
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            ok = False
-        else:
-            ok = isinstance(value, kind)
-        if not ok:
-            self.error(path, codes.WRONG_TYPE, f"{path} must be {what}, got {_json_type(value)}")
-        return ok
-
-    def integer(self, value: Any, path: str, low: int, high: int) -> int | None:
-        if not self.expect(value, int, path, "an integer"):
-            return None
-        if not low <= value <= high:
-            self.error(path, codes.INVALID_VALUE, f"{path} must be between {low} and {high}; got {value}")
-            return None
-        return int(value)
-
-    def choice(self, value: Any, path: str, allowed: Sequence[str]) -> str | None:
-        if not self.expect(value, str, path, f"one of {', '.join(allowed)}"):
-            return None
-        if value not in allowed:
-            self.error(
-                path,
-                codes.INVALID_VALUE,
-                f"{path} must be one of {', '.join(allowed)}; got {value!r}{_did_you_mean(value, allowed)}",
-            )
-            return None
-        return str(value)
-
-
-def _run_name(check: _Checker, data: Mapping[str, Any], default: str | None) -> str | None:
+def _run_name(check: FieldChecker, data: Mapping[str, Any], default: str | None) -> str | None:
     value = data.get("runName")
     if value is None:
         return default
@@ -316,7 +253,7 @@ def _run_name(check: _Checker, data: Mapping[str, Any], default: str | None) -> 
 
 
 def _parent(
-    check: _Checker, data: Mapping[str, Any], resolve: ParentResolver | None
+    check: FieldChecker, data: Mapping[str, Any], resolve: ParentResolver | None
 ) -> tuple[ParentModel | None, str | None]:
     """The earlier run's model a ``run:<runId>`` or custom model ARN base names, and the root
     foundation model whose facts apply; (None, None) for a foundation model base."""
@@ -339,7 +276,7 @@ def _parent(
     return parent, root
 
 
-def _chain_supported(check: _Checker, model: Model, customization_type: str, parent: ParentModel) -> None:
+def _chain_supported(check: FieldChecker, model: Model, customization_type: str, parent: ParentModel) -> None:
     """The catalog says whether a custom model of this family may be customized again, and how."""
     if model.customizes_from(customization_type, parent.customization_type):
         return
@@ -358,7 +295,7 @@ def _chain_supported(check: _Checker, model: Model, customization_type: str, par
 
 
 def _base_model(
-    check: _Checker,
+    check: FieldChecker,
     data: Mapping[str, Any],
     allowed_base_models: Sequence[str],
     region: str | None,
@@ -413,7 +350,7 @@ def allowed_customization_ids(allowed_base_models: Iterable[str]) -> frozenset[s
     return frozenset(ids)
 
 
-def _customization_type(check: _Checker, data: Mapping[str, Any]) -> str | None:
+def _customization_type(check: FieldChecker, data: Mapping[str, Any]) -> str | None:
     value = data.get("customizationType")
     if value is None:
         check.error(
@@ -436,8 +373,19 @@ def _customization_type(check: _Checker, data: Mapping[str, Any]) -> str | None:
     return check.choice(value, "customizationType", CUSTOMIZATION_TYPES)
 
 
+def _test_data(check: FieldChecker, evaluation: Any) -> str | None:
+    """The evaluation's test set URI (the rest of the block is checked by bmc.runspec.evaluation)."""
+    if not isinstance(evaluation, Mapping):
+        return None
+    return s3_object(check, evaluation.get("testData"), "evaluation.testData", required=True)
+
+
 def _hyperparameters(
-    check: _Checker, data: Mapping[str, Any], model: Model, customization_type: str, has_validation_data: bool
+    check: FieldChecker,
+    data: Mapping[str, Any],
+    model: Model,
+    customization_type: str,
+    has_validation_data: bool,
 ) -> dict[str, str]:
     value = data.get("hyperparameters")
     if value is not None and not check.expect(
@@ -453,7 +401,7 @@ def _hyperparameters(
 
 
 def _distillation(
-    check: _Checker,
+    check: FieldChecker,
     data: Mapping[str, Any],
     model: Model | None,
     customization_type: str | None,
@@ -511,206 +459,3 @@ def _distillation(
             f"{teacher.model_id} is not available in {region}; regions: {', '.join(teacher.regions)}",
         )
     return Distillation(teacher.model_id, max_length)
-
-
-def _serving(check: _Checker, value: Any, defaults: Serving, model: Model | None, *, path: str) -> Serving:
-    """The serving block merged over ``defaults`` field by field."""
-    if value is None:
-        value = {}
-    elif not check.expect(value, Mapping, path or "serving", "an object"):
-        return defaults
-    check.unknown_fields(value, SERVING_FIELDS, path)
-
-    def at(name: str) -> str:
-        return join_path(path, name)
-
-    mode = defaults.mode
-    if "mode" in value:
-        mode = check.choice(value["mode"], at("mode"), SERVING_MODES) or defaults.mode
-    units = defaults.model_units
-    if value.get("modelUnits") is not None:
-        units = (
-            check.integer(value["modelUnits"], at("modelUnits"), 1, MAX_MODEL_UNITS) or defaults.model_units
-        )
-    commitment = defaults.commitment
-    if value.get("commitment") is not None:
-        commitment = check.choice(value["commitment"], at("commitment"), COMMITMENTS) or defaults.commitment
-    ttl = defaults.ttl_hours
-    if "ttlHours" in value:
-        ttl = (
-            None
-            if value["ttlHours"] is None
-            else check.integer(value["ttlHours"], at("ttlHours"), 1, MAX_TTL_HOURS)
-        )
-
-    idle_action = defaults.idle_action
-    if value.get("idleAction") is not None:
-        idle_action = check.choice(value["idleAction"], at("idleAction"), IDLE_ACTIONS) or idle_action
-
-    if mode != "provisioned":
-        if value.get("commitment") not in (None, "none"):
-            check.error(at("commitment"), codes.INVALID_VALUE, "commitment applies only to mode provisioned")
-        commitment = "none"  # a default commitment means nothing without provisioned throughput
-    if mode == "none":
-        if value.get("ttlHours") is not None:
-            check.error(at("ttlHours"), codes.INVALID_VALUE, "ttlHours applies only when the model is served")
-        # A deployment may default to deleting idle servings while runs default to serving none.
-        if value.get("idleAction") == "delete" and path:
-            check.error(
-                at("idleAction"),
-                codes.INVALID_VALUE,
-                "idleAction delete applies only when the model is served",
-            )
-        ttl = None
-        idle_action = "notify"
-    if commitment != "none" and idle_action == "delete":
-        # A deployment may default to deleting idle servings while runs default to serving none.
-        if value.get("idleAction") == "delete" and path:
-            check.error(
-                at("idleAction"),
-                COMMITMENT_WITH_IDLE_DELETE,
-                f"a throughput committed for {commitment} cannot be deleted before its term, so idleAction "
-                "delete cannot apply: use notify or set commitment to none",
-            )
-        idle_action = "notify"  # a default of delete cannot apply to a committed throughput
-    if commitment != "none" and ttl is not None:
-        culprit = at("ttlHours") if value.get("ttlHours") is not None else at("commitment")
-        check.error(
-            culprit,
-            COMMITMENT_WITH_TTL,
-            f"a throughput committed for {commitment} cannot be deleted before its term, so ttlHours cannot "
-            "apply: remove ttlHours or set commitment to none",
-        )
-    if model is not None:
-        if mode == "provisioned" and not model.provisioned_throughput:
-            check.error(
-                at("mode"),
-                SERVING_NOT_SUPPORTED,
-                f"{model.customization_id} custom models cannot be served with provisioned throughput",
-            )
-        if mode == "on-demand" and not model.on_demand_deployment:
-            origin = "" if "mode" in value else f" (the deployment's default serving mode; set {at('mode')})"
-            check.error(
-                at("mode"),
-                SERVING_NOT_SUPPORTED,
-                f"{model.customization_id} custom models cannot be deployed on demand{origin}; "
-                "use provisioned or none",
-            )
-    return Serving(
-        mode=mode, model_units=units, commitment=commitment, ttl_hours=ttl, idle_action=idle_action
-    )
-
-
-def _tags(check: _Checker, value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not check.expect(value, Mapping, "tags", "an object of tag key to value"):
-        return {}
-    if len(value) > MAX_USER_TAGS:
-        check.error(
-            "tags",
-            TOO_MANY_TAGS,
-            f"{len(value)} tags; at most {MAX_USER_TAGS} (Bedrock allows 50 per resource and the workflow adds "
-            f"{', '.join(WORKFLOW_TAG_KEYS)})",
-        )
-    tags: dict[str, str] = {}
-    for key, tag_value in value.items():
-        path = join_path("tags", key)
-        if not 1 <= len(key) <= MAX_TAG_KEY_LENGTH or not _TAG_TEXT.fullmatch(key):
-            check.error(
-                path,
-                INVALID_TAG,
-                f"tag key {key!r} must be 1-{MAX_TAG_KEY_LENGTH} characters: letters, digits, spaces and . _ : / = + @ -",
-            )
-            continue
-        if key.lower().startswith(RESERVED_TAG_PREFIXES):
-            check.error(path, RESERVED_TAG, f"tag key {key!r}: the prefixes aws: and bmc: are reserved")
-            continue
-        if not check.expect(tag_value, str, path, "a string"):
-            continue
-        if len(tag_value) > MAX_TAG_VALUE_LENGTH or not _TAG_TEXT.fullmatch(tag_value):
-            check.error(
-                path,
-                INVALID_TAG,
-                f"tag value {tag_value!r} must be at most {MAX_TAG_VALUE_LENGTH} characters: letters, digits, "
-                "spaces and . _ : / = + @ -",
-            )
-            continue
-        tags[key] = tag_value
-    return tags
-
-
-def _notify(check: _Checker, value: Any) -> bool:
-    if value is None:
-        return True
-    if not check.expect(value, Mapping, "notify", "an object"):
-        return True
-    check.unknown_fields(value, NOTIFY_FIELDS, "notify")
-    on_success = value.get("onSuccess", True)
-    if not check.expect(on_success, bool, "notify.onSuccess", "true or false"):
-        return True
-    return bool(on_success)
-
-
-def _validation_options(check: _Checker, value: Any) -> tuple[str, ...]:
-    """``{"allow": [CODE, ...]}``: dataset rules acknowledged for this run (see docs/validation.md)."""
-    if value is None:
-        return ()
-    if not check.expect(value, Mapping, "validation", "an object"):
-        return ()
-    check.unknown_fields(value, VALIDATION_FIELDS, "validation")
-    allow = value.get("allow", [])
-    if not check.expect(allow, list, "validation.allow", "an array of finding codes"):
-        return ()
-    codes_found: list[str] = []
-    for index, code in enumerate(allow):
-        path = f"validation.allow[{index}]"
-        if not check.expect(code, str, path, "a finding code"):
-            continue
-        problems = check_allowed_codes([code])
-        if problems:
-            check.error(path, codes.INVALID_VALUE, problems[0])
-            continue
-        codes_found.append(code)
-    return tuple(dict.fromkeys(codes_found))
-
-
-# --- JSON paths and lines ----------------------------------------------------------------------
-
-
-def join_path(path: str, key: str) -> str:
-    """``serving`` + ``modelUnits`` -> ``serving.modelUnits``; odd keys are quoted: ``tags["cost center"]``."""
-    if _IDENTIFIER.fullmatch(key):
-        return f"{path}.{key}" if path else key
-    return f"{path}[{json.dumps(key)}]"
-
-
-# --- helpers -----------------------------------------------------------------------------------
-
-
-def _did_you_mean(value: str, known: Sequence[str]) -> str:
-    by_lower = {k.lower(): k for k in known}
-    guess = by_lower.get(value.lower()) or next(
-        iter(difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)), None
-    )
-    return (
-        f"; did you mean {guess!r}?"
-        if guess
-        else f" (known: {', '.join(k for k in known if k != '$schema')})"
-    )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__

@@ -18,10 +18,10 @@ from bmc.validation import codes
 from bmc.validation.validator import MAX_VALIDATION_FILES
 
 if TYPE_CHECKING:
-    from bmc.runspec.checks import _Checker
+    from bmc.runspec.checker import FieldChecker
 
 
-def s3_object(check: _Checker, value: Any, path: str, *, required: bool) -> str | None:
+def s3_object(check: FieldChecker, value: Any, path: str, *, required: bool) -> str | None:
     if value is None:
         if required:
             check.error(path, codes.MISSING_FIELD, f"{path} is required: the s3:// URI of a JSONL file")
@@ -41,7 +41,7 @@ def s3_object(check: _Checker, value: Any, path: str, *, required: bool) -> str 
     return str(value)
 
 
-def validation_data(check: _Checker, value: Any) -> tuple[str, ...]:
+def validation_data(check: FieldChecker, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
@@ -67,16 +67,20 @@ def validation_data(check: _Checker, value: Any) -> tuple[str, ...]:
 
 
 def in_data_scope(
-    check: _Checker,
+    check: FieldChecker,
     training: str | None,
     validation: Sequence[str],
     datasets_bucket: str,
     prefixes: Sequence[str] | None,
+    *,
+    test_data: str | None = None,
 ) -> None:
-    """Bedrock's service role reads the deployment's datasets bucket only, and each owner its prefixes."""
+    """Bedrock's service role reads the deployment's datasets bucket only, and each owner its
+    prefixes; the evaluation's test set is held to the same place."""
     located = [("trainingData", training)] + [
         (f"validationData[{i}]", uri) for i, uri in enumerate(validation)
     ]
+    located.append(("evaluation.testData", test_data))
     for path, uri in located:
         if uri is None:
             continue

@@ -189,6 +189,7 @@ def load_run_spec(
     allowed_base_models: Sequence[str] = (),
     region: str | None = None,
     datasets_bucket: str | None = None,
+    allowed_judge_models: Sequence[str] | None = None,
     resolve_parent: ParentResolver | None = None,
 ) -> RunSpec:
     """The validated spec of a run, read from S3 when it came as a manifest.
@@ -206,6 +207,7 @@ def load_run_spec(
         region,
         datasets_bucket,
         run_input.scope.prefixes,
+        allowed_judge_models,
         resolve_parent,
     )
     if run_input.manifest is None:

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bmc.catalog.models import Model, resolve_model
+from bmc.evaluation.dataset import DEFAULT_MAX_RECORDS
+from bmc.evaluation.gate import Gate
+from bmc.evaluation.generation import InferenceSettings
+from bmc.evaluation.judge import JudgeConfig
+from bmc.evaluation.metrics import METRICS
 from bmc.findings import Finding
 from bmc.validation import codes as validation_codes
 
@@ -71,11 +76,23 @@ FIELDS = (
     "serving",
     "tags",
     "notify",
+    "evaluation",
     "validation",
 )
 DISTILLATION_FIELDS = ("teacherModel", "maxResponseLength")
 SERVING_FIELDS = ("mode", "modelUnits", "commitment", "ttlHours", "idleAction")
 NOTIFY_FIELDS = ("onSuccess",)
+EVALUATION_FIELDS = (
+    "testData",
+    "maxRecords",
+    "compareWithBase",
+    "metrics",
+    "inference",
+    "systemPrompt",
+    "judge",
+    "gate",
+    "toleratedFailurePercentage",
+)
 VALIDATION_FIELDS = ("allow",)
 
 # Execution names: Step Functions allows more, but the run id also appears in S3 keys, tag
@@ -165,6 +182,40 @@ class Serving:
 
 
 @dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The evaluation after serving (docs/evaluation.md); ``tolerated_failure_percentage`` None
+    means the deployment's default."""
+
+    test_data: str
+    max_records: int = DEFAULT_MAX_RECORDS
+    compare_with_base: bool = True
+    metrics: tuple[str, ...] = METRICS
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+    system_prompt: str | None = None
+    judge: JudgeConfig | None = None
+    gate: Gate | None = None
+    tolerated_failure_percentage: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "testData": self.test_data,
+            "maxRecords": self.max_records,
+            "compareWithBase": self.compare_with_base,
+            "metrics": list(self.metrics),
+            "inference": self.inference.to_dict(),
+        }
+        if self.system_prompt is not None:
+            data["systemPrompt"] = self.system_prompt
+        if self.judge is not None:
+            data["judge"] = self.judge.to_dict()
+        if self.gate is not None:
+            data["gate"] = self.gate.to_dict()
+        if self.tolerated_failure_percentage is not None:
+            data["toleratedFailurePercentage"] = self.tolerated_failure_percentage
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class RunSpec:
     run_name: str
     base_model: str  # the customization id
@@ -176,6 +227,7 @@ class RunSpec:
     serving: Serving = Serving()
     tags: Mapping[str, str] = field(default_factory=dict)
     notify_on_success: bool = True
+    evaluation: Evaluation | None = None
     validation_allow: tuple[str, ...] = ()  # finding codes acknowledged for this run
     parent: ParentModel | None = None  # set when baseModel named an earlier run's model
 
@@ -202,6 +254,8 @@ class RunSpec:
         }
         if self.distillation is not None:
             data["distillation"] = self.distillation.to_dict()
+        if self.evaluation is not None:
+            data["evaluation"] = self.evaluation.to_dict()
         if self.validation_allow:
             data["validation"] = {"allow": list(self.validation_allow)}
         if self.parent is not None:

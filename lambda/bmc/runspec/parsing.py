@@ -13,7 +13,8 @@ from typing import Any
 
 from bmc.findings import Finding
 from bmc.runspec.bounds import load_json_text
-from bmc.runspec.checks import SpecOptions, check_spec, checked, join_path
+from bmc.runspec.checker import join_path
+from bmc.runspec.checks import SpecOptions, check_spec, checked
 from bmc.runspec.model import DUPLICATE_KEY, RunSpec, SpecCheck
 from bmc.validation import codes
 

@@ -51,11 +51,10 @@ from bmc.validation.fastpath import make_fast_path
 from bmc.validation.formats import Issue, make_checker
 from bmc.validation.hints import ShapeTally
 from bmc.validation.report import DatasetStats, SourceLineage, ValidationReport
-from bmc.validation.scan import FileScan, parse_failure
+from bmc.validation.scan import FileScan
 from bmc.validation.tokens import GUIDE_BYTES_PER_TOKEN, STRICT_BYTES_PER_TOKEN
 
-# parse_failure lives in bmc.validation.scan; bmc.evaluation.dataset still imports it from here.
-__all__ = ["DatasetStats", "ValidationReport", "check_allowed_codes", "parse_failure", "validate_datasets"]
+__all__ = ["DatasetStats", "ValidationReport", "check_allowed_codes", "validate_datasets"]
 
 MAX_VALIDATION_FILES = 10  # validationDataConfig.validators accepts at most 10 S3 URIs
 TOKEN_BASIS = (

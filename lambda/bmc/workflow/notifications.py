@@ -14,13 +14,15 @@ from urllib.parse import quote
 
 from aws_lambda_powertools import Logger
 
-from bmc.aws.registry import COMPLETED, FAILED, STOPPED, TRAINED, Registry, belongs_to
+from bmc.aws.registry import COMPLETED, FAILED, REJECTED, STOPPED, TRAINED, Registry, belongs_to
 from bmc.catalog.estimate import serving_cost
+from bmc.evaluation.report import comparison_table
 
 logger = Logger(child=True)
 
 MAX_SUBJECT_LENGTH = 100
 SUCCEEDED = "SUCCEEDED"
+GATE_FAILED_ERROR = "EvaluationGateFailed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,15 @@ def metrics_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def evaluation_lines(evaluation: Any) -> list[str]:
+    """The evaluation's headline: base vs custom per metric with intervals, and the gate."""
+    if not isinstance(evaluation, Mapping) or not isinstance(evaluation.get("summary"), Mapping):
+        return []
+    gate = evaluation.get("gate")
+    table = comparison_table(evaluation["summary"], gate if isinstance(gate, Mapping) else None)
+    return ["", "Evaluation (custom model vs its base):", *(f"  {line}" if line else "" for line in table)]
+
+
 def lineage_lines(lineage: Mapping[str, Any]) -> list[str]:
     """Which bytes and which base trained the model: one line per dataset, then the parent."""
     from bmc.lineage.datasets import recorded_datasets, snapshot_taken  # the notify function imports little
@@ -132,6 +143,20 @@ def serving_cost_line(spec: Mapping[str, Any], serving: Mapping[str, Any]) -> st
         commitment=str(asked.get("commitment") or "none"),
         ttl_hours=asked.get("ttlHours"),
     ).describe()
+
+
+def result_lines(run: Mapping[str, Any]) -> list[str]:
+    """What the run produced: its metrics, its lineage and its evaluation, each when it has one."""
+    lines: list[str] = []
+    summary = run.get("metricsSummary")
+    if isinstance(summary, Mapping):
+        lines += ["", "Metrics:", *metrics_lines(summary)]
+    lineage = run.get("lineage")
+    if isinstance(lineage, Mapping):
+        described = lineage_lines(lineage)
+        if described:
+            lines += ["", "Lineage:", *described]
+    return lines + evaluation_lines(run.get("evaluation"))
 
 
 def compose(
@@ -178,14 +203,7 @@ def compose(
     warnings = [w for w in run.get("warnings") or [] if isinstance(w, Mapping)]
     if warnings:
         lines += ["", "Warnings:", *(f"  {w.get('code')}: {w.get('message')}" for w in warnings)]
-    summary = run.get("metricsSummary")
-    if isinstance(summary, Mapping):
-        lines += ["", "Metrics:", *metrics_lines(summary)]
-    lineage = run.get("lineage")
-    if isinstance(lineage, Mapping):
-        described = lineage_lines(lineage)
-        if described:
-            lines += ["", "Lineage:", *described]
+    lines += result_lines(run)
     if cleanup:
         lines += ["", "Cleanup:"]
         lines += [f"  done: {action}" for action in cleanup.get("actions", [])]
@@ -245,14 +263,28 @@ def notify_success(
     topic_arn: str,
     sns_client: Any,
 ) -> dict[str, Any]:
-    """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false."""
+    """Complete a run that serves nothing, then publish its success unless notify.onSuccess is false;
+    a run the evaluation gate REJECTED is always notified, with the gate's reason."""
     run = complete_unserved_run(run_id, registry)
     spec = run.get("spec") or {}
     status = str(run.get("status"))
-    if not (spec.get("notify") or {}).get("onSuccess", True):
+    rejection = None
+    if status == REJECTED:  # always told: the model the run trained was refused
+        gate = (run.get("evaluation") or {}).get("gate") or {}
+        rejection = {
+            "error": GATE_FAILED_ERROR,
+            "cause": str(gate.get("reason") or "the evaluation gate failed"),
+        }
+    elif not (spec.get("notify") or {}).get("onSuccess", True):
         return {"messageId": None, "status": status}
     message = compose(
-        prefix=prefix, region=region, run_id=run_id, status=status, run=run, execution_arn=execution_arn
+        prefix=prefix,
+        region=region,
+        run_id=run_id,
+        status=status,
+        run=run,
+        execution_arn=execution_arn,
+        error=rejection,
     )
     return {"messageId": publish(message, topic_arn=topic_arn, sns_client=sns_client), "status": status}
 

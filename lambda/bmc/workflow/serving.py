@@ -75,12 +75,35 @@ class ScheduleSettings:
         return target
 
 
-def serving_kind(spec: RunSpec) -> str:
+@dataclass(frozen=True, slots=True)
+class ServingPlan:
+    """What StartServing creates: the run's serving, or a temporary one for its evaluation."""
+
+    kind: str
+    model_units: int = 1
+    commitment: str = "none"
+    temporary: bool = False  # created for the evaluation only, deleted when it ends
+
+
+def serving_plan(spec: RunSpec) -> ServingPlan:
+    """The run's serving; with mode none and an evaluation, the cheapest serving the catalog
+    allows for the model (``Model.evaluation_serving``), marked temporary."""
     if spec.serving.mode == "provisioned":
-        return PROVISIONED
+        return ServingPlan(PROVISIONED, spec.serving.model_units, spec.serving.commitment)
     if spec.serving.mode == "on-demand":
-        return ON_DEMAND
-    raise InvalidTaskInput("serve was invoked for a run whose serving mode is none")
+        return ServingPlan(ON_DEMAND)
+    if spec.evaluation is not None:
+        cheapest = spec.model.evaluation_serving
+        if cheapest.mode == ON_DEMAND:
+            return ServingPlan(ON_DEMAND, temporary=True)
+        return ServingPlan(PROVISIONED, cheapest.model_units or 1, temporary=True)
+    raise InvalidTaskInput(
+        "serve was invoked for a run whose serving mode is none and that has no evaluation"
+    )
+
+
+def serving_kind(spec: RunSpec) -> str:
+    return serving_plan(spec).kind
 
 
 def resource_name(kind: str, names: RunNames) -> str:
@@ -102,7 +125,8 @@ def start(
     prefix: str,
 ) -> dict[str, Any]:
     """Create the throughput or deployment; the run becomes DEPLOYING."""
-    kind = serving_kind(spec)
+    plan = serving_plan(spec)
+    kind = plan.kind
     name = resource_name(kind, names)
     recorded = registry.require(run_id).get("serving") or {}
     if recorded.get("kind") == kind and recorded.get("arn"):
@@ -110,19 +134,22 @@ def start(
         return _state(
             kind, str(recorded["arn"]), str(recorded.get("status") or CREATING), ready=False, polls=0
         )
+    recorded_serving: dict[str, Any] = {"kind": kind, "name": name, "arn": None, "status": CREATING}
+    if plan.temporary:
+        recorded_serving["temporary"] = True
     registry.transition(
         run_id,
         DEPLOYING,
-        detail=f"creating {kind} serving {name}",
-        fields={"serving": {"kind": kind, "name": name, "arn": None, "status": CREATING}},
+        detail=f"creating {kind} serving {name}" + (" for the evaluation only" if plan.temporary else ""),
+        fields={"serving": recorded_serving},
     )
     tags = resource_tags(spec, run_id, prefix)
     if kind == PROVISIONED:
         arn = bedrock.create_throughput(
             name=name,
             model_arn=custom_model_arn,
-            model_units=spec.serving.model_units,
-            commitment=spec.serving.commitment,
+            model_units=plan.model_units,
+            commitment=plan.commitment,
             tags=tags,
             token=name,
         )
