@@ -81,7 +81,13 @@ MODULES: dict[str, Module] = {
     ),
     "runspec": Module(
         sources=("lambda/bmc/runspec/*.py",),
-        tests=_unit("test_runspec", "test_examples", "test_handlers_prepare", "test_runspec_rules"),
+        tests=_unit(
+            "test_runspec",
+            "test_runspec_evaluation",
+            "test_examples",
+            "test_handlers_prepare",
+            "test_runspec_rules",
+        ),
     ),
     "evaluation": Module(
         sources=(
@@ -211,6 +217,13 @@ def _statuses(work: Path) -> dict[str, str]:
     return statuses
 
 
+def _earlier_survivors(work: Path) -> list[str]:
+    """The mutants an earlier run of the module did not kill (mutmut's own record of it)."""
+    if not (work / "mutants" / "mutmut-stats.json").exists():
+        return []
+    return sorted(m for m, status in _statuses(work).items() if status in ("survived", "no tests"))
+
+
 def _tests_of(work: Path, module: Module, mutant: str) -> list[str]:
     """The tests mutmut ran against ``mutant`` (those that reached its function), else all of them."""
     stats = json.loads((work / "mutants" / "mutmut-stats.json").read_text(encoding="utf-8"))
@@ -332,12 +345,12 @@ def main() -> int:
         module = MODULES[name]
         print(f"== {name}: {', '.join(module.sources)} against {' '.join(_tests(module))}", flush=True)
         work = _prepare(name, module, keep=options.keep)
-        earlier = _saved_score(name) if options.keep else None
+        earlier = _earlier_survivors(work) if options.keep else []
         started = time.monotonic()
         _mutmut(work, "run", "--max-children", jobs)
-        if earlier and earlier.survivors:
+        if earlier:
             # mutmut keeps a verdict until the function changes: try earlier survivors against new tests.
-            _mutmut(work, "run", "--max-children", jobs, *earlier.survivors)
+            _mutmut(work, "run", "--max-children", jobs, *earlier)
         scores.append(_score(name, work, module, time.monotonic() - started, recheck=not options.no_recheck))
     _print(scores)
     below = [s.module for s in scores if s.percent < GOAL]

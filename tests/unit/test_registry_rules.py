@@ -36,13 +36,16 @@ ALLOWED: dict[str, set[str]] = {
     "TRAINING": {"TRAINED", "FAILED", "STOPPED"},
     "TRAINED": {"DEPLOYING", "COMPLETED", "FAILED", "STOPPED", "DELETED"},
     "DEPLOYING": {"IN_SERVICE", "FAILED", "STOPPED"},
-    "IN_SERVICE": {"COMPLETED", "FAILED", "STOPPED", "DELETED"},
+    "IN_SERVICE": {"EVALUATING", "COMPLETED", "FAILED", "STOPPED", "DELETED"},
+    # The evaluation gate: the model passes (back to serving, or done) or is REJECTED.
+    "EVALUATING": {"IN_SERVICE", "COMPLETED", "REJECTED", "FAILED", "STOPPED"},
     "COMPLETED": {"DELETED"},
+    "REJECTED": {"DELETED"},
     "FAILED": {"DELETED"},
     "STOPPED": {"DELETED"},
     "DELETED": set(),
 }
-TERMINAL = {"COMPLETED", "FAILED", "STOPPED", "DELETED"}
+TERMINAL = {"COMPLETED", "REJECTED", "FAILED", "STOPPED", "DELETED"}
 SERIALIZER = TypeSerializer()
 
 
