@@ -631,10 +631,6 @@ def _claim_unchanged(registry: reg.Registry, run_id: str) -> bool:
     return registry.claim_if_unchanged(run_id, {"status": "TRAINED"}, {"action": "report"})
 
 
-def _restore_token(registry: reg.Registry, run_id: str) -> bool:
-    return registry.claim_task_token(run_id) == "token-1" and registry.restore_task_token(run_id, "token-1")
-
-
 @pytest.mark.parametrize(
     "write",
     [
@@ -642,9 +638,8 @@ def _restore_token(registry: reg.Registry, run_id: str) -> bool:
         _claim_serving,
         _claim_unchanged,
         lambda registry, run_id: registry.claim_task_token(run_id) == "token-1",
-        _restore_token,
     ],
-    ids=["update", "claim_serving", "claim_if_unchanged", "claim_task_token", "restore_task_token"],
+    ids=["update", "claim_serving", "claim_if_unchanged", "claim_task_token"],
 )
 def test_every_write_stamps_the_time(cloud: Cloud, write: Any) -> None:
     create_with_status(cloud, "stamp", "TRAINED")
@@ -704,3 +699,52 @@ def test_refusals_name_the_run_and_the_rule(cloud: Cloud) -> None:
     with pytest.raises(ValueError) as not_bookkeeping:
         cloud.registry.write_state("sweeper", {})
     assert str(not_bookkeeping.value) == "bookkeeping keys start with '#' so they can never be a run id"
+
+
+def test_a_restored_token_stamps_the_time(cloud: Cloud) -> None:
+    create(cloud, "restored")
+    cloud.registry.store_task_token("restored", "token-1")
+    assert cloud.registry.claim_task_token("restored") == "token-1"
+    reg.use_clock(lambda: WRITES_AT)  # the local cloud resets it
+    assert cloud.registry.restore_task_token("restored", "token-1")
+    assert cloud.run("restored")["updatedAt"] == "2031-05-06T09:10:11.250Z"
+
+
+def test_a_new_run_is_registered_once_with_its_names_and_times(cloud: Cloud) -> None:
+    reg.use_clock(lambda: WRITES_AT)  # the local cloud resets it
+    names = {"jobName": "bmc-new-job", "customModelName": "bmc-new-model"}
+
+    def register(names: dict[str, str]) -> bool:
+        return cloud.registry.create_run(
+            "new",
+            spec=None,
+            source={"type": "api"},
+            names=names,
+            execution_arn="arn:new",
+            owner=Owner("team:a"),
+        )
+
+    assert register(names) is True
+    run = cloud.run("new")
+    assert run["names"] == names
+    assert run["createdAt"] == run["updatedAt"] == "2031-05-06T09:10:11.250Z"
+    assert run["statusHistory"] == [{"status": "PENDING", "at": run["createdAt"], "detail": "run registered"}]
+    assert register({"jobName": "other"}) is False
+    assert cloud.run("new")["names"] == names
+
+
+def test_the_registry_reads_its_own_writes(cloud: Cloud) -> None:
+    """A record just written is read strongly consistent (AWS would else serve a stale copy)."""
+    client = clients.client("dynamodb")
+    sent: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(dict(params))
+
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
+    try:
+        create(cloud, "read-back")
+        assert cloud.registry.get("read-back") is not None
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
+    assert [params["ConsistentRead"] for params in sent] == [True]
