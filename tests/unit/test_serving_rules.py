@@ -11,11 +11,13 @@ import pytest
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.errors import InvalidTaskInput, ServingFailed, ServingTimedOut
 from bmc.handlers import serve
-from bmc.runspec import RunNames, RunSpec
+from bmc.runspec import RunNames, RunSpec, validate_spec
 from bmc.workflow import serving
 
+from localcloud import samples
 from localcloud.bedrock import ProvisioningScript
 from tests.unit.workflow_support import (
+    DATASETS_BUCKET,
     EXPIRY_FUNCTION_ARN,
     MAX_SERVING_POLLS,
     SCHEDULE_GROUP,
@@ -247,3 +249,72 @@ def test_the_expiry_reason_is_the_ttl_unless_told(cloud: Cloud) -> None:
     run = cloud.run("run-1")
     assert run["serving"]["deletedReason"] == "serving deleted at the end of its ttlHours"
     assert run["statusHistory"][-1]["detail"] == "serving deleted at the end of its ttlHours"
+
+
+# --- the serving an evaluation needs ------------------------------------------------------------
+
+EVALUATION = {"testData": f"s3://{DATASETS_BUCKET}/data/test.jsonl"}
+
+
+def planned(base_model: str, region: str = "us-east-1", **fields: Any) -> serving.ServingPlan:
+    checked = validate_spec(
+        spec(baseModel=base_model, evaluation=EVALUATION, validationData=None, **fields),
+        region=region,
+        datasets_bucket=DATASETS_BUCKET,
+        allowed_judge_models=(),
+    )
+    assert checked.spec is not None, checked.errors
+    return serving.serving_plan(checked.spec)
+
+
+def test_the_serving_plan_is_the_runs_own_serving_when_it_has_one() -> None:
+    chosen = {"mode": "provisioned", "modelUnits": 2, "commitment": "OneMonth"}
+    assert planned("amazon.nova-micro-v1", serving=chosen) == serving.ServingPlan(
+        "provisioned", 2, "OneMonth"
+    )
+    assert planned("amazon.nova-micro-v1", serving={"mode": "on-demand"}) == serving.ServingPlan(
+        "on-demand", 1, "none", temporary=False
+    )
+
+
+def test_an_evaluation_without_serving_gets_the_cheapest_temporary_one() -> None:
+    # Nova Micro serves on demand; Claude 3 Haiku only on one no-commitment model unit.
+    assert planned("amazon.nova-micro-v1") == serving.ServingPlan("on-demand", 1, "none", temporary=True)
+    assert planned("anthropic.claude-3-haiku-20240307-v1", region="us-west-2") == serving.ServingPlan(
+        "provisioned", 1, "none", temporary=True
+    )
+    without = RunSpec.from_dict(spec())
+    with pytest.raises(InvalidTaskInput) as refused:
+        serving.serving_plan(without)
+    assert str(refused.value) == (
+        "serve was invoked for a run whose serving mode is none and that has no evaluation"
+    )
+
+
+def test_a_temporary_serving_is_recorded_as_such(cloud: Cloud) -> None:
+    cloud.put_jsonl("data/test.jsonl", list(samples.evaluation_records(8)))
+    state = collected(cloud, "run-1", evaluation=EVALUATION)
+    state = dict(step("run-1", serve.handler, state, "serving", action="start"))
+    record = cloud.run("run-1")
+    name = RunNames.from_dict(state["names"]).deployment_name
+    assert record["serving"] == {
+        "kind": "on-demand",
+        "name": name,
+        "arn": state["serving"]["arn"],
+        "status": "Creating",
+        "temporary": True,
+    }
+    assert record["statusHistory"][-1]["detail"] == (
+        f"creating on-demand serving {name} for the evaluation only"
+    )
+
+
+def test_the_runs_own_serving_is_not_temporary(cloud: Cloud) -> None:
+    started(cloud, mode="provisioned", modelUnits=2)
+    record = cloud.run("run-1")
+    assert "temporary" not in record["serving"]
+    assert (
+        record["statusHistory"][-1]["detail"] == f"creating provisioned serving {record['serving']['name']}"
+    )
+    [throughput] = cloud.sim.throughputs()
+    assert throughput.model_units == 2
