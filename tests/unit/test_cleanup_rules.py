@@ -231,6 +231,37 @@ def test_failure_records(error: dict[str, Any] | None, expected: dict[str, str])
     assert failure_record(error) == expected
 
 
+def test_the_recorded_job_arn_wins_over_the_recorded_name(cloud: Cloud) -> None:
+    # The name is the fallback for a job created but never recorded; once the ARN is recorded
+    # it is what names the job, whatever job a name leads to.
+    job_arn = submitted("run-1")["job"]["jobArn"]
+    other_job = submitted("run-2")["job"]["jobArn"]
+    names = cloud.run("run-1")["names"]
+    cloud.registry.update(
+        "run-1", fields={"names": {**names, "jobName": cloud.run("run-2")["names"]["jobName"]}}
+    )
+    result = clean(cloud, "run-1", {"Error": "X"})
+    assert result["actions"] == [f"stopped the customization job {job_arn}", "marked the run FAILED"]
+    assert cloud.sim.job(job_arn).status == "Stopping"
+    assert cloud.sim.job(other_job).status == "InProgress"
+
+
+def test_a_job_created_but_never_recorded_is_found_by_its_name(cloud: Cloud) -> None:
+    job_arn = submitted("run-1")["job"]["jobArn"]
+    cloud.registry.update("run-1", remove=("jobArn",))  # SubmitJob died before recording the ARN
+    result = clean(cloud, "run-1", {"Error": "X"})
+    assert result["actions"] == [f"stopped the customization job {job_arn}", "marked the run FAILED"]
+
+
+def test_a_serving_record_that_is_not_a_map_is_ignored_not_fatal(cloud: Cloud) -> None:
+    # Cleanup never raises: a malformed record still ends marked, the original error kept.
+    submitted("run-1")
+    cloud.registry.update("run-1", fields={"serving": "arn:aws:bedrock:us-east-1:123456789012:x"})
+    result = clean(cloud, "run-1", {"Error": "X", "Cause": "y"})
+    assert result["problems"] == [] and result["actions"][-1] == "marked the run FAILED"
+    assert cloud.run("run-1")["status"] == "FAILED"
+
+
 # --- what operators read in the logs ------------------------------------------------------------
 
 
