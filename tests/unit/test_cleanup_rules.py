@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.handlers import cleanup as cleanup_handler
 from bmc.handlers import serve
 from bmc.tenancy import Owner
 from bmc.workflow import cleanup as cleanup_module
 from bmc.workflow.cleanup import Execution, clean_up, failure_record
+from botocore.exceptions import ClientError
 
 from tests.unit.workflow_support import (
     SCHEDULE_GROUP,
@@ -260,6 +262,56 @@ def test_a_serving_record_that_is_not_a_map_is_ignored_not_fatal(cloud: Cloud) -
     result = clean(cloud, "run-1", {"Error": "X", "Cause": "y"})
     assert result["problems"] == [] and result["actions"][-1] == "marked the run FAILED"
     assert cloud.run("run-1")["status"] == "FAILED"
+
+
+def test_a_serving_created_before_its_arn_was_recorded_is_named_by_its_name(cloud: Cloud) -> None:
+    serving_run(cloud, "run-1")
+    name = cloud.run("run-1")["serving"]["name"]
+    cloud.registry.update("run-1", fields={"serving.arn": None})  # StartServing died after the create call
+    result = clean(cloud, "run-1", {"Error": "X"})
+    assert result["actions"][0] == f"deleted provisioned serving {name}"
+    assert cloud.sim.throughputs() == []
+
+
+def test_a_schedule_created_but_not_recorded_on_the_serving_is_found_by_the_runs_names(cloud: Cloud) -> None:
+    serving_run(cloud, "run-1", ttlHours=2)
+    schedule = cloud.run("run-1")["names"]["scheduleName"]
+    # CheckServing died between creating the schedule and recording it on the serving.
+    cloud.registry.update("run-1", remove=("serving.scheduleName",))
+    result = clean(cloud, "run-1", {"Error": "X"})
+    assert f"deleted the expiry schedule {schedule}" in result["actions"]
+    assert cloud.scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"] == []
+
+
+def test_a_schedule_that_cannot_be_deleted_is_a_named_problem(cloud: Cloud) -> None:
+    serving_run(cloud, "run-1", ttlHours=2)
+    scheduler = clients.client("scheduler")
+
+    def throttled(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "DeleteSchedule"
+        )
+
+    scheduler.meta.events.register("before-call.scheduler.DeleteSchedule", throttled)
+    try:
+        result = clean(cloud, "run-1", {"Error": "X"})
+    finally:
+        scheduler.meta.events.unregister("before-call.scheduler.DeleteSchedule", throttled)
+    assert result["problems"] == [
+        "delete the expiry schedule: ClientError: An error occurred (ThrottlingException) when calling the "
+        "DeleteSchedule operation: Rate exceeded"
+    ]
+    assert result["actions"][-1] == "marked the run FAILED"
+
+
+def test_a_run_that_cannot_be_marked_is_a_named_problem(cloud: Cloud) -> None:
+    submitted("run-1")
+    cloud.registry.update("run-1", fields={"status": "DELETED"})
+    result = clean(cloud, "run-1", {"Error": "X"})
+    assert result["problems"] == [
+        "mark the run FAILED: RunStateConflict: run run-1 is DELETED: it cannot become FAILED"
+    ]
+    assert "marked the run FAILED" not in result["actions"]
 
 
 # --- what operators read in the logs ------------------------------------------------------------
