@@ -95,7 +95,12 @@ MODULES: dict[str, Module] = {
             "lambda/bmc/evaluation/summary.py",
             "lambda/bmc/evaluation/gate.py",
         ),
-        tests=_unit("test_evaluation_metrics", "test_evaluation_catalog", "test_evaluation_rules"),
+        tests=_unit(
+            "test_evaluation_metrics",
+            "test_evaluation_catalog",
+            "test_evaluation_rules",
+            "test_runspec_evaluation",
+        ),
     ),
     "lineage": Module(
         sources=("lambda/bmc/lineage/*.py",),

@@ -16,6 +16,7 @@ from bmc.evaluation.judge import JudgeConfig, Verdict
 from bmc.evaluation.metrics import SystemScores, score_system
 from bmc.evaluation.results import EvaluatedRecord
 from bmc.evaluation.summary import FAILURE_EXAMPLES, primary_metric, summarize
+from bmc.findings import FieldError
 
 # --- the gate -----------------------------------------------------------------------------------
 
@@ -40,6 +41,26 @@ def test_gate_refusals_exactly(data: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError) as refused:
         Gate.from_dict(data)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "code"),
+    [
+        ({"metric": "bleu", "zeta": 1, "alpha": 2}, "gate.alpha", "UNKNOWN_FIELD"),
+        ({"minDelta": 1}, "gate.metric", "MISSING_FIELD"),
+        ({"metric": "perplexity"}, "gate.metric", "INVALID_VALUE"),
+        ({"metric": "bleu", "minDelta": "1"}, "gate.minDelta", "INVALID_VALUE"),
+        ({"metric": "bleu", "minDelta": math.inf}, "gate.minDelta", "INVALID_VALUE"),
+        ({"metric": "bleu", "minDelta": -math.inf}, "gate.minDelta", "INVALID_VALUE"),
+        ({"metric": "bleu", "minDelta": math.nan}, "gate.minDelta", "INVALID_VALUE"),
+        ({"metric": "bleu", "onFail": "delete"}, "gate.onFail", "INVALID_VALUE"),
+    ],
+)
+def test_gate_refusals_name_their_field_and_code(data: dict[str, object], field: str, code: str) -> None:
+    # The run spec check locates each refusal by these (evaluation.gate.<field>).
+    with pytest.raises(FieldError) as refused:
+        Gate.from_dict(data)
+    assert (refused.value.field, refused.value.code) == (field, code)
 
 
 def test_a_gate_reads_its_defaults_and_only_the_evaluated_metrics() -> None:
