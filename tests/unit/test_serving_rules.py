@@ -215,7 +215,9 @@ def test_a_record_without_its_arn_deletes_by_name(cloud: Cloud) -> None:
     assert cloud.sim.throughputs() == []
 
 
-def test_expiring_a_run_that_serves_nothing_changes_nothing(cloud: Cloud) -> None:
+def test_expiring_a_run_that_serves_nothing_changes_nothing(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
     collected(cloud, "run-1")
     before = cloud.run("run-1")
     assert serving.expire("run-1", registry=cloud.registry, bedrock=BedrockOps()) == {
@@ -224,6 +226,12 @@ def test_expiring_a_run_that_serves_nothing_changes_nothing(cloud: Cloud) -> Non
         "status": "TRAINED",
     }
     assert cloud.run("run-1") == before
+    # An expiry schedule that finds nothing to delete is worth a look: the warning names the run.
+    [warning] = [
+        r for r in caplog.records if r.name.endswith("bmc.workflow.serving") and r.levelname == "WARNING"
+    ]
+    assert warning.getMessage() == "the run serves nothing"
+    assert warning.runId == "run-1"  # type: ignore[attr-defined]
 
 
 def test_expiring_the_serving_of_a_failed_run_keeps_it_failed(cloud: Cloud) -> None:
