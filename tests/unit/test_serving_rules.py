@@ -120,8 +120,21 @@ def test_a_failure_without_a_reason_says_so(cloud: Cloud) -> None:
 def test_a_check_without_an_arn_is_refused(cloud: Cloud) -> None:
     state = started(cloud, mode="provisioned")
     for broken in ({"kind": "provisioned", "polls": 0}, {"kind": "provisioned", "arn": "", "polls": 0}):
-        with pytest.raises(InvalidTaskInput, match=r"needs \$\.serving\.arn"):
+        with pytest.raises(InvalidTaskInput) as refused:
             check({**state, "serving": broken})
+        assert str(refused.value) == "CheckServing needs $.serving.arn from StartServing"
+
+
+def test_each_poll_records_what_bedrock_reports(cloud: Cloud) -> None:
+    state = started(cloud, mode="provisioned")
+    cloud.registry.update("run-1", fields={"serving.status": "Unknown"})  # a stale record
+    check(state)
+    assert cloud.run("run-1")["serving"]["status"] == "Creating"
+    cloud.sim.advance(600)
+    check(state)
+    record = cloud.run("run-1")
+    assert record["serving"]["status"] == "InService"
+    assert record["statusHistory"][-1]["detail"] == "provisioned serving InService"
 
 
 def test_a_check_reads_the_kind_from_the_spec_when_the_state_lacks_it(cloud: Cloud) -> None:
@@ -186,10 +199,14 @@ def test_the_expiry_is_ttl_hours_after_now(cloud: Cloud) -> None:
 # --- schedules ----------------------------------------------------------------------------------
 
 
-def test_creating_a_schedule_twice_is_harmless_and_deleting_a_missing_one_is_false(cloud: Cloud) -> None:
+def test_creating_a_schedule_twice_is_harmless_and_deleting_a_missing_one_is_false(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
     serving.create_expiry_schedule("run-1", "bmc-ttl-run-1", "2030-01-01T00:00:00.000Z", SETTINGS)
     serving.create_expiry_schedule("run-1", "bmc-ttl-run-1", "2030-01-01T00:00:00.000Z", SETTINGS)
     assert len(cloud.scheduler.list_schedules(GroupName=SCHEDULE_GROUP)["Schedules"]) == 1
+    [note] = [r for r in caplog.records if r.getMessage() == "expiry schedule exists already"]
+    assert (note.runId, note.schedule) == ("run-1", "bmc-ttl-run-1")  # type: ignore[attr-defined]
     assert serving.delete_expiry_schedule("bmc-ttl-run-1", SCHEDULE_GROUP) is True
     assert serving.delete_expiry_schedule("bmc-ttl-run-1", SCHEDULE_GROUP) is False
 
