@@ -125,10 +125,25 @@ def test_a_check_without_an_arn_is_refused(cloud: Cloud) -> None:
         assert str(refused.value) == "CheckServing needs $.serving.arn from StartServing"
 
 
+def test_a_retried_start_returns_the_recorded_serving_without_creating_again(cloud: Cloud) -> None:
+    # A creation token is only honoured for a while: a retry must not lean on it.
+    for mode, create in (
+        ("provisioned", "CreateProvisionedModelThroughput"),
+        ("on-demand", "CreateCustomModelDeployment"),
+    ):
+        run_id = f"retry-{mode}"
+        state = started(cloud, run_id, mode=mode)
+        before = cloud.run(run_id)
+        again = step(run_id, serve.handler, state, None, action="start")
+        assert again == state["serving"] and again["kind"] == mode
+        assert len(cloud.sim.calls(create)) == 1
+        assert cloud.run(run_id)["statusHistory"] == before["statusHistory"]
+
+
 def test_each_poll_records_what_bedrock_reports(cloud: Cloud) -> None:
     state = started(cloud, mode="provisioned")
     cloud.registry.update("run-1", fields={"serving.status": "Unknown"})  # a stale record
-    check(state)
+    assert check(state)["serving"]["kind"] == "provisioned"  # the state the next poll reads
     assert cloud.run("run-1")["serving"]["status"] == "Creating"
     cloud.sim.advance(600)
     check(state)
