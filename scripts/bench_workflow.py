@@ -116,6 +116,8 @@ def main() -> int:
     parser.add_argument("--skip-suite", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    # The hourly sweeper's metrics go to stdout as embedded-metric JSON: not the bench's figures.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory(prefix="bmc-bench-") as outdir:
         templates, prefix = synthesize_templates(Path(outdir))
