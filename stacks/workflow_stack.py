@@ -13,7 +13,7 @@ from constructs_lib.notifications import RunNotifications
 from constructs_lib.sweeper import OrphanSweeper
 from constructs_lib.triggers import WorkflowTriggers
 from constructs_lib.workflow import CustomizationWorkflow, EvaluationWiring, WorkflowTimings
-from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources
+from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources, WorkflowSettings
 from stacks.config import AppConfig
 from stacks.foundation_stack import FoundationStack
 
@@ -37,7 +37,13 @@ class WorkflowStack(Stack):
         self.lambdas = WorkflowLambdas(
             self,
             "WorkflowLambdas",
-            config=config,
+            settings=WorkflowSettings(
+                prefix=config.prefix,
+                allowed_base_models=config.allowed_base_models,
+                allow_legacy_base_models=config.allow_legacy_base_models,
+                serving=config.serving,
+                tenancy=config.tenancy,
+            ),
             topic=notifications.topic,
             resources=WorkflowResources(
                 registry=foundation.registry,
