@@ -66,13 +66,9 @@ class WorkflowLambdas(Construct):
             resources=resources, prefix=settings.prefix, state_machine_arn=self.state_machine_arn
         )
 
-        preparation = add_preparation(shared, grants, settings=settings, resources=resources)
-        self.prepare_run = preparation.prepare_run
-        self.validate_datasets = preparation.validate_datasets
-        self.preflight = preparation.preflight
-        self.snapshot_datasets = preparation.snapshot_datasets
+        self.preparation = add_preparation(shared, grants, settings=settings, resources=resources)
 
-        training = add_training(
+        self.training = add_training(
             shared,
             grants,
             settings=settings,
@@ -80,14 +76,8 @@ class WorkflowLambdas(Construct):
             topic=topic,
             state_machine_arn=self.state_machine_arn,
         )
-        self.submit_job = training.submit_job
-        self.await_job = training.await_job
-        self.job_events = training.job_events
-        self.reconcile = training.reconcile
-        self.collect_metrics = training.collect_metrics
-        self.start_run = training.start_run
 
-        serving = add_serving(
+        self.serving = add_serving(
             self,
             shared,
             grants,
@@ -96,10 +86,8 @@ class WorkflowLambdas(Construct):
             schedule_group_name=self.schedule_group.ref,
             failed_invocations=self.failed_invocations,
         )
-        self.expire_serving = serving.expire_serving
-        self.serve = serving.serve
 
-        outcome = add_outcome(
+        self.outcome = add_outcome(
             shared,
             grants,
             settings=settings,
@@ -107,10 +95,6 @@ class WorkflowLambdas(Construct):
             schedule_group_name=self.schedule_group.ref,
             topic=topic,
         )
-        self.cleanup = outcome.cleanup
-        self.execution_ended = outcome.execution_ended
-        self.write_report = outcome.write_report
-        self.notify = outcome.notify
         self._acknowledge_scoped_wildcards()
 
     def _failed_invocations_queue(self) -> sqs.Queue:
@@ -126,18 +110,19 @@ class WorkflowLambdas(Construct):
 
     @property
     def workflow_functions(self) -> WorkflowFunctions:
+        preparation, training, outcome = self.preparation, self.training, self.outcome
         return WorkflowFunctions(
-            prepare_run=self.prepare_run,
-            validate_datasets=self.validate_datasets,
-            preflight=self.preflight,
-            snapshot_datasets=self.snapshot_datasets,
-            submit_job=self.submit_job,
-            await_job=self.await_job,
-            collect_metrics=self.collect_metrics,
-            serve=self.serve,
-            notify=self.notify,
-            cleanup=self.cleanup,
-            write_report=self.write_report,
+            prepare_run=preparation.prepare_run,
+            validate_datasets=preparation.validate_datasets,
+            preflight=preparation.preflight,
+            snapshot_datasets=preparation.snapshot_datasets,
+            submit_job=training.submit_job,
+            await_job=training.await_job,
+            collect_metrics=training.collect_metrics,
+            serve=self.serving.serve,
+            notify=outcome.notify,
+            cleanup=outcome.cleanup,
+            write_report=outcome.write_report,
         )
 
     def all_functions(self) -> list[RuntimeFunction]:
