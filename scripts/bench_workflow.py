@@ -27,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from localcloud.bedrock import JobScript  # noqa: E402
-from localcloud.cloud import LocalCloud, synthesize_templates  # noqa: E402
+from localcloud.cloud import LocalCloud  # noqa: E402
+from localcloud.deploy import synthesize_templates  # noqa: E402
 from localcloud.scenarios import SCENARIOS  # noqa: E402
 
 POLL_SECONDS = 300
