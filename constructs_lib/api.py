@@ -21,12 +21,12 @@ from constructs import Construct
 from pydantic import BaseModel
 
 from constructs_lib.bedrock_scope import bedrock_arn, merge_conditions, own_resources, tagged_on_create
+from constructs_lib.buckets import read_objects
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding, skip_checkov
 from constructs_lib.functions import FunctionSpec, RuntimeFunction, RuntimeFunctions
 from constructs_lib.keys import grant_key_use
 from constructs_lib.registry import AWAITING_INDEX, JOB_ARN_INDEX
 from constructs_lib.snapshots import DATA_PURGER, role_name
-from constructs_lib.workflow_functions import read_objects
 
 STAGE = "v1"
 # Per-stage limits across all callers; Lambda concurrency and Bedrock quotas are far lower

@@ -141,3 +141,24 @@ class SecureBucket(Construct):
                     conditions=conditions,
                 )
             )
+
+
+def read_objects(
+    role: iam.IRole, bucket: s3.IBucket, prefix: str, *, actions: tuple[str, ...] = ("s3:GetObject",)
+) -> None:
+    """Read objects under `prefix` and list that prefix.
+
+    Without s3:ListBucket, S3 answers a GET or HEAD of a missing key with 403 AccessDenied, not
+    404 NoSuchKey. The list permission is scoped to the same prefix with `s3:prefix`; S3 checks
+    it with the missing object's key as the prefix.
+    """
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(actions), resources=[bucket.arn_for_objects(f"{prefix}*")])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws, Duration, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -34,21 +34,24 @@ from constructs import Construct
 from constructs_lib.bedrock_scope import (
     PREFIX_TAG,
     base_model_invocation_arns,
-    bedrock_arn,
     invocation_arns,
     own_resources,
 )
+from constructs_lib.buckets import read_objects
 from constructs_lib.compliance import acknowledge_nag, arn_wildcard_finding
 from constructs_lib.evaluation_map import EvaluationSettings
 from constructs_lib.functions import METRICS_NAMESPACE, FunctionSpec, RuntimeFunction, RuntimeFunctions
 from constructs_lib.keys import grant_key_use
-from constructs_lib.workflow_functions import read_objects
+from constructs_lib.workflow_functions.grants import (
+    DELETE_SERVING,
+    REGISTRY_UPDATE,
+    schedule_arn,
+    serving_arns,
+)
 
 # An EXPRESS child runs at most 5 minutes; the batch function stops starting records before its
 # own timeout and records the rest as failed (bmc.evaluation.batch).
 BATCH_TIMEOUT = Duration.seconds(270)
-REGISTRY_UPDATE = ("dynamodb:GetItem", "dynamodb:UpdateItem")
-DELETE_SERVING = ("bedrock:DeleteProvisionedModelThroughput", "bedrock:DeleteCustomModelDeployment")
 
 
 @dataclass(frozen=True)
@@ -92,16 +95,13 @@ class EvaluationFunctions(Construct):
         )
         self._registry(self.stage)
         self._allow(
-            self.stage, "DeleteOwnServing", list(DELETE_SERVING), self._serving_arns(), own_resources(prefix)
+            self.stage, "DeleteOwnServing", list(DELETE_SERVING), serving_arns(), own_resources(prefix)
         )
         self._allow(
             self.stage,
             "DeleteServingExpiry",
             ["scheduler:DeleteSchedule"],
-            [
-                f"arn:{Aws.PARTITION}:scheduler:{Aws.REGION}:{Aws.ACCOUNT_ID}:schedule/"
-                f"{resources.schedule_group.ref}/*"
-            ],
+            [schedule_arn(resources.schedule_group.ref)],
         )
 
         self.batch = runtime.add(
@@ -118,7 +118,7 @@ class EvaluationFunctions(Construct):
             self.batch,
             "InvokeOwnServing",
             ["bedrock:InvokeModel"],
-            self._serving_arns(),
+            serving_arns(),
             own_resources(prefix),
         )
         models = base_model_invocation_arns(resources.base_models)
@@ -200,10 +200,6 @@ class EvaluationFunctions(Construct):
         function.role.add_to_principal_policy(
             iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
         )
-
-    @staticmethod
-    def _serving_arns() -> list[str]:
-        return [bedrock_arn("provisioned-model/*"), bedrock_arn("custom-model-deployment/*")]
 
     def _acknowledge(self, prefix: str) -> None:
         bucket = self._resources.artifacts_bucket

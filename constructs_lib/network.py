@@ -11,7 +11,21 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.lookups import describe_at_deploy_time
-from stacks.config import NetworkConfig
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Create a VPC (vpc_id is None) or place training jobs in an existing one."""
+
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_id: str | None = None
+    cidr: str = "10.42.0.0/16"
+    max_azs: int = 2
+
+    @property
+    def existing(self) -> bool:
+        return self.vpc_id is not None
 
 
 @dataclass(frozen=True)

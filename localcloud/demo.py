@@ -30,7 +30,8 @@ from typing import Any
 from bmc.catalog.estimate import ServingCost
 from bmc.evaluation.report import comparison_table
 
-from localcloud.cloud import LocalCloud, synthesize_templates
+from localcloud.cloud import LocalCloud
+from localcloud.deploy import synthesize_templates
 from localcloud.scenarios import SCENARIOS, ScenarioResult, check_outcome
 
 DEFAULT_SCENARIO = "fine-tuning-provisioned"

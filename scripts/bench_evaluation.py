@@ -25,7 +25,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from localcloud.cloud import LocalCloud, synthesize_templates  # noqa: E402
+from localcloud.cloud import LocalCloud  # noqa: E402
+from localcloud.deploy import synthesize_templates  # noqa: E402
 from localcloud.scenarios import SCENARIOS, SUPPORT_DATASETS, Dataset  # noqa: E402
 
 CALL_SECONDS = 1.0

@@ -27,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from localcloud.bedrock import JobScript  # noqa: E402
-from localcloud.cloud import LocalCloud, synthesize_templates  # noqa: E402
+from localcloud.cloud import LocalCloud  # noqa: E402
+from localcloud.deploy import synthesize_templates  # noqa: E402
 from localcloud.scenarios import SCENARIOS  # noqa: E402
 
 POLL_SECONDS = 300
@@ -116,6 +117,8 @@ def main() -> int:
     parser.add_argument("--skip-suite", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    # The hourly sweeper's metrics go to stdout as embedded-metric JSON: not the bench's figures.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory(prefix="bmc-bench-") as outdir:
         templates, prefix = synthesize_templates(Path(outdir))

@@ -19,6 +19,8 @@ from bmc.evaluation.judge import JUDGE_MODEL_ID
 from bmc.tenancy import Tenancy, TenancyError, tenancy_from_config
 
 from constructs_lib.evaluation_map import EvaluationSettings
+from constructs_lib.network import NetworkConfig
+from constructs_lib.workflow_functions import ServingDefaults
 
 # CDK's own context keys (feature flags, lookups, CLI settings) are not ours to validate.
 _CDK_KEY_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "availability-zones:", "cdk-")
@@ -55,32 +57,6 @@ API_GATEWAY_CLOUDWATCH_ROLE_MODES = ("create", "existing")
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key and what is allowed."""
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    """Create a VPC (vpc_id is None) or place training jobs in an existing one."""
-
-    vpc_id: str | None = None
-    subnet_ids: tuple[str, ...] = ()
-    security_group_id: str | None = None
-    cidr: str = "10.42.0.0/16"
-    max_azs: int = 2
-
-    @property
-    def existing(self) -> bool:
-        return self.vpc_id is not None
-
-
-@dataclass(frozen=True)
-class ServingDefaults:
-    """How a run serves its model when its manifest does not say."""
-
-    mode: str = "none"
-    model_units: int = 1
-    commitment: str = "none"
-    ttl_hours: int | None = None
-    idle_action: str = "notify"
 
 
 @dataclass(frozen=True)

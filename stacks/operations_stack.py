@@ -42,7 +42,7 @@ class OperationsStack(Stack):
                 log_groups=[workflow.workflow.log_group, api.api.access_logs],
                 topic=workflow.notifications_topic,
                 data_key=foundation.keys.data_key,
-                serving_roles=[workflow.lambdas.serve.role, api.api.function.role],
+                serving_roles=[workflow.lambdas.serving.serve.role, api.api.function.role],
             ),
             sweeper_interval_minutes=config.sweeper.interval_minutes,
             monthly_budget_usd=config.monthly_budget_usd,

@@ -13,7 +13,7 @@ from constructs_lib.notifications import RunNotifications
 from constructs_lib.sweeper import OrphanSweeper
 from constructs_lib.triggers import WorkflowTriggers
 from constructs_lib.workflow import CustomizationWorkflow, EvaluationWiring, WorkflowTimings
-from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources
+from constructs_lib.workflow_functions import WorkflowLambdas, WorkflowResources, WorkflowSettings
 from stacks.config import AppConfig
 from stacks.foundation_stack import FoundationStack
 
@@ -37,7 +37,13 @@ class WorkflowStack(Stack):
         self.lambdas = WorkflowLambdas(
             self,
             "WorkflowLambdas",
-            config=config,
+            settings=WorkflowSettings(
+                prefix=config.prefix,
+                allowed_base_models=config.allowed_base_models,
+                allow_legacy_base_models=config.allow_legacy_base_models,
+                serving=config.serving,
+                tenancy=config.tenancy,
+            ),
             topic=notifications.topic,
             resources=WorkflowResources(
                 registry=foundation.registry,
@@ -67,7 +73,8 @@ class WorkflowStack(Stack):
             ),
         )
         self.evaluation.extend_workflow(
-            prepare_run=self.lambdas.prepare_run, validate_datasets=self.lambdas.validate_datasets
+            prepare_run=self.lambdas.preparation.prepare_run,
+            validate_datasets=self.lambdas.preparation.validate_datasets,
         )
         self.workflow = CustomizationWorkflow(
             self,
@@ -92,10 +99,10 @@ class WorkflowStack(Stack):
             data_key=data_key,
             datasets_bucket=foundation.datasets_bucket,
             state_machine_arn=self.lambdas.state_machine_arn,
-            start_run=self.lambdas.start_run.function,
-            job_events=self.lambdas.job_events.function,
-            reconcile=self.lambdas.reconcile.function,
-            execution_ended=self.lambdas.execution_ended.function,
+            start_run=self.lambdas.training.start_run.function,
+            job_events=self.lambdas.training.job_events.function,
+            reconcile=self.lambdas.training.reconcile.function,
+            execution_ended=self.lambdas.outcome.execution_ended.function,
             reconcile_minutes=config.reconcile_minutes,
         )
         self.notifications_topic = notifications.topic

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from localcloud.cloud import LocalCloud, synthesize_templates
+from localcloud.cloud import LocalCloud
+from localcloud.deploy import synthesize_templates
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,9 @@ from bmc.tenancy.principals import parse_config_principal
 from botocore.exceptions import ClientError
 
 from localcloud import samples
-from localcloud.cloud import LOCAL_OPERATOR, NO_CLOUDWATCH_ROLE, DeploymentError, LocalCloud
+from localcloud.api_gateway import LOCAL_OPERATOR
+from localcloud.cloud import LocalCloud
+from localcloud.deploy import NO_CLOUDWATCH_ROLE, DeploymentError
 from localcloud.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.e2e

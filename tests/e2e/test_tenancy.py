@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from localcloud import samples
-from localcloud.cloud import LocalCloud, synthesize_templates
+from localcloud.cloud import LocalCloud
+from localcloud.deploy import synthesize_templates
 
 pytestmark = pytest.mark.e2e
 

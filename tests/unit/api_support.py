@@ -22,7 +22,7 @@ from bmc.handlers import (
 )
 from bmc.tenancy import tenancy_from_config
 
-from localcloud.cloud import rest_proxy_event
+from localcloud.api_gateway import rest_proxy_event
 from tests.unit.workflow_support import (
     ACCOUNT,
     DATASETS_BUCKET,

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi import checks
 from werkzeug.wrappers import Request
 
-from localcloud.cloud import rest_proxy_event
+from localcloud.api_gateway import rest_proxy_event
 from scripts.export_openapi import DOCUMENT
 from tests.unit.api_support import SUPPORT, api_cloud, complete, create_model
 from tests.unit.workflow_support import Cloud, lambda_context

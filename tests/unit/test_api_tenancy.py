@@ -15,7 +15,7 @@ import pytest
 from bmc.handlers import api
 from bmc.tenancy import Tenancy, tenancy_from_config
 
-from localcloud.cloud import rest_proxy_event
+from localcloud.api_gateway import rest_proxy_event
 from tests.unit.api_support import (
     ADMIN,
     FINANCE,

@@ -67,12 +67,13 @@ def test_the_validated_version_is_copied_even_after_the_source_changed(cloud: Cl
 
 
 def test_a_file_nobody_digested_gets_s3s_digest_of_its_copy(cloud: Cloud) -> None:
-    """The evaluation test set: its version is recorded without reading it, the copy digests it."""
-    from bmc.lineage.datasets import current_version
+    """The evaluation test set: its check records the version it read (not the whole file when it
+    stops at maxRecords), the copy digests it."""
+    from bmc.evaluation.dataset import read_test_set
 
     body = b'{"prompt": "p", "referenceResponse": "r"}\n'
     put(cloud, body)
-    recorded = current_version(cloud.s3, SOURCE)
+    recorded = read_test_set(SOURCE, s3_client=cloud.s3).source()
     result = snapshotter(cloud).snapshot(
         SnapshotTarget(SOURCE, recorded["versionId"], recorded["etag"], recorded["size"], None, SNAPSHOT)
     )

@@ -3,26 +3,22 @@
 A custom model is a run: its ``Id`` is the run id, which is the execution name the API picks
 (docs/workflow.md, "Identity of a run"). Creating one writes the registry and starts the
 workflow with ``{"spec", "source"}``; everything else reads or changes the run's record. The
-registry stays the source of truth: a throughput created here is recorded on the run's
-``serving`` field, exactly where the workflow records the throughput it creates.
+endpoints of a model's throughput are in ``throughput``, its downloads in ``downloads``; the
+configuration is ``config.ApiSettings``, the price answer ``estimate.cost_estimate``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bmc import runspec, settings
+from bmc import runspec
+from bmc.api.config import ApiSettings
+from bmc.api.downloads import presigned_download
 from bmc.api.errors import (
     BadRequestError,
     ConflictError,
@@ -31,16 +27,15 @@ from bmc.api.errors import (
     UnavailableError,
     bedrock_refusal,
 )
+from bmc.api.estimate import cost_estimate
 from bmc.api.invoke import invoke as invoke_model
 from bmc.api.models import (
     ApiStatus,
-    CostEstimateView,
     CreateCustomModelRequest,
     CreateCustomModelResponse,
     CustomModel,
     CustomModelList,
     Download,
-    DownloadFile,
     DownloadType,
     InvokeRequest,
     InvokeResponse,
@@ -49,128 +44,38 @@ from bmc.api.models import (
 )
 from bmc.api.pages import decode_token, encode_token
 from bmc.api.requests import execution_arn, field_error, new_model_id, to_spec
-from bmc.api.views import SERVING_DELETED, active_serving, model_view, summary_view
+from bmc.api.throughput import Throughputs
+from bmc.api.views import RUNNING, SERVING_DELETED, active_serving, model_view, summary_view
 from bmc.aws import clients
-from bmc.aws.bedrock_ops import PROVISIONED, BedrockOps, resource_tags
+from bmc.aws.bedrock_ops import PROVISIONED, BedrockOps
 from bmc.aws.registry import (
-    ACTIVE_STATUSES,
-    COMPLETED,
     DELETED,
     FAILED,
-    IN_SERVICE,
     PENDING,
     Registry,
     execution_start,
     timestamp,
-    utc_now,
 )
-from bmc.catalog.estimate import default_prices, serving_cost
 from bmc.errors import (
     BedrockError,
     BedrockRequestFailed,
     BedrockThrottled,
     BedrockUnavailable,
-    ConfigurationError,
     RunStateConflict,
     SnapshotUnavailable,
 )
 from bmc.lineage.chain import lineage_view
-from bmc.lineage.datasets import snapshot_prefix, snapshot_uris
 from bmc.lineage.parents import initial_lineage, registry_resolver
 from bmc.lineage.snapshot import purge_snapshots
-from bmc.runspec import RunNames, RunSpec
-from bmc.tenancy import PLATFORM, Access, Tenancy, data_key_problem, owner_of_record, scope_of_owner
+from bmc.tenancy import PLATFORM, Access
 from bmc.workflow import cleanup
-from bmc.workflow.serving import CREATING, delete_expiry_schedule, delete_recorded_serving
+from bmc.workflow.serving import CREATING
 
 logger = Logger(child=True)
 
-PRESIGNED_SECONDS = 300
 # Throughput statuses that may still change: GET asks Bedrock while the record shows one.
 SERVING_SETTLING = (CREATING, "Updating")
 DELETED_ERROR = "DeletedThroughApi"
-
-# A model with Bedrock-side resources still in the making: the workflow owns it until it ends.
-RUNNING = ACTIVE_STATUSES - {IN_SERVICE}
-
-
-# --- configuration -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ApiSettings:
-    """The API function's environment (docs/api.md, "Deployment")."""
-
-    prefix: str
-    region: str
-    state_machine_arn: str
-    datasets_bucket: str
-    artifacts_bucket: str
-    allowed_base_models: tuple[str, ...]
-    schedule_group: str | None
-    tenancy: Tenancy
-    allowed_judge_models: tuple[str, ...] | None = None  # evaluation.judgeModels; None: unchecked
-
-    @classmethod
-    def from_environment(cls) -> ApiSettings:
-        datasets_bucket = settings.datasets_bucket()
-        if not datasets_bucket:
-            raise ConfigurationError("environment variable DATASETS_BUCKET is not set")
-        return cls(
-            prefix=settings.prefix(),
-            region=settings.region(),
-            state_machine_arn=settings.state_machine_arn(),
-            datasets_bucket=datasets_bucket,
-            artifacts_bucket=settings.artifacts_bucket(),
-            allowed_base_models=settings.allowed_base_models(),
-            schedule_group=settings.optional_schedule_group(),
-            tenancy=Tenancy.from_environment(),
-            allowed_judge_models=settings.evaluation_judge_models(),
-        )
-
-
-def idempotency_table() -> str:
-    value = os.environ.get("IDEMPOTENCY_TABLE", "").strip()
-    if not value:
-        raise ConfigurationError("environment variable IDEMPOTENCY_TABLE is not set")
-    return value
-
-
-# --- what the request will cost -----------------------------------------------------------------
-
-
-def cost_estimate(spec: RunSpec, run_id: str) -> CostEstimateView:
-    """The per-unit prices of the model a request creates (its tokens are counted later)."""
-    table = default_prices()
-    throughput = serving_cost(spec.base_model, mode=PROVISIONED, model_units=1, prices=table)
-    notes = [
-        *throughput.notes,
-        "Training bills tokens x epochs: once the datasets are validated, the validation report "
-        f"(reports/{run_id}/validation.json in the artifacts bucket) has the token count and the training cost.",
-    ]
-    evaluation_serving = None
-    if spec.evaluation is not None:
-        # The model is served only while it is evaluated, the cheapest way the catalog allows.
-        temporary = spec.model.evaluation_serving
-        evaluation_serving = "temporary " + serving_cost(
-            spec.base_model,
-            mode=temporary.mode,
-            model_units=temporary.model_units or 1,
-            prices=table,
-        ).describe().replace(" until deleted", "")
-        notes.append(
-            "The evaluation also bills the base model's and the judge's on-demand tokens; the validation "
-            "report has the test set's token estimate."
-        )
-    return CostEstimateView(
-        EvaluationServing=evaluation_serving,
-        Currency=table.currency,
-        PricesAsOf=table.as_of,
-        TrainingPer1kTokens=table.training_price(spec.model),
-        StoragePerModelMonth=table.storage_per_custom_model_month,
-        ThroughputPerModelUnitHour=throughput.price_per_model_unit_hour,
-        Notes=notes,
-    )
 
 
 # --- the endpoints -------------------------------------------------------------------------------
@@ -188,6 +93,7 @@ class CustomModels:
         self.caller = caller
         self.registry = registry
         self.bedrock = bedrock
+        self.throughputs = Throughputs(config, registry=registry, bedrock=bedrock, require=self.require)
 
     # POST /custom-models
 
@@ -353,42 +259,16 @@ class CustomModels:
             fields["serving.failureMessage"] = failure
         return self.registry.update(model_id, fields=fields)
 
-    # GET /custom-models/{id}/download
-
     # POST /custom-models/{id}/invoke
 
     def invoke(self, model_id: str, request: InvokeRequest) -> InvokeResponse:
         record = self.require(model_id)
         return invoke_model(model_id, record, request, region=self.config.region)
 
+    # GET /custom-models/{id}/download
+
     def download(self, model_id: str, download_type: DownloadType) -> Download:
-        record = self.require(model_id)
-        lineage = record.get("lineage") or {}
-        if download_type in ("training", "validation") and lineage.get("snapshotsPurgedAt"):
-            raise NotFoundError(
-                f"the {download_type} data of custom model {model_id} was purged at {lineage['snapshotsPurgedAt']}"
-            )
-        own = own_data(model_id, record, download_type, self.config)
-        if not own:
-            raise NotFoundError(f"no {download_type} data is available for custom model {model_id}")
-        s3 = presigning_client(self.config.region)
-        expires_at = timestamp(utc_now() + timedelta(seconds=PRESIGNED_SECONDS))
-        files = []
-        for uri in own:
-            bucket, _, key = uri.removeprefix("s3://").partition("/")
-            try:
-                s3.head_object(Bucket=bucket, Key=key)
-            except ClientError as exc:
-                if str(exc.response.get("Error", {}).get("Code")) in ("404", "NoSuchKey", "NotFoundError"):
-                    raise NotFoundError(
-                        f"the {download_type} data of custom model {model_id} is gone"
-                    ) from exc
-                raise
-            url = s3.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGNED_SECONDS
-            )
-            files.append(DownloadFile(location=uri, url=url, expiresAt=expires_at))
-        return Download(id=model_id, type=download_type, url=files[0].url, expiresAt=expires_at, files=files)
+        return presigned_download(model_id, self.require(model_id), download_type, self.config)
 
     # DELETE /custom-models/{id}
 
@@ -407,7 +287,7 @@ class CustomModels:
         if record.get("status") in RUNNING:
             record = self._stop_run(model_id, record)
         if serving:
-            self._delete_serving(model_id, record)
+            self.throughputs.delete_serving(model_id, record)
         model_arn = record.get("customModelArn")
         if model_arn:
             self._delete_custom_model(str(model_arn))
@@ -470,25 +350,6 @@ class CustomModels:
             )
         return self.require(model_id)
 
-    def _delete_serving(self, model_id: str, record: Mapping[str, Any]) -> None:
-        serving = active_serving(record)
-        if serving is None:
-            return
-        try:
-            delete_recorded_serving(serving, self.bedrock)
-        except BedrockError as exc:
-            raise bedrock_refusal(exc, "delete the throughput") from exc
-        schedule = serving.get("scheduleName")
-        if schedule and self.config.schedule_group:
-            delete_expiry_schedule(str(schedule), self.config.schedule_group)
-        fields = {"serving.status": SERVING_DELETED, "serving.deletedAt": timestamp()}
-        if record.get("status") == IN_SERVICE:
-            self.registry.transition(
-                model_id, COMPLETED, detail="throughput deleted through the API", fields=fields
-            )
-        else:
-            self.registry.update(model_id, fields=fields)
-
     def _delete_custom_model(self, model_arn: str) -> None:
         try:
             self.bedrock.call("DeleteCustomModel", modelIdentifier=model_arn)
@@ -498,108 +359,3 @@ class CustomModels:
             raise bedrock_refusal(exc, "delete the custom model") from exc
         except BedrockError as exc:
             raise bedrock_refusal(exc, "delete the custom model") from exc
-
-    # PUT /custom-models/{id}/throughput
-
-    def create_throughput(self, model_id: str, model_units: int) -> CustomModel:
-        record = self.require(model_id)
-        self._check_can_serve(model_id, record)
-        names = RunNames.from_dict(record["names"])
-        name = names.provisioned_model_name
-        claimed = self.registry.claim_serving(
-            model_id,
-            {"kind": PROVISIONED, "name": name, "arn": None, "status": CREATING, "modelUnits": model_units},
-            from_statuses=(COMPLETED, IN_SERVICE),
-            replaceable=(SERVING_DELETED,),
-        )
-        if not claimed:
-            # Another request changed the model in between: report what it is now.
-            self._check_can_serve(model_id, self.require(model_id))
-            raise ConflictError(f"custom model {model_id} cannot get a throughput now; retry")
-        try:
-            arn = self.bedrock.create_throughput(
-                name=name,
-                model_arn=str(record["customModelArn"]),
-                model_units=model_units,
-                commitment="none",
-                tags=resource_tags(RunSpec.from_dict(record["spec"]), model_id, self.config.prefix),
-                # A new token per accepted request: a name deleted earlier may be used again.
-                token=f"{name}-{uuid.uuid4().hex[:8]}",
-            )
-        except BedrockError as exc:
-            self.registry.update(model_id, remove=("serving",))
-            raise bedrock_refusal(exc, "create the throughput") from exc
-        return model_view(self.registry.update(model_id, fields={"serving.arn": arn}))
-
-    @staticmethod
-    def _check_can_serve(model_id: str, record: Mapping[str, Any]) -> None:
-        status = api_status(str(record.get("status")))
-        if status != "Complete" or not record.get("customModelArn") or not record.get("names"):
-            raise ConflictError(
-                f"custom model {model_id} is {status}: only a Complete model can get a throughput"
-            )
-        serving = active_serving(record)
-        if serving:
-            raise ConflictError(
-                f"custom model {model_id} already has a {serving.get('kind')} throughput "
-                f"({serving.get('status')})"
-            )
-
-    # DELETE /custom-models/{id}/throughput
-
-    def delete_throughput(self, model_id: str) -> CustomModel:
-        record = self.require(model_id)
-        if active_serving(record) is None:
-            return model_view(record)
-        if record.get("status") in RUNNING:
-            raise ConflictError(
-                f"custom model {model_id} is still being created; its throughput follows the workflow"
-            )
-        self._delete_serving(model_id, record)
-        return model_view(self.registry.require(model_id))
-
-
-# The run's reports each download type returns, first the one ``url`` points to.
-REPORTS: Mapping[str, tuple[str, ...]] = {
-    "metrics": ("metrics",),
-    "report": ("report",),
-    "evaluation": ("evaluation", "predictions"),
-}
-
-
-def own_data(
-    model_id: str, record: Mapping[str, Any], download_type: DownloadType, config: ApiSettings
-) -> list[str]:
-    """The run's own objects of this type: its metrics, HTML or evaluation reports; its snapshots,
-    i.e. the exact data it trained on (under its own ``snapshots/<runId>/``); for runs recorded
-    before snapshots, its data in its owner's prefixes of the datasets bucket (as configured now),
-    never a manifest."""
-    if download_type in REPORTS:
-        reports = record.get("reports") or {}
-        allowed = f"s3://{config.artifacts_bucket}/reports/{model_id}/"
-        found = [reports.get(name) for name in REPORTS[download_type]]
-        return [uri for uri in found if isinstance(uri, str) and uri.startswith(allowed)]
-    own_snapshots = f"s3://{config.datasets_bucket}/{snapshot_prefix(model_id)}"
-    snapshots = snapshot_uris(record.get("lineage"), download_type)
-    if snapshots:
-        return [uri for uri in snapshots if uri.startswith(own_snapshots)]
-    spec = record.get("spec") or {}
-    uris = [spec.get("trainingData")] if download_type == "training" else spec.get("validationData") or []
-    scope = scope_of_owner(owner_of_record(record), config.tenancy, config.allowed_base_models)
-    bucket = f"s3://{config.datasets_bucket}/"
-    return [
-        uri
-        for uri in uris
-        if isinstance(uri, str)
-        and uri.startswith(bucket)
-        and data_key_problem(uri.removeprefix(bucket), scope.prefixes) is None
-    ]
-
-
-def presigning_client(region: str) -> Any:
-    """S3 client for presigned URLs: SigV4 (KMS-encrypted objects need it), regional endpoint."""
-    return boto3.session.Session().client(
-        "s3",
-        region_name=region,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}),
-    )

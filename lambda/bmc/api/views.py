@@ -17,9 +17,12 @@ from bmc.api.models import (
     api_status,
 )
 from bmc.aws.bedrock_ops import PROVISIONED
+from bmc.aws.registry import ACTIVE_STATUSES, IN_SERVICE
 from bmc.tenancy import PLATFORM, owner_of_record
 
 SERVING_DELETED = "Deleted"
+# A model with Bedrock-side resources still in the making: the workflow owns it until it ends.
+RUNNING = ACTIVE_STATUSES - {IN_SERVICE}
 
 
 def owner_view(record: Mapping[str, Any]) -> str:

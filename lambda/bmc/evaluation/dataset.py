@@ -95,10 +95,19 @@ class TestSet:
     errors: FindingLog = field(default_factory=FindingLog)
     warnings: FindingLog = field(default_factory=FindingLog)
     truncated: bool = False
+    # What the read opened (an S3 object's version and ETag), so the run's snapshot copies
+    # exactly the bytes these records came from.
+    version_id: str | None = None
+    etag: str | None = None
+    size: int | None = None
 
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    def source(self) -> dict[str, Any]:
+        """The file as the lineage records it (``uri``, ``versionId``, ``etag``, ``size``)."""
+        return {"uri": self.location, "versionId": self.version_id, "etag": self.etag, "size": self.size}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +181,7 @@ def read_test_set(
         )
         if checked is not None and keep_records:
             result.records.append(checked)
+    result.version_id, result.etag, result.size = reader.version_id, reader.etag, reader.size
     if reader.opened and result.record_count == 0:
         result.errors.add(Finding(location, None, None, codes.EMPTY_FILE, f"{location} has no records"))
     return result
@@ -293,6 +303,9 @@ class JsonLines:
         self.s3_client = s3_client
         self.max_record_bytes = max_record_bytes
         self.opened = False
+        self.version_id: str | None = None
+        self.etag: str | None = None
+        self.size: int | None = None
 
     def _error(self, line: int | None, code: str, message: str) -> None:
         self.errors.add(Finding(self.location, line, None, code, message))
@@ -316,6 +329,7 @@ class JsonLines:
         try:
             with open_source(location, s3_client=self.s3_client) as source:
                 self.opened = True
+                self.version_id, self.etag, self.size = source.version_id, source.etag, source.size
                 yield from self._lines(source.read)
         except SourceNotFoundError as exc:
             self._error(None, codes.FILE_NOT_FOUND, str(exc))

@@ -32,6 +32,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from bmc.api.config import ApiSettings, idempotency_table
 from bmc.api.errors import ApiError, ForbiddenError
 from bmc.api.models import (
     IDEMPOTENCY_KEY,
@@ -49,7 +50,7 @@ from bmc.api.models import (
     InvokeResponse,
     ThroughputRequest,
 )
-from bmc.api.service import ApiSettings, CustomModels, idempotency_table
+from bmc.api.service import CustomModels
 from bmc.aws import clients
 from bmc.aws.bedrock_ops import BedrockOps
 from bmc.aws.registry import Registry
@@ -328,7 +329,7 @@ def delete_custom_model(
 )
 @tracer.capture_method
 def create_throughput(id: ModelId, request: Annotated[ThroughputRequest, Body()]) -> CustomModel:
-    return _service().create_throughput(id, request.ModelUnits)
+    return _service().throughputs.create(id, request.ModelUnits)
 
 
 @app.delete(
@@ -345,7 +346,7 @@ def create_throughput(id: ModelId, request: Annotated[ThroughputRequest, Body()]
 )
 @tracer.capture_method
 def delete_throughput(id: ModelId) -> CustomModel:
-    return _service().delete_throughput(id)
+    return _service().throughputs.delete(id)
 
 
 # --- errors -------------------------------------------------------------------------------------

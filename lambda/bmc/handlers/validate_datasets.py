@@ -10,12 +10,10 @@ items (``evaluations/<runId>/items.json``) with its estimate in the report.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
 from bmc import settings
 from bmc.aws import clients
@@ -23,7 +21,7 @@ from bmc.aws.registry import VALIDATING, Registry
 from bmc.errors import DatasetInvalid
 from bmc.evaluation.estimate import evaluation_estimate
 from bmc.handlers._task import TaskEvent, task_handler
-from bmc.lineage.datasets import RunDatasets, current_version, evaluation_test_data
+from bmc.lineage.datasets import RunDatasets, evaluation_test_data
 from bmc.runspec import describe_findings
 from bmc.validation import validate_datasets
 from bmc.workflow.evaluation import check_test_set, write_items
@@ -49,13 +47,13 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
         allow=spec.validation_allow,
         serving=spec.serving.to_dict(),
     )
+    checked = None if spec.evaluation is None else check_test_set(spec.evaluation, s3_client=s3)
     stats = dict(report.stats)
     test_set = evaluation_test_data(task.section("spec"))
-    if test_set is not None and not (stats.get("evaluation") or {}).get("sources"):
-        # Not read by the dataset validator: its version now; the snapshot pins and digests it.
-        # A test set that cannot be read is the evaluation check's finding, not this one's.
-        with suppress(ClientError):
-            stats["evaluation"] = {"sources": [current_version(s3, test_set)]}
+    if checked is not None and test_set is not None and not (stats.get("evaluation") or {}).get("sources"):
+        # Not read by the dataset validator: the version its own check read (the records the
+        # evaluation runs on); the snapshot copies that version and S3 digests the copy.
+        stats["evaluation"] = {"sources": [checked.test_set.source()]}
     datasets = RunDatasets.from_validation(
         stats,
         training=spec.training_data,
@@ -66,9 +64,7 @@ def handler(task: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     )
     document = {**report.to_dict(), "lineage": {"datasets": datasets.to_dict()}}
     errors, total = list(report.errors), sum(report.error_counts.values())
-    checked = None
-    if spec.evaluation is not None:
-        checked = check_test_set(spec.evaluation, s3_client=s3)
+    if checked is not None:
         document["evaluation"] = {
             **checked.test_set.to_dict(),
             "estimate": evaluation_estimate(spec, checked.test_set),

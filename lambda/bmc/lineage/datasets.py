@@ -174,23 +174,6 @@ def snapshot_uris(lineage: Mapping[str, Any] | None, role: str) -> list[str]:
     ]
 
 
-def current_version(s3_client: Any, uri: str) -> dict[str, Any]:
-    """``{"uri", "versionId", "etag", "size"}`` of what an S3 object holds now (a HEAD, no read):
-    for a dataset the validator does not read, such as the evaluation test set, so that its
-    snapshot copies that version. Its SHA-256 then comes from S3's checksum of the copy."""
-    from bmc.aws.s3io import parse_s3_uri
-
-    bucket, key = parse_s3_uri(uri)
-    head = s3_client.head_object(Bucket=bucket, Key=key)
-    etag = head.get("ETag")
-    return {
-        "uri": uri,
-        "versionId": head.get("VersionId"),
-        "etag": etag.strip('"') if isinstance(etag, str) else None,
-        "size": head.get("ContentLength"),
-    }
-
-
 def evaluation_test_data(spec: Mapping[str, Any]) -> str | None:
     """The test set of a normalized spec's evaluation, when it has one."""
     evaluation = spec.get("evaluation")
