@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bmc.catalog import estimate
 from bmc.catalog.estimate import (
     PRICES_ENV,
     ServingCost,
@@ -397,7 +396,7 @@ def test_a_broken_packaged_table_is_named_as_the_packaged_one(
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "prices.json").write_text('{"about": 1}', encoding="utf-8")
     monkeypatch.delenv(PRICES_ENV, raising=False)
-    monkeypatch.setattr(estimate.resources, "files", lambda package: tmp_path)
+    monkeypatch.setattr("bmc.catalog.estimate.resources.files", lambda package: tmp_path)
     with pytest.raises(ValueError) as refused:
         load_prices()
     assert str(refused.value) == "price table bmc/data/prices.json: 'about' must be a string"

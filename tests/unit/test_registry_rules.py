@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -218,17 +219,27 @@ def test_a_missing_run_claims_nothing(cloud: Cloud) -> None:
 # --- listings over several pages ----------------------------------------------------------------
 
 
+@contextmanager
+def dynamodb_params(operation: str, handler: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+    """``handler`` sees (and may change) the parameters of each ``operation`` the registry sends."""
+    client = clients.client("dynamodb")
+
+    def on_params(params: dict[str, Any], **_: Any) -> None:
+        handler(params)
+
+    event = f"provide-client-params.dynamodb.{operation}"
+    client.meta.events.register(event, on_params)
+    try:
+        yield
+    finally:
+        client.meta.events.unregister(event, on_params)
+
+
 @pytest.fixture
 def small_pages() -> Iterator[None]:
     """DynamoDB ends a page at 1 MB; two items per page makes several pages of a few runs."""
-    client = clients.client("dynamodb")
-
-    def two_per_page(params: dict[str, Any], **_: Any) -> None:
-        params.setdefault("Limit", 2)
-
-    client.meta.events.register("provide-client-params.dynamodb.Query", two_per_page)
-    yield
-    client.meta.events.unregister("provide-client-params.dynamodb.Query", two_per_page)
+    with dynamodb_params("Query", lambda params: params.setdefault("Limit", 2)):
+        yield
 
 
 def test_awaiting_runs_are_read_from_every_page(cloud: Cloud, small_pages: None) -> None:
@@ -664,14 +675,8 @@ def test_a_token_is_claimed_only_where_one_is_stored(cloud: Cloud) -> None:
 @pytest.fixture
 def capped_pages() -> Iterator[None]:
     """Every Query reads at most two items, whatever Limit it asks for (a page ends at 1 MB)."""
-    client = clients.client("dynamodb")
-
-    def two_at_most(params: dict[str, Any], **_: Any) -> None:
-        params["Limit"] = min(int(params.get("Limit", 2)), 2)
-
-    client.meta.events.register("provide-client-params.dynamodb.Query", two_at_most)
-    yield
-    client.meta.events.unregister("provide-client-params.dynamodb.Query", two_at_most)
+    with dynamodb_params("Query", lambda params: params.update(Limit=min(int(params.get("Limit", 2)), 2))):
+        yield
 
 
 def test_runs_with_a_status_continue_where_each_listing_stopped(cloud: Cloud, capped_pages: None) -> None:
@@ -735,16 +740,8 @@ def test_a_new_run_is_registered_once_with_its_names_and_times(cloud: Cloud) -> 
 
 def test_the_registry_reads_its_own_writes(cloud: Cloud) -> None:
     """A record just written is read strongly consistent (AWS would else serve a stale copy)."""
-    client = clients.client("dynamodb")
     sent: list[dict[str, Any]] = []
-
-    def record(params: dict[str, Any], **_: Any) -> None:
-        sent.append(dict(params))
-
-    client.meta.events.register("provide-client-params.dynamodb.GetItem", record)
-    try:
+    with dynamodb_params("GetItem", lambda params: sent.append(dict(params))):
         create(cloud, "read-back")
         assert cloud.registry.get("read-back") is not None
-    finally:
-        client.meta.events.unregister("provide-client-params.dynamodb.GetItem", record)
     assert [params["ConsistentRead"] for params in sent] == [True]
