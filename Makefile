@@ -21,7 +21,7 @@ NODE_STAMP := node_modules/.installed
 
 LINT_PATHS := app.py stacks constructs_lib lambda/bmc scripts tests $(wildcard localcloud)
 
-.PHONY: help install synth summary lint test test-fast demo bench install-check clean
+.PHONY: help install synth summary lint test test-fast demo bench mutation install-check clean
 
 help:
 	@echo "make demo   - run the whole workflow offline in the local cloud (SCENARIO=name, SCENARIO=list)"
@@ -30,6 +30,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make summary - stacks, resources and security posture of the synthesized app"
 	@echo "make bench  - performance figures (validator throughput, workflow history size, evaluation throughput)"
+	@echo "make mutation - mutation scores of the domain modules (MODULES=\"registry cleanup\"; long: see docs/mutation.md)"
 	@echo "make install-check - pip install . into an empty venv; run bmc --version and the README example"
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt lambda/requirements.txt lambda/requirements-evaluation.txt pyproject.toml
@@ -80,6 +81,17 @@ bench: $(VENV_STAMP)
 	$(PY) scripts/bench_validator.py --format all
 	$(PY) scripts/bench_workflow.py
 	$(PY) scripts/bench_evaluation.py
+
+# Mutation testing of the domain modules, one module at a time (docs/mutation.md); not part of
+# `make test`. MODULES="registry cleanup" picks modules, MUTATION_JOBS sets mutmut's workers (2).
+MUTATION_STAMP := $(VENV)/.mutation-installed
+
+$(MUTATION_STAMP): $(VENV_STAMP) requirements-mutation.txt
+	$(VENV)/bin/pip install --quiet -r requirements-mutation.txt
+	touch $@
+
+mutation: $(MUTATION_STAMP)
+	nice -n 10 $(PY) scripts/mutation.py $(MODULES)
 
 # The CLI installs on its own: a clean venv, `pip install .`, the README's commands.
 install-check:
