@@ -6,26 +6,81 @@ resolvers of one job (an event and the reconciler, a duplicated event, a retried
 never both act. Repeating a transition to the status the run already has is harmless: the
 fields are written again, the history is not.
 
-DynamoDB stores numbers as Decimal; this module converts at its boundary, so callers pass and
-receive plain ``int`` and ``float``.
+DynamoDB stores numbers as Decimal; ``bmc.aws.dynamo`` converts at the boundary, so callers
+pass and receive plain ``int`` and ``float``. The statuses, the clock and the binding of a
+record to its execution live in ``bmc.aws.run_status`` and are importable from here too.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from bmc import settings
 from bmc.aws import clients
+from bmc.aws.dynamo import UpdateBuilder, condition_failed, from_dynamo, from_item, to_dynamo
+from bmc.aws.run_status import (
+    ACTIVE_STATUSES,
+    ALLOWED_FROM,
+    COMPLETED,
+    DELETED,
+    DEPLOYING,
+    EVALUATING,
+    FAILED,
+    IN_SERVICE,
+    PENDING,
+    QUEUED,
+    REJECTED,
+    STATUSES,
+    STOPPED,
+    TERMINAL_STATUSES,
+    TRAINED,
+    TRAINING,
+    VALIDATING,
+    belongs_to,
+    execution_start,
+    timestamp,
+    use_clock,
+    utc_now,
+)
 from bmc.errors import RunNotFound, RunStateConflict
 from bmc.tenancy import Owner
+
+__all__ = [  # the statuses, clock and conversions callers import from the registry
+    "ACTIVE_STATUSES",
+    "ALLOWED_FROM",
+    "COMPLETED",
+    "CREATED_INDEX",
+    "DELETED",
+    "DEPLOYING",
+    "EVALUATING",
+    "FAILED",
+    "IN_SERVICE",
+    "LISTING_KEY_ATTRIBUTES",
+    "PENDING",
+    "QUEUED",
+    "RECORD_TYPE",
+    "REJECTED",
+    "STATUSES",
+    "STOPPED",
+    "TEAM_INDEX",
+    "TEAM_LISTING_KEY_ATTRIBUTES",
+    "TERMINAL_STATUSES",
+    "TRAINED",
+    "TRAINING",
+    "VALIDATING",
+    "Registry",
+    "belongs_to",
+    "execution_start",
+    "from_dynamo",
+    "timestamp",
+    "to_dynamo",
+    "use_clock",
+    "utc_now",
+]
 
 RECORD_TYPE = "RUN"
 CREATED_INDEX = "byCreatedAt"
@@ -37,224 +92,6 @@ TEAM_LISTING_KEY_ATTRIBUTES = frozenset({"runId", "team", "createdAt"})
 # request scan the whole registry; the caller gets a next-page key instead.
 MAX_LISTING_PAGES = 10
 AWAITING_JOB = "JOB"
-
-PENDING = "PENDING"
-VALIDATING = "VALIDATING"
-QUEUED = "QUEUED"
-TRAINING = "TRAINING"
-TRAINED = "TRAINED"
-DEPLOYING = "DEPLOYING"
-IN_SERVICE = "IN_SERVICE"
-EVALUATING = "EVALUATING"
-COMPLETED = "COMPLETED"
-REJECTED = "REJECTED"  # the evaluation gate refused the custom model
-FAILED = "FAILED"
-STOPPED = "STOPPED"
-DELETED = "DELETED"
-
-STATUSES = (
-    PENDING,
-    VALIDATING,
-    QUEUED,
-    TRAINING,
-    TRAINED,
-    DEPLOYING,
-    IN_SERVICE,
-    EVALUATING,
-    COMPLETED,
-    REJECTED,
-    FAILED,
-    STOPPED,
-    DELETED,
-)
-TERMINAL_STATUSES = frozenset({COMPLETED, REJECTED, FAILED, STOPPED, DELETED})
-ACTIVE_STATUSES = frozenset(STATUSES) - TERMINAL_STATUSES
-
-# The statuses a run may come from, for each status it may go to.
-ALLOWED_FROM: Mapping[str, frozenset[str]] = {
-    VALIDATING: frozenset({PENDING}),
-    QUEUED: frozenset({VALIDATING}),
-    TRAINING: frozenset({VALIDATING, QUEUED}),
-    TRAINED: frozenset({TRAINING}),
-    DEPLOYING: frozenset({TRAINED}),
-    IN_SERVICE: frozenset({DEPLOYING, EVALUATING}),
-    EVALUATING: frozenset({IN_SERVICE}),
-    COMPLETED: frozenset({TRAINED, IN_SERVICE, EVALUATING}),
-    REJECTED: frozenset({EVALUATING}),
-    FAILED: ACTIVE_STATUSES,
-    STOPPED: ACTIVE_STATUSES,
-    DELETED: frozenset({TRAINED, IN_SERVICE, COMPLETED, REJECTED, FAILED, STOPPED}),
-}
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-_clock: Callable[[], datetime] = _system_clock
-
-
-def utc_now() -> datetime:
-    """The one clock of the package: every timestamp, TTL and age is read from it."""
-    return _clock()
-
-
-def use_clock(clock: Callable[[], datetime] | None) -> None:
-    """Read the time from ``clock`` (None: the system clock again).
-
-    The local cloud points it at its simulated clock, so the registry's timestamps, TTLs and
-    the simulated Bedrock's resource times agree, as they do in AWS.
-    """
-    global _clock  # noqa: PLW0603
-    _clock = clock or _system_clock
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    """ISO 8601 UTC with milliseconds: sorts as text, which the byCreatedAt index relies on."""
-    value = (moment or utc_now()).astimezone(UTC)
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def execution_start(value: Any) -> str | None:
-    """An execution's start time as ``timestamp`` writes it, or None when it cannot be read.
-
-    Step Functions gives it as ISO 8601 (``$$.Execution.StartTime``), epoch milliseconds (the
-    execution status event) or a datetime (StartExecution's response); all have milliseconds.
-    """
-    moment: datetime | None = None
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
-        except (OverflowError, ValueError):
-            return None
-    elif isinstance(value, str) and len(value) <= 40:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if moment is None:
-        return None
-    return timestamp(moment.replace(microsecond=moment.microsecond // 1000 * 1000))
-
-
-def belongs_to(record: Mapping[str, Any], execution_arn: str, started_at: str | None) -> bool:
-    """Whether the record is this execution's: same execution ARN and, once bound, same start time.
-
-    A run id can name a second execution (Step Functions frees names 90 days after an
-    execution closes, and for a replaced state machine), whose ARN is the same string: only
-    the start time tells them apart. A record not bound yet belongs to an execution of the
-    same ARN only while it is still active (docs/workflow.md, "Identity of a run").
-    """
-    if not execution_arn or record.get("executionArn") != execution_arn:
-        return False
-    bound = record.get("executionStartedAt")
-    if bound is not None:
-        return started_at is not None and bound == started_at
-    return record.get("status") in ACTIVE_STATUSES
-
-
-# --- Decimal conversion ------------------------------------------------------------------------
-
-
-def to_dynamo(value: Any) -> Any:
-    """Plain JSON-like data with every float turned into a Decimal."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"DynamoDB cannot store the number {value}")
-        return Decimal(repr(value))
-    if isinstance(value, Mapping):
-        return {str(k): to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
-    return value
-
-
-def from_dynamo(value: Any) -> Any:
-    """Data read from DynamoDB with every Decimal turned into an int or a float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [from_dynamo(v) for v in value]
-    return value
-
-
-def _serialize(value: Any) -> Any:
-    return _serializer.serialize(to_dynamo(value))
-
-
-def _item(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: from_dynamo(_deserializer.deserialize(value)) for key, value in attributes.items()}
-
-
-def _condition_failed(exc: ClientError) -> bool:
-    return str(exc.response.get("Error", {}).get("Code")) == _CONDITION_FAILED
-
-
-class _Update:
-    """Builds an UpdateItem request: SET and REMOVE clauses with generated placeholders."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
-        self.sets: list[str] = []
-        self.removes: list[str] = []
-
-    def name(self, path: str) -> str:
-        """Placeholder path for a dotted attribute path (``serving.status``)."""
-        parts = []
-        for part in path.split("."):
-            placeholder = f"#n{len(self.names)}"
-            self.names[placeholder] = part
-            parts.append(placeholder)
-        return ".".join(parts)
-
-    def value(self, value: Any) -> str:
-        placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = _serialize(value)
-        return placeholder
-
-    def set(self, path: str, value: Any) -> None:
-        self.sets.append(f"{self.name(path)} = {self.value(value)}")
-
-    def set_if_absent(self, path: str, value: Any) -> None:
-        name = self.name(path)
-        self.sets.append(f"{name} = if_not_exists({name}, {self.value(value)})")
-
-    def append(self, path: str, items: Sequence[Any]) -> None:
-        name = self.name(path)
-        self.sets.append(
-            f"{name} = list_append(if_not_exists({name}, {self.value([])}), {self.value(list(items))})"
-        )
-
-    def remove(self, path: str) -> None:
-        self.removes.append(self.name(path))
-
-    def request(self, condition: str | None = None) -> dict[str, Any]:
-        clauses = []
-        if self.sets:
-            clauses.append("SET " + ", ".join(self.sets))
-        if self.removes:
-            clauses.append("REMOVE " + ", ".join(self.removes))
-        request: dict[str, Any] = {
-            "UpdateExpression": " ".join(clauses),
-            "ExpressionAttributeNames": self.names,
-        }
-        if self.values:
-            request["ExpressionAttributeValues"] = self.values
-        if condition:
-            request["ConditionExpression"] = condition
-        return request
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +114,7 @@ class Registry:
         return {"runId": {"S": run_id}}
 
     def _update(
-        self, run_id: str, update: _Update, condition: str | None, returns: str = "ALL_NEW"
+        self, run_id: str, update: UpdateBuilder, condition: str | None, returns: str = "ALL_NEW"
     ) -> dict[str, Any]:
         response = self._client.update_item(
             TableName=self.table_name,
@@ -285,18 +122,18 @@ class Registry:
             ReturnValues=returns,
             **update.request(condition),
         )
-        return _item(response.get("Attributes", {}))
+        return from_item(response.get("Attributes", {}))
 
     # --- reads --------------------------------------------------------------------------------
 
     def _update_if(
-        self, run_id: str, update: _Update, condition: str, returns: str = "ALL_NEW"
+        self, run_id: str, update: UpdateBuilder, condition: str, returns: str = "ALL_NEW"
     ) -> dict[str, Any] | None:
         """The conditional update's result, or None when the condition does not hold."""
         try:
             return self._update(run_id, update, condition, returns)
         except ClientError as exc:
-            if _condition_failed(exc):
+            if condition_failed(exc):
                 return None
             raise
 
@@ -305,7 +142,7 @@ class Registry:
             TableName=self.table_name, Key=self._key(run_id), ConsistentRead=True
         )
         item = response.get("Item")
-        return _item(item) if item else None
+        return from_item(item) if item else None
 
     def require(self, run_id: str) -> dict[str, Any]:
         item = self.get(run_id)
@@ -410,7 +247,7 @@ class Registry:
         last_key: dict[str, str] | None = None
         for _ in range(MAX_LISTING_PAGES):
             response = self._client.query(**request, Limit=limit - len(runs))
-            runs += [_item(item) for item in response.get("Items", [])]
+            runs += [from_item(item) for item in response.get("Items", [])]
             evaluated = response.get("LastEvaluatedKey")
             last_key = {name: str(value["S"]) for name, value in evaluated.items()} if evaluated else None
             if last_key is None or len(runs) >= limit:
@@ -439,7 +276,7 @@ class Registry:
         Whether an existing record is this execution's is for ``bind_execution`` to say.
         """
         now = timestamp()
-        update = _Update()
+        update = UpdateBuilder()
         update.set_if_absent("recordType", RECORD_TYPE)
         update.set_if_absent("createdAt", now)
         update.set_if_absent("updatedAt", now)  # an existing record stays exactly as it is
@@ -502,7 +339,7 @@ class Registry:
         """
         if started_at is None:
             return False
-        update = _Update()
+        update = UpdateBuilder()
         update.set("executionStartedAt", started_at)
         arn, bound = update.name("executionArn"), update.name("executionStartedAt")
         status = update.name("status")
@@ -534,8 +371,8 @@ class Registry:
             raise ValueError(f"no transition leads to {status}")
         now = timestamp()
 
-        def build(record_history: bool) -> _Update:
-            update = _Update()
+        def build(record_history: bool) -> UpdateBuilder:
+            update = UpdateBuilder()
             update.set("status", status)
             update.set("updatedAt", now)
             if record_history:
@@ -569,7 +406,7 @@ class Registry:
         remove: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Write fields without a status change; returns the updated item."""
-        update = _Update()
+        update = UpdateBuilder()
         update.set("updatedAt", timestamp())
         for path, value in (fields or {}).items():
             update.set(path, value)
@@ -585,7 +422,7 @@ class Registry:
     def mark_once(self, run_id: str, attribute: str, value: Any) -> bool:
         """Write a top-level ``attribute`` unless the run has it already; True when this call wrote
         it (of two concurrent callers, exactly one does)."""
-        update = _Update()
+        update = UpdateBuilder()
         update.set("updatedAt", timestamp())
         update.set(attribute, value)
         condition = f"attribute_exists(runId) AND attribute_not_exists({update.name(attribute)})"
@@ -614,7 +451,7 @@ class Registry:
         """Record ``serving`` if the run has one of ``from_statuses`` and no serving (or one whose
         status is in ``replaceable``); False otherwise. The condition makes two concurrent
         requests for a throughput create at most one."""
-        update = _Update()
+        update = UpdateBuilder()
         update.set("updatedAt", timestamp())
         update.set("serving", dict(serving))
         status = update.name("status")
@@ -638,7 +475,7 @@ class Registry:
 
         The removal is conditional on the token being there, so exactly one caller gets it.
         """
-        update = _Update()
+        update = UpdateBuilder()
         update.set("updatedAt", timestamp())
         update.remove("taskToken")
         update.remove("awaiting")
@@ -648,7 +485,7 @@ class Registry:
 
     def restore_task_token(self, run_id: str, token: str) -> bool:
         """Give back a claimed token whose delivery failed, so a later resolver can retry."""
-        update = _Update()
+        update = UpdateBuilder()
         update.set("taskToken", token)
         update.set("awaiting", AWAITING_JOB)
         update.set("updatedAt", timestamp())
@@ -664,7 +501,7 @@ class Registry:
         The sweeper decides from that snapshot; this write voids the decision the moment
         anything it rests on changes, so it never deletes what a running request is creating.
         """
-        update = _Update()
+        update = UpdateBuilder()
         update.set("updatedAt", timestamp())
         update.set("lastSweep", dict(claim))
         serving = update.name("serving")
@@ -681,7 +518,7 @@ class Registry:
         self, run_id: str, entry: Mapping[str, Any], fields: Mapping[str, Any] | None = None
     ) -> None:
         """Append what the sweeper did to the run's ``sweeps`` and write ``fields``."""
-        update = _Update()
+        update = UpdateBuilder()
         update.set("updatedAt", timestamp())
         update.append("sweeps", [dict(entry)])
         for path, value in (fields or {}).items():
@@ -691,7 +528,7 @@ class Registry:
 
     def mark_idle_notified(self, run_id: str, serving_arn: str, at: str) -> bool:
         """Mark the run's serving as reported idle; False if it was already (notify once)."""
-        update = _Update()
+        update = UpdateBuilder()
         update.set("serving.idleNotifiedAt", at)
         arn = f"{update.name('serving')}.{update.name('arn')}"
         notified = f"{update.name('serving')}.{update.name('idleNotifiedAt')}"
@@ -700,7 +537,7 @@ class Registry:
 
     def clear_idle_notified(self, run_id: str, serving_arn: str) -> bool:
         """The serving is called again: a later idle period is news again."""
-        update = _Update()
+        update = UpdateBuilder()
         update.remove("serving.idleNotifiedAt")
         arn = f"{update.name('serving')}.{update.name('arn')}"
         condition = f"{arn} = {update.value(serving_arn)}"
@@ -714,7 +551,7 @@ class Registry:
     def write_state(self, key: str, state: Mapping[str, Any]) -> None:
         if not key.startswith("#"):
             raise ValueError("bookkeeping keys start with '#' so they can never be a run id")
-        update = _Update()
+        update = UpdateBuilder()
         update.set("state", dict(state))
         update.set("updatedAt", timestamp())
         self._update(key, update, None)
