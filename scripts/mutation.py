@@ -60,7 +60,7 @@ def _unit(*names: str) -> tuple[str, ...]:
 
 MODULES: dict[str, Module] = {
     "registry": Module(
-        sources=("lambda/bmc/aws/registry.py",),
+        sources=("lambda/bmc/aws/registry.py", "lambda/bmc/aws/run_status.py", "lambda/bmc/aws/dynamo.py"),
         tests=_unit("test_registry", "test_registry_rules"),
     ),
     "cleanup": Module(
