@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 from bmc.evaluation import metrics
-from bmc.evaluation.bootstrap import METHOD
+from bmc.evaluation.bootstrap import METHOD, paired_delta_intervals
 from bmc.evaluation.dataset import TestRecord
 from bmc.evaluation.gate import Gate, decide_gate
 from bmc.evaluation.generation import Generation
 from bmc.evaluation.judge import JudgeConfig, Verdict
 from bmc.evaluation.metrics import SystemScores, score_system
 from bmc.evaluation.results import EvaluatedRecord
-from bmc.evaluation.summary import FAILURE_EXAMPLES, primary_metric, summarize
+from bmc.evaluation.summary import FAILURE_EXAMPLES, TIE_TOLERANCE, _win_tie_loss, primary_metric, summarize
 from bmc.findings import FieldError
 
 # --- the gate -----------------------------------------------------------------------------------
@@ -157,6 +157,7 @@ def test_a_subset_recomputes_each_corpus_value() -> None:
     first = scores.subset(np.array([True, False, False]))
     assert first.records == 1
     assert first.corpus["exactMatch"] == 1.0 and first.corpus["bleu"] == pytest.approx(100.0)
+    assert first.statistics["bleu"].tolist() == scores.statistics["bleu"][:1].tolist()
     nothing = scores.subset(np.array([False, False, False]))
     assert nothing.corpus == dict.fromkeys(metrics.METRICS, 0.0)
     judged = scores.with_metric("judge", np.array([5.0, 3.0, 4.0]))
@@ -382,3 +383,151 @@ def test_bootstrap_settings_are_reported() -> None:
     }
     assert summary["schemaVersion"] == 1
     assert not math.isnan(summary["metrics"]["bleu"]["custom"])
+
+
+def test_the_summary_names_its_primary_metric_and_compares_on_it() -> None:
+    records = [
+        record(0, "alpha beta", answer("alpha beta"), answer("alpha")),
+        record(1, "gamma", answer("delta"), answer("delta")),
+    ]
+    by_default = summarize(records, metrics=["chrF", "tokenF1"], resamples=20).summary
+    assert by_default["primaryMetric"] == "tokenF1"
+    assert by_default["winTieLoss"] == {"metric": "tokenF1", "wins": 1, "ties": 1, "losses": 0}
+    gated = summarize(records, metrics=["chrF", "tokenF1"], gate_metric="chrF", resamples=20).summary
+    assert gated["primaryMetric"] == "chrF"
+    assert gated["winTieLoss"]["metric"] == "chrF"
+    assert (
+        summarize(records, metrics=["chrF", "contains"], resamples=20).summary["primaryMetric"] == "contains"
+    )
+
+
+# Answers that differ record by record, so that the seed and the resample count move the interval.
+REFERENCES = ["the cat sat on the mat", "a dog ran far away", "red green blue", "one two three four", "sun"]
+CUSTOM_ANSWERS = ["the cat sat on a mat", "a dog ran", "red green", "one two three four", "moon"]
+BASE_ANSWERS = ["a cat", "the dog ran far away", "blue", "one", "sun"]
+
+
+def test_the_intervals_are_the_bootstrap_of_the_given_seed_and_resamples() -> None:
+    records = [
+        record(i, reference, answer(custom), answer(base))
+        for i, (reference, custom, base) in enumerate(
+            zip(REFERENCES, CUSTOM_ANSWERS, BASE_ANSWERS, strict=True)
+        )
+    ]
+    names = ["tokenF1", "bleu"]
+    custom, base = (
+        score_system(REFERENCES, CUSTOM_ANSWERS, names),
+        score_system(REFERENCES, BASE_ANSWERS, names),
+    )
+    expected = paired_delta_intervals(base, custom, names, resamples=40, seed=3)
+    # The settings matter for these records: another seed or count gives another interval.
+    assert (
+        expected["tokenF1"].to_list()
+        != paired_delta_intervals(base, custom, names, resamples=40, seed=4)["tokenF1"].to_list()
+    )
+    assert (
+        expected["bleu"].to_list()
+        != paired_delta_intervals(base, custom, names, resamples=41, seed=3)["bleu"].to_list()
+    )
+    summary = summarize(records, metrics=names, resamples=40, seed=3).summary
+    for name in names:
+        interval = expected[name]
+        assert summary["metrics"][name]["ci95"] == [round(interval.low, 6), round(interval.high, 6)]
+        assert summary["metrics"][name]["delta"] == round(interval.delta, 6)
+
+
+def test_the_judge_interval_is_the_bootstrap_of_the_records_both_verdicts_rate() -> None:
+    judge = JudgeConfig("amazon.nova-pro-v1:0", "correctness")
+    ratings = [(5.0, 2.0), (4.0, 4.0), (3.0, 1.0), (2.0, 5.0), (5.0, 3.0)]
+    records = [
+        record(i, "a", answer("a"), answer("a"), custom_verdict=Verdict(c), base_verdict=Verdict(b))
+        for i, (c, b) in enumerate(ratings)
+    ]
+    # Not rated for the base model: left out of the judge's comparison.
+    records.append(
+        record(
+            5,
+            "a",
+            answer("a"),
+            answer("a"),
+            custom_verdict=Verdict(1.0),
+            base_verdict=Verdict(error="NoScore"),
+        )
+    )
+    no_text = SystemScores({}, {}, {})
+    custom = no_text.with_metric("judge", np.array([c for c, _ in ratings]))
+    base = no_text.with_metric("judge", np.array([b for _, b in ratings]))
+    expected = paired_delta_intervals(base, custom, ["judge"], resamples=30, seed=11)["judge"]
+    assert expected.low != expected.high
+    summary = summarize(records, metrics=["exactMatch"], judge=judge, resamples=30, seed=11).summary
+    entry = summary["metrics"]["judge"]
+    assert entry == {
+        "scale": "1-5",
+        "base": 3.0,
+        "custom": 3.8,
+        "delta": 0.8,
+        "ci95": [round(expected.low, 6), round(expected.high, 6)],
+    }
+
+
+def test_a_difference_of_exactly_the_tie_tolerance_is_a_tie() -> None:
+    # Real scores never differ by exactly a billionth; the boundary is pinned on scores written out.
+    def scores(values: list[float]) -> SystemScores:
+        return SystemScores({"judge": np.array(values)}, {}, {"judge": float(np.mean(values))})
+
+    custom = scores([TIE_TOLERANCE, 0.0, 2 * TIE_TOLERANCE, 0.0])
+    base = scores([0.0, TIE_TOLERANCE, 0.0, 2 * TIE_TOLERANCE])
+    assert _win_tie_loss(custom, base, "judge", np.array([True] * 4)) == {
+        "metric": "judge",
+        "wins": 1,
+        "ties": 2,
+        "losses": 1,
+    }
+
+
+def test_a_failure_without_an_error_code_is_counted_as_no_answer() -> None:
+    # A stored generation with neither a response nor an error code (an empty result line).
+    records = [record(0, "a", Generation(), answer("a")), record(1, "b", answer("b"), Generation(attempts=2))]
+    failures = summarize(records, metrics=["exactMatch"], resamples=20).summary["failures"]
+    assert failures["byCode"] == {"custom": {"NoAnswer": 1}, "base": {"NoAnswer": 1}}
+    assert [(e["index"], e["model"], e["error"], e["attempts"]) for e in failures["examples"]] == [
+        (0, "custom", "NoAnswer", 1),
+        (1, "base", "NoAnswer", 2),
+    ]
+
+
+def test_a_judge_with_no_record_answered_by_both_models() -> None:
+    judge = JudgeConfig("amazon.nova-pro-v1:0", "correctness")
+    records = [record(0, "a", answer(None), answer("a")), record(1, "b", answer("b"), answer(None))]
+    summary = summarize(records, metrics=["exactMatch", "bleu"], judge=judge, resamples=20).summary
+    assert summary["metrics"]["judge"] == {
+        "scale": "1-5",
+        "base": None,
+        "custom": None,
+        "delta": None,
+        "ci95": None,
+    }
+    assert summary["metrics"]["bleu"]["custom"] is None
+    assert summary["judge"]["judged"] == 0
+    assert summary["winTieLoss"] == {"metric": "exactMatch", "wins": 0, "ties": 0, "losses": 0}
+
+
+def test_an_empty_answer_is_scored_as_empty_text() -> None:
+    records = [record(0, "x", answer(""), answer("x")), record(1, "x", answer(""), answer(None))]
+    report = summarize(records, metrics=["contains"], resamples=20)
+    assert report.summary["metrics"]["contains"]["custom"] == 0.0
+    assert [row["scores"] for row in report.predictions] == [
+        {"custom": {"contains": 0.0}, "base": {"contains": 1.0}},
+        {"custom": {"contains": 0.0}, "base": None},  # answered alone: scored alone
+    ]
+
+
+def test_a_row_shows_the_verdict_of_either_model() -> None:
+    judge = JudgeConfig("amazon.nova-pro-v1:0", "correctness")
+    records = [
+        # The custom model failed, so only the base model's answer was rated.
+        record(0, "a", answer(None), answer("a"), base_verdict=Verdict(3.0)),
+        record(1, "b", answer("b"), answer("b"), custom_verdict=Verdict(4.0)),
+    ]
+    rows = summarize(records, metrics=["exactMatch"], judge=judge, resamples=20).predictions
+    assert [row["judge"] for row in rows] == [{"custom": None, "base": 3.0}, {"custom": 4.0, "base": None}]

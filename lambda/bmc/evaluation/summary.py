@@ -92,7 +92,7 @@ def summarize(
         "primaryMetric": primary,
         "winTieLoss": _win_tie_loss(custom, base, primary, judged_mask) if base is not None else None,
         "categories": _categories(scored, custom, base, [m for m in reported if m != JUDGE], primary),
-        "judge": _judge_section(judge, records, scored, judged_mask, compare_with_base),
+        "judge": _judge_section(judge, records, judged_mask, compare_with_base),
         "failures": _failures(records),
         "usage": _usage(records),
         "bootstrap": {"method": METHOD, "resamples": resamples, "seed": seed, "confidence": CONFIDENCE},
@@ -217,7 +217,6 @@ def _record_counts(
 def _judge_section(
     judge: JudgeConfig | None,
     records: Sequence[EvaluatedRecord],
-    scored: Sequence[EvaluatedRecord],
     judged_mask: Any,
     compare_with_base: bool,
 ) -> dict[str, Any] | None:
@@ -230,7 +229,7 @@ def _judge_section(
     return {
         **judge.to_dict(),
         "scale": SCALES[JUDGE],
-        "judged": int(judged_mask.sum()) if judged_mask is not None else 0,
+        "judged": int(judged_mask.sum()),
         "failed": {
             "custom": failed([r.custom_verdict for r in records]),
             "base": failed([r.base_verdict for r in records]) if compare_with_base else None,
