@@ -10,7 +10,7 @@ run-scoped key of the datasets bucket, known before it exists:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,12 +109,6 @@ class RunDatasets:
     training: DatasetVersion
     validation: tuple[DatasetVersion, ...] = ()
     evaluation: DatasetVersion | None = None
-
-    def __iter__(self) -> Iterator[DatasetVersion]:
-        yield self.training
-        yield from self.validation
-        if self.evaluation is not None:
-            yield self.evaluation
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
