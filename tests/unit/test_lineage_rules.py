@@ -781,7 +781,9 @@ def test_parts_cover_every_byte_once_from_the_recorded_version(cloud: Cloud) -> 
         "provide-client-params.s3.UploadPartCopy",
         lambda params, **_: ranges.append((params["PartNumber"], params["CopySourceRange"])),
     )
-    copier(cloud.s3, single_copy_limit=5 * MIB, part_size=5 * MIB).snapshot(target_of(source, validated))
+    result = copier(cloud.s3, single_copy_limit=5 * MIB, part_size=5 * MIB).snapshot(
+        target_of(source, validated)
+    )
     assert sorted(ranges) == [
         (1, f"bytes=0-{5 * MIB - 1}"),
         (2, f"bytes={5 * MIB}-{10 * MIB - 1}"),
@@ -792,6 +794,7 @@ def test_parts_cover_every_byte_once_from_the_recorded_version(cloud: Cloud) -> 
     head = cloud.s3.head_object(Bucket=DATASETS_BUCKET, Key=SNAPSHOT_KEY)
     assert head["ContentType"] == "application/jsonl"
     assert head["Metadata"]["bmc-source-version-id"] == source["VersionId"]
+    assert result.snapshot_version_id == head["VersionId"]
     again = copier(cloud.s3, single_copy_limit=5 * MIB, part_size=5 * MIB).snapshot(
         target_of(source, validated)
     )
@@ -829,8 +832,8 @@ def test_a_multipart_copy_that_fails_leaves_no_upload_behind(cloud: Cloud) -> No
     assert "Versions" not in cloud.s3.list_object_versions(Bucket=DATASETS_BUCKET, Prefix="snapshots/")
 
 
-def concurrently(cloud: Cloud, action: Callable[[], object]) -> None:
-    """Run ``action`` once, just before the next CopyObject: another attempt that got there first."""
+def concurrently(cloud: Cloud, action: Callable[[], object], operation: str = "CopyObject") -> None:
+    """Run ``action`` once, just before the next ``operation``: another attempt that got there first."""
     done: list[bool] = []
 
     def before(**_: Any) -> None:
@@ -838,7 +841,7 @@ def concurrently(cloud: Cloud, action: Callable[[], object]) -> None:
             done.append(True)
             action()
 
-    cloud.s3.meta.events.register("provide-client-params.s3.CopyObject", before)
+    cloud.s3.meta.events.register(f"provide-client-params.s3.{operation}", before)
 
 
 def test_a_concurrent_attempts_copy_is_reused_and_anything_else_refused(cloud: Cloud) -> None:
@@ -862,6 +865,18 @@ def test_a_concurrent_attempts_copy_is_reused_and_anything_else_refused(cloud: C
     concurrently(cloud, lambda: put(cloud, b"foreign\n", key="snapshots/run-1/evaluation.jsonl"))
     with pytest.raises(SnapshotConflict):
         copier(cloud.s3).snapshot(second)
+
+
+def test_a_copy_made_part_by_part_never_overwrites_what_a_concurrent_attempt_completed(cloud: Cloud) -> None:
+    validated = b"z" * (6 * MIB)
+    source = put(cloud, validated)
+    target = target_of(source, validated)
+    large = {"single_copy_limit": 5 * MIB, "part_size": 5 * MIB}
+    other = copier(aws_client("s3"), **large)
+    concurrently(cloud, lambda: other.snapshot(target), "CompleteMultipartUpload")
+    assert copier(cloud.s3, **large).snapshot(target).method == "existing"
+    assert len(cloud.s3.list_object_versions(Bucket=DATASETS_BUCKET, Prefix="snapshots/")["Versions"]) == 1
+    assert "Uploads" not in cloud.s3.list_multipart_uploads(Bucket=DATASETS_BUCKET)  # the loser's, aborted
 
 
 def test_a_copy_is_this_runs_only_if_run_source_version_and_etag_all_match(cloud: Cloud) -> None:
