@@ -588,12 +588,15 @@ def test_legacy_bases_are_read_once_per_model_and_each_served_run_notified_once(
     assert notify(cloud, publish) == {"served": 4, "legacy": 0, "notified": 0, "errors": 0}
 
 
-def test_a_model_whose_lifecycle_cannot_be_read_is_an_error_and_the_others_go_on(cloud: Cloud) -> None:
-    lite = "amazon.nova-lite-v1:0:300k"
+def test_a_model_whose_lifecycle_cannot_be_read_is_an_error_and_the_others_go_on(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    lite, pro = "amazon.nova-lite-v1:0:300k", "amazon.nova-pro-v1:0:300k"
     served(cloud.registry, "run-1", base=lite)
     served(cloud.registry, "run-2")
-    legacy(cloud, lite, NOVA_MICRO)
-    cloud.sim.fail_next("GetFoundationModel", "ThrottlingException")  # Lite's, read first
+    served(cloud.registry, "run-3", base=pro)
+    legacy(cloud, lite, NOVA_MICRO, pro)
+    cloud.sim.fail_next("GetFoundationModel", "ThrottlingException", count=2)  # Lite's and Micro's
     sent: list[Message] = []
 
     def publish(message: Message) -> str:
@@ -601,25 +604,37 @@ def test_a_model_whose_lifecycle_cannot_be_read_is_an_error_and_the_others_go_on
         return "id"
 
     counts = notify(cloud, publish)
-    assert counts == {"served": 2, "legacy": 1, "notified": 1, "errors": 1}
-    assert [m.attributes["runId"] for m in sent] == ["run-2"]
+    assert counts == {"served": 3, "legacy": 1, "notified": 1, "errors": 2}
+    assert [m.attributes["runId"] for m in sent] == ["run-3"]
+    # The operator's log names each model whose lifecycle could not be read.
+    unread = [r for r in caplog.records if r.getMessage() == "lifecycle not readable"]
+    assert [r.model for r in unread] == [lite, NOVA_MICRO]  # type: ignore[attr-defined]
 
 
-def test_a_notice_that_was_not_published_is_sent_again_next_time(cloud: Cloud) -> None:
-    served(cloud.registry, "run-1")
-    served(cloud.registry, "run-2")
+def test_a_notice_that_was_not_published_is_sent_again_next_time(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    for run_id in ("run-1", "run-2", "run-3"):
+        served(cloud.registry, run_id)
     legacy(cloud, NOVA_MICRO)
 
-    def fail_run_1(message: Message) -> str:
-        if message.attributes["runId"] == "run-1":
+    def fail_all_but_run_2(message: Message) -> str:
+        if message.attributes["runId"] != "run-2":
             raise RuntimeError("SNS unavailable")
         return "id-2"
 
-    assert notify(cloud, fail_run_1) == {"served": 2, "legacy": 2, "notified": 1, "errors": 1}
-    assert "legacyNotice" not in cloud.run("run-1")
+    assert notify(cloud, fail_all_but_run_2) == {"served": 3, "legacy": 3, "notified": 1, "errors": 2}
+    assert "legacyNotice" not in cloud.run("run-1") and "legacyNotice" not in cloud.run("run-3")
     assert cloud.run("run-2")["legacyNotice"]["messageId"] == "id-2"
-    assert notify(cloud, lambda message: "id-1") == {"served": 2, "legacy": 1, "notified": 1, "errors": 0}
-    assert cloud.run("run-1")["legacyNotice"]["messageId"] == "id-1"
+    unsent = [r for r in caplog.records if r.getMessage() == "legacy notice not published: it is retried"]
+    assert sorted(r.runId for r in unsent) == ["run-1", "run-3"]  # type: ignore[attr-defined]
+    assert notify(cloud, lambda message: f"id-{message.attributes['runId']}") == {
+        "served": 3,
+        "legacy": 2,
+        "notified": 2,
+        "errors": 0,
+    }
+    assert cloud.run("run-1")["legacyNotice"]["messageId"] == "id-run-1"
 
 
 # --- snapshots: what is copied and how ---------------------------------------------------------
