@@ -582,6 +582,7 @@ def test_legacy_bases_are_read_once_per_model_and_each_served_run_notified_once(
     assert notify(cloud, publish) == {"served": 4, "legacy": 2, "notified": 2, "errors": 0}
     assert cloud.sim.calls().count("GetFoundationModel") - calls_before == 2  # Micro and Lite, once each
     assert sorted(m.attributes["runId"] for m in sent) == ["run-1", "run-2"]
+    assert f"\nthe foundation model {NOVA_MICRO} is LEGACY: " in sent[0].body
     notice = cloud.run("run-1")["legacyNotice"]
     assert notice["model"] == NOVA_MICRO and notice["messageId"] in ("id-1", "id-2")
     assert "legacyNotice" not in cloud.run("run-3")
@@ -761,7 +762,11 @@ def test_a_snapshot_of_an_undigested_unversioned_source_names_only_what_is_known
 def test_the_recorded_version_is_copied_only_while_it_has_the_recorded_etag(cloud: Cloud) -> None:
     body = b'{"a": 1}\n'
     source = put(cloud, body)
-    with pytest.raises(DatasetChanged, match="start it again to validate the data as it is now"):
+    says_what_to_do = (
+        r"can no longer be read \(PreconditionFailed\); "
+        "the run does not train on any other bytes: start it again to validate the data as it is now$"
+    )
+    with pytest.raises(DatasetChanged, match=says_what_to_do):
         copier(cloud.s3).snapshot(target_of(source, body, etag="0" * 32))
     with pytest.raises(DatasetChanged, match=f"version {source['VersionId']}, the one validated"):
         copier(cloud.s3).snapshot(target_of(source, body, etag="0" * 32))
