@@ -84,6 +84,16 @@ def test_a_roles_record_count_is_a_files_count_only_when_the_role_has_one_file()
     assert [v["records"] for v in both["validation"]] == [None, None]  # 9 is the two files' total
     one = from_validation({"validation": {"records": 9, "sources": [{"uri": checks[0]}]}}, checks[:1])
     assert one["validation"][0]["records"] == 9
+    # A file's own count, when the validator gives one, is the file's.
+    own = {"validation": {"records": 9, "sources": [{"uri": checks[0], "records": 4}]}}
+    assert from_validation(own, checks[:1])["validation"][0]["records"] == 4
+
+
+def test_the_evaluation_test_set_is_recorded_as_its_check_read_it() -> None:
+    test_set = f"s3://{BUCKET}/test.jsonl"
+    stats = {"evaluation": {"sources": [{"uri": test_set, "versionId": "v7", "etag": "e7", "size": 70}]}}
+    recorded = from_validation(stats, [], evaluation=test_set)["evaluation"]
+    assert (recorded["versionId"], recorded["etag"], recorded["size"]) == ("v7", "e7", 70)
 
 
 def test_only_what_s3_and_the_validator_reported_is_recorded_never_a_stand_in() -> None:
@@ -170,6 +180,7 @@ def test_a_tag_value_must_fit_bedrocks_tag_value_shape() -> None:
     """Bedrock's TagValue: at most 256 characters of [a-zA-Z0-9\\s._:/=+@-] (botocore's model)."""
     for value, kept in (
         ("a" * 256, True),
+        ("x", True),
         ("a" * 257, False),
         ("v1 2._:/=+@-", True),
         ("v1#2", False),
@@ -181,6 +192,13 @@ def test_a_tag_value_must_fit_bedrocks_tag_value_shape() -> None:
         assert ("bmc:trainingVersionId" in found) is kept, value
         if kept:
             assert found["bmc:trainingVersionId"] == value
+
+
+def test_a_run_without_recorded_datasets_still_names_its_snapshots_and_parent() -> None:
+    assert tags({"parentRunId": "run-0"}) == {
+        "bmc:snapshot": f"s3://{BUCKET}/snapshots/run-1/",
+        "bmc:parentRunId": "run-0",
+    }
 
 
 def test_a_value_that_does_not_fit_leaves_its_room_to_the_next_tag() -> None:
@@ -281,6 +299,20 @@ def test_a_run_reference_that_is_no_run_id_reads_nothing(cloud: Cloud) -> None:
     register(cloud.registry, "run-0")
     found = refusal(cloud.registry, "run:run-0/../run-0")
     assert found.code == PARENT_NOT_FOUND
+
+
+def test_each_refusal_of_a_parent_says_what_can_be_named_instead(cloud: Cloud) -> None:
+    not_an_arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/x"
+    assert str(refusal(cloud.registry, not_an_arn)).endswith(
+        f"{not_an_arn!r} is not a custom model ARN (arn:aws:bedrock:<region>:<account>:custom-model/"
+        "<base model>/<12 characters>) nor run:<runId>"
+    )
+    assert str(refusal(cloud.registry, MODEL_ARN)).endswith(
+        f"{MODEL_ARN} is not the model of a run of this run's owner in this deployment: only models "
+        "trained here (whose data, parent and settings are recorded) can be customized further; "
+        "use run:<runId> to name one"
+    )
+    assert str(refusal(cloud.registry, "run:run-0")).endswith("run:run-0: no run 'run-0' of this run's owner")
 
 
 def test_only_a_completed_or_served_run_with_a_model_is_customized_further(cloud: Cloud) -> None:
@@ -871,7 +903,8 @@ def test_a_concurrent_attempts_copy_is_reused_and_anything_else_refused(cloud: C
     other = copier(aws_client("s3"))
     concurrently(cloud, lambda: other.snapshot(target))
     result = copier(cloud.s3).snapshot(target)
-    assert result.method == "existing"
+    head = cloud.s3.head_object(Bucket=DATASETS_BUCKET, Key=SNAPSHOT_KEY)
+    assert result == SnapshotResult(head["VersionId"], None, False, "existing", False)
     assert len(cloud.s3.list_object_versions(Bucket=DATASETS_BUCKET, Prefix="snapshots/")["Versions"]) == 1
 
     second = SnapshotTarget(
