@@ -297,8 +297,8 @@ def test_a_parent_is_found_by_run_or_by_model_for_its_owner_only(cloud: Cloud) -
 
 def test_a_run_reference_that_is_no_run_id_reads_nothing(cloud: Cloud) -> None:
     register(cloud.registry, "run-0")
-    found = refusal(cloud.registry, "run:run-0/../run-0")
-    assert found.code == PARENT_NOT_FOUND
+    for reference in ("run:run-0/../run-0", "run:"):  # "" is no key DynamoDB would read
+        assert refusal(cloud.registry, reference).code == PARENT_NOT_FOUND
 
 
 def test_each_refusal_of_a_parent_says_what_can_be_named_instead(cloud: Cloud) -> None:
@@ -366,6 +366,10 @@ def test_the_root_foundation_model_is_the_chains_first_base(cloud: Cloud) -> Non
     )
     _, root = resolve_parent("run:run-1", registry=cloud.registry, owner_team="team:support")
     assert root == "amazon.nova-lite-v1:0:300k"
+    # A run registered before lineage was recorded: its own base is the root.
+    register(cloud.registry, "run-old", lineage={})
+    _, root = resolve_parent("run:run-old", registry=cloud.registry, owner_team="team:support")
+    assert root == NOVA_MICRO
 
 
 def test_a_runs_own_step_names_what_it_customized_and_how() -> None:
