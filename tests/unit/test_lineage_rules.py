@@ -240,6 +240,24 @@ def cloud() -> Iterator[Cloud]:
         yield created
 
 
+Hook = Callable[..., Any]
+
+
+@pytest.fixture
+def on_s3(cloud: Cloud) -> Iterator[Callable[[str, Hook], None]]:
+    """Register a botocore handler on the (shared) S3 client of the tests, for this test only."""
+    registered: list[tuple[str, Hook]] = []
+
+    def register(operation: str, handler: Hook) -> None:
+        event = f"provide-client-params.s3.{operation}"
+        cloud.s3.meta.events.register(event, handler)
+        registered.append((event, handler))
+
+    yield register
+    for event, handler in registered:
+        cloud.s3.meta.events.unregister(event, handler)
+
+
 def register(
     registry: Registry,
     run_id: str,
@@ -828,13 +846,15 @@ def test_an_object_of_exactly_the_single_copy_limit_is_copied_in_one_request(clo
     assert Snapshotter(cloud.s3, run_id="r", kms_key_arn=None).single_copy_limit == SINGLE_COPY_LIMIT
 
 
-def test_parts_cover_every_byte_once_from_the_recorded_version(cloud: Cloud) -> None:
+def test_parts_cover_every_byte_once_from_the_recorded_version(
+    cloud: Cloud, on_s3: Callable[[str, Hook], None]
+) -> None:
     validated = bytes(range(256)) * (10 * MIB // 256) + b"tail"  # two parts of 5 MiB and the tail
     source = put(cloud, validated)
     put(cloud, b"newer\n")
     ranges: list[tuple[int, str]] = []
-    cloud.s3.meta.events.register(
-        "provide-client-params.s3.UploadPartCopy",
+    on_s3(
+        "UploadPartCopy",
         lambda params, **_: ranges.append((params["PartNumber"], params["CopySourceRange"])),
     )
     result = copier(cloud.s3, single_copy_limit=5 * MIB, part_size=5 * MIB).snapshot(
@@ -888,7 +908,9 @@ def test_a_multipart_copy_that_fails_leaves_no_upload_behind(cloud: Cloud) -> No
     assert "Versions" not in cloud.s3.list_object_versions(Bucket=DATASETS_BUCKET, Prefix="snapshots/")
 
 
-def concurrently(cloud: Cloud, action: Callable[[], object], operation: str = "CopyObject") -> None:
+def concurrently(
+    on_s3: Callable[[str, Hook], None], action: Callable[[], object], operation: str = "CopyObject"
+) -> None:
     """Run ``action`` once, just before the next ``operation``: another attempt that got there first."""
     done: list[bool] = []
 
@@ -897,15 +919,17 @@ def concurrently(cloud: Cloud, action: Callable[[], object], operation: str = "C
             done.append(True)
             action()
 
-    cloud.s3.meta.events.register(f"provide-client-params.s3.{operation}", before)
+    on_s3(operation, before)
 
 
-def test_a_concurrent_attempts_copy_is_reused_and_anything_else_refused(cloud: Cloud) -> None:
+def test_a_concurrent_attempts_copy_is_reused_and_anything_else_refused(
+    cloud: Cloud, on_s3: Callable[[str, Hook], None]
+) -> None:
     body = b'{"a": 1}\n'
     source = put(cloud, body)
     target = target_of(source, body)
     other = copier(aws_client("s3"))
-    concurrently(cloud, lambda: other.snapshot(target))
+    concurrently(on_s3, lambda: other.snapshot(target))
     result = copier(cloud.s3).snapshot(target)
     head = cloud.s3.head_object(Bucket=DATASETS_BUCKET, Key=SNAPSHOT_KEY)
     assert result == SnapshotResult(head["VersionId"], None, False, "existing", False)
@@ -919,18 +943,20 @@ def test_a_concurrent_attempts_copy_is_reused_and_anything_else_refused(cloud: C
         None,
         f"s3://{DATASETS_BUCKET}/snapshots/run-1/evaluation.jsonl",
     )
-    concurrently(cloud, lambda: put(cloud, b"foreign\n", key="snapshots/run-1/evaluation.jsonl"))
+    concurrently(on_s3, lambda: put(cloud, b"foreign\n", key="snapshots/run-1/evaluation.jsonl"))
     with pytest.raises(SnapshotConflict):
         copier(cloud.s3).snapshot(second)
 
 
-def test_a_copy_made_part_by_part_never_overwrites_what_a_concurrent_attempt_completed(cloud: Cloud) -> None:
+def test_a_copy_made_part_by_part_never_overwrites_what_a_concurrent_attempt_completed(
+    cloud: Cloud, on_s3: Callable[[str, Hook], None]
+) -> None:
     validated = b"z" * (6 * MIB)
     source = put(cloud, validated)
     target = target_of(source, validated)
     large = {"single_copy_limit": 5 * MIB, "part_size": 5 * MIB}
     other = copier(aws_client("s3"), **large)
-    concurrently(cloud, lambda: other.snapshot(target), "CompleteMultipartUpload")
+    concurrently(on_s3, lambda: other.snapshot(target), "CompleteMultipartUpload")
     assert copier(cloud.s3, **large).snapshot(target).method == "existing"
     assert len(cloud.s3.list_object_versions(Bucket=DATASETS_BUCKET, Prefix="snapshots/")["Versions"]) == 1
     assert "Uploads" not in cloud.s3.list_multipart_uploads(Bucket=DATASETS_BUCKET)  # the loser's, aborted
@@ -1002,14 +1028,14 @@ def test_any_other_s3_error_is_the_runs_error_as_s3_gave_it() -> None:
         copier(client).snapshot(SMALL)
 
 
-def test_a_connection_failure_is_retried_not_failed(cloud: Cloud) -> None:
+def test_a_connection_failure_is_retried_not_failed(cloud: Cloud, on_s3: Callable[[str, Hook], None]) -> None:
     body = b'{"a": 1}\n'
     source = put(cloud, body)
 
     def unreachable(**_: Any) -> None:
         raise EndpointConnectionError(endpoint_url="https://s3.us-east-1.amazonaws.com")
 
-    cloud.s3.meta.events.register("provide-client-params.s3.CopyObject", unreachable)
+    on_s3("CopyObject", unreachable)
     with pytest.raises(SnapshotUnavailable, match=f"copying {SOURCE} to {SNAPSHOT}: Could not connect"):
         copier(cloud.s3).snapshot(target_of(source, body))
 
