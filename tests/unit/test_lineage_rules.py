@@ -45,11 +45,11 @@ from bmc.lineage.snapshot import (
 from bmc.lineage.submission import job_inputs
 from bmc.lineage.tags import lineage_tags, room_for_lineage
 from bmc.runspec.model import PARENT_NOT_FOUND, PARENT_NOT_READY, ParentRefusedError
-from bmc.tenancy import Owner
 from bmc.workflow.notifications import Message
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
+from tests.unit.test_lineage import record_run
 from tests.unit.workflow_support import DATASETS_BUCKET, Cloud, aws_client, local_cloud
 
 BUCKET = "datasets-bucket"
@@ -262,22 +262,12 @@ def register(
     registry: Registry,
     run_id: str,
     *,
-    team: str = "team:support",
     status: str | None = "COMPLETED",
     model_arn: str | None = MODEL_ARN,
-    lineage: dict[str, Any] | None = None,
-    **spec: Any,
+    **given: Any,
 ) -> None:
-    body = {"baseModel": NOVA_MICRO, "customizationType": "FINE_TUNING", **spec}
-    registry.create_run(
-        run_id,
-        spec=body,
-        source={"type": "console"},
-        names=None,
-        execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:bmc-customization:{run_id}",
-        owner=Owner(team),
-        lineage=lineage if lineage is not None else initial_lineage(run_id, body),
-    )
+    """A run of the owner (``given``: team, lineage, spec fields) that ended ``status``."""
+    record_run(registry, run_id, **given)
     fields: dict[str, Any] = {}
     if status:
         fields["status"] = status
