@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
@@ -593,11 +594,14 @@ def served(registry: Registry, run_id: str, base: str = NOVA_MICRO, **fields: An
         registry.update(run_id, fields=fields)
 
 
+END_OF_LIFE = datetime(2026, 9, 30, tzinfo=UTC)
+
+
 def legacy(cloud: Cloud, *model_ids: str) -> None:
     import dataclasses
 
     cloud.sim.foundation_models = tuple(
-        dataclasses.replace(m, lifecycle_status="LEGACY", end_of_life_time=m.end_of_life_time)
+        dataclasses.replace(m, lifecycle_status="LEGACY", end_of_life_time=END_OF_LIFE)
         if m.model_id in model_ids
         else m
         for m in cloud.sim.foundation_models
@@ -629,6 +633,8 @@ def test_legacy_bases_are_read_once_per_model_and_each_served_run_notified_once(
     assert f"\nthe foundation model {NOVA_MICRO} is LEGACY: " in sent[0].body
     notice = cloud.run("run-1")["legacyNotice"]
     assert notice["model"] == NOVA_MICRO and notice["messageId"] in ("id-1", "id-2")
+    assert notice["endOfLifeTime"].startswith("2026-09-30") and notice["at"]  # when, and until when
+    assert sent[0].subject.startswith("[bmc] ")
     assert "legacyNotice" not in cloud.run("run-3")
     assert notify(cloud, publish) == {"served": 4, "legacy": 0, "notified": 0, "errors": 0}
 
@@ -680,6 +686,25 @@ def test_a_notice_that_was_not_published_is_sent_again_next_time(
         "errors": 0,
     }
     assert cloud.run("run-1")["legacyNotice"]["messageId"] == "id-run-1"
+
+
+def test_a_run_another_invocation_noticed_meanwhile_is_skipped_and_the_next_still_notified(
+    cloud: Cloud,
+) -> None:
+    for run_id in ("run-1", "run-2", "run-3"):
+        served(cloud.registry, run_id)
+    legacy(cloud, NOVA_MICRO)
+    order = [str(r["runId"]) for r in cloud.registry.runs_with_status(["IN_SERVICE"])]
+    sent: list[str] = []
+
+    def publish(message: Message) -> str:
+        sent.append(message.attributes["runId"])
+        if len(sent) == 1:  # a concurrent invocation notices the next run first
+            cloud.registry.mark_once(order[1], "legacyNotice", {"at": "concurrently"})
+        return "id"
+
+    assert notify(cloud, publish) == {"served": 3, "legacy": 3, "notified": 2, "errors": 0}
+    assert sent == [order[0], order[2]]
 
 
 # --- snapshots: what is copied and how ---------------------------------------------------------
