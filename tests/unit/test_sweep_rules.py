@@ -225,14 +225,16 @@ class World:
         reported_before: dict[str, Any] | None = None,
         counting: bool = True,
         registry: reg.Registry | None = None,
+        cloudwatch: Any = None,
     ) -> rpt.SweepReport:
         window = timedelta(hours=idle_hours)
+        cloudwatch = cloudwatch or aws_client("cloudwatch")
         return Sweeper(
             SweepSettings(PREFIX, mode, idle_hours, default_idle_action, NOW),
             registry=registry or self.registry,
             bedrock=BedrockOps(self.bedrock),
             execution_running=execution_probe(aws_client("stepfunctions")),
-            invocations=InvocationCounter(aws_client("cloudwatch"), NOW, window) if counting else None,
+            invocations=InvocationCounter(cloudwatch, NOW, window) if counting else None,
             reported_before=reported_before or {},
             prices=PRICES,
         ).run()
@@ -913,12 +915,16 @@ def test_an_active_deployment_without_invocations_is_idle(world: World) -> None:
     ]
 
 
-def test_a_serving_called_again_is_not_idle_and_a_later_idle_period_is_news_again(world: World) -> None:
+@pytest.mark.parametrize("model_id", ["arn", "bare id"])
+def test_a_serving_called_again_is_not_idle_and_a_later_idle_period_is_news_again(
+    world: World, model_id: str
+) -> None:
     arn = throughput(world, age=timedelta(days=2))
     world.put_run(
         "run-1", "IN_SERVICE", serving=serving_record(arn, idleNotifiedAt="2026-04-30T12:00:00.000Z")
     )
-    invoked(arn, 1, NOW - timedelta(hours=1))
+    # Bedrock's ModelId dimension may hold the ARN or the resource's id: either counts.
+    invoked(arn if model_id == "arn" else arn.rsplit("/", 1)[-1], 1, NOW - timedelta(hours=1))
     assert world.sweep().findings == []
     assert "idleNotifiedAt" not in world.run("run-1")["serving"]
 
@@ -926,7 +932,8 @@ def test_a_serving_called_again_is_not_idle_and_a_later_idle_period_is_news_agai
 def test_without_an_invocation_counter_nothing_is_idle(world: World) -> None:
     arn = throughput(world, age=timedelta(days=2))
     world.put_run("run-1", "IN_SERVICE", serving=serving_record(arn))
-    assert world.sweep(counting=False).findings == []
+    report = world.sweep(counting=False)
+    assert report.findings == [] and report.problems == []
 
 
 @pytest.mark.parametrize(
@@ -986,6 +993,105 @@ def test_an_idle_committed_throughput_is_reported_even_with_idle_action_delete(w
         ("idle-serving", "reported", "no invocations in the last 24 hour(s)")
     ]
     assert world.bedrock.calls == []
+
+
+class ThrottledCloudWatch:
+    """CloudWatch refusing every ListMetrics call."""
+
+    def list_metrics(self, **_: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "ListMetrics")
+
+
+def test_a_failed_invocation_count_is_a_problem_and_the_other_findings_stand(world: World) -> None:
+    idle = throughput(world, age=timedelta(days=2))
+    orphan = throughput(world, "bmc-run-2-serving", run_id="run-2")
+    world.put_run("run-1", "IN_SERVICE", serving=serving_record(idle))
+    world.put_run("run-2", "FAILED", serving=serving_record(orphan, name="bmc-run-2-serving"))
+    report = world.sweep(cloudwatch=ThrottledCloudWatch())
+    assert [(f.run_id, f.action) for f in report.findings] == [("run-2", "deleted")]
+    assert report.problems == [
+        "the idle guard: ClientError: An error occurred (Throttling) when calling the ListMetrics "
+        "operation: Rate exceeded"
+    ]
+
+
+def test_an_idle_serving_whose_deletion_fails_is_a_problem_and_the_next_is_checked(world: World) -> None:
+    first = throughput(world, age=timedelta(days=2))
+    second = throughput(world, "bmc-run-2-serving", run_id="run-2", age=timedelta(days=2))
+    spec = {"baseModel": BASE_MODEL, "serving": {"mode": "provisioned", "idleAction": "delete"}}
+    world.put_run("run-1", "IN_SERVICE", serving=serving_record(first), spec=spec)
+    world.put_run("run-2", "IN_SERVICE", serving=serving_record(second, name="bmc-run-2-serving"), spec=spec)
+    world.bedrock.failing = {"DeleteProvisionedModelThroughput": "InternalServerException"}
+    report = world.sweep()
+    assert [(f.run_id, f.rule, f.action) for f in report.findings] == [("run-2", "idle-serving", "deleted")]
+    assert report.problems == [
+        f"idle check of {first}: BedrockUnavailable: DeleteProvisionedModelThroughput: "
+        "InternalServerException: failed"
+    ]
+
+
+def test_a_temporary_serving_the_run_records_does_not_make_another_serving_temporary(world: World) -> None:
+    other = throughput(world, "bmc-run-1-evaluation")
+    arn = throughput(world)
+    world.put_run(
+        "run-1",
+        "COMPLETED",
+        serving=serving_record(other, name="bmc-run-1-evaluation", temporary=True),
+        names={"provisionedModelName": "bmc-run-1-serving"},
+        executionArn=world.running_execution("run-1"),
+    )
+    report = world.sweep()
+
+    why = f"its run is COMPLETED but records provisioned serving {other} (InService), not this resource"
+    assert report.in_progress == [other]
+    assert entries(report) == [
+        finding(
+            "orphaned-serving",
+            "deleted",
+            "provisioned",
+            arn,
+            "bmc-run-1-serving",
+            "run-1",
+            "COMPLETED",
+            why,
+            HOURLY,
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "orphaned",
+        "orphaned in report mode",
+        "expired",
+        "expired in report mode",
+        "idle",
+        "idle, deleted",
+        "skipped",
+    ],
+)
+def test_every_serving_finding_prices_the_base_model_the_run_records(world: World, case: str) -> None:
+    """The listing's foundation model is read only for a serving no run owns."""
+    arn = world.bedrock.add(
+        "provisioned",
+        "bmc-run-1-serving",
+        age=timedelta(days=2),
+        foundationModelArn=FOUNDATION_ARN + UNPRICED_MODEL,
+    )
+    expires = {"expiresAt": "2026-05-01T09:00:00Z"} if case.startswith("expired") else {}
+    idle_action = "delete" if case == "idle, deleted" else "notify"
+    world.put_run(
+        "run-1",
+        "FAILED" if case.startswith(("orphaned", "skipped")) else "IN_SERVICE",
+        serving=serving_record(arn, **expires),
+        spec={"baseModel": BASE_MODEL, "serving": {"mode": "provisioned", "idleAction": idle_action}},
+    )
+    report = world.sweep(
+        mode="report" if case.endswith("report mode") else "delete",
+        registry=Racing(TABLE) if case == "skipped" else None,
+    )
+    assert [f.cost for f in report.findings] == [HOURLY]
 
 
 # --- the sweep as a whole -------------------------------------------------------------------------
