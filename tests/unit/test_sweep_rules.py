@@ -24,6 +24,7 @@ from bmc.catalog.estimate import PriceTable, ProvisionedPrice, TokenPrice
 from bmc.errors import ConfigurationError
 from bmc.guardrails import report as rpt
 from bmc.guardrails.idle import InvocationCounter
+from bmc.guardrails.inventory import LISTINGS
 from bmc.guardrails.sweep import Sweeper, SweepSettings, execution_probe
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
@@ -59,44 +60,15 @@ STORAGE = "2.50 USD per month to store"
 SERIALIZER = TypeSerializer()
 FINDING_FIELDS = ("rule", "action", "kind", "arn", "name", "runId", "runStatus", "reason", "cost")
 
-# Each kind's List call, where its summaries are, and the keys botocore gives them.
-LISTINGS = {
-    "provisioned": (
-        "ListProvisionedModelThroughputs",
-        "provisionedModelSummaries",
-        "provisionedModelArn",
-        "provisionedModelName",
-        "status",
-        "creationTime",
-        "provisioned-model",
-    ),
-    "on-demand": (
-        "ListCustomModelDeployments",
-        "modelDeploymentSummaries",
-        "customModelDeploymentArn",
-        "customModelDeploymentName",
-        "status",
-        "createdAt",
-        "custom-model-deployment",
-    ),
-    "job": (
-        "ListModelCustomizationJobs",
-        "modelCustomizationJobSummaries",
-        "jobArn",
-        "jobName",
-        "status",
-        "creationTime",
-        "model-customization-job",
-    ),
-    "custom-model": (
-        "ListCustomModels",
-        "modelSummaries",
-        "modelArn",
-        "modelName",
-        "modelStatus",
-        "creationTime",
-        "custom-model",
-    ),
+# The sweeper's inventory reads each kind's List call in botocore's output shapes; the account
+# answers in the same shapes (the listings' keys are the inventory's, checked against the
+# simulated Bedrock by test_sweeper.py).
+LISTING = {listing.kind: listing for listing in LISTINGS}
+ARN_TYPE = {
+    "provisioned": "provisioned-model",
+    "on-demand": "custom-model-deployment",
+    "job": "model-customization-job",
+    "custom-model": "custom-model",
 }
 READY = {"provisioned": "InService", "on-demand": "Active", "job": "InProgress", "custom-model": "Active"}
 
@@ -105,7 +77,7 @@ class Account:
     """The Bedrock account as the sweeper reads it: four listings, tags, stop and delete."""
 
     def __init__(self) -> None:
-        self.summaries: dict[str, list[dict[str, Any]]] = {kind: [] for kind in LISTINGS}
+        self.summaries: dict[str, list[dict[str, Any]]] = {kind: [] for kind in LISTING}
         self.tags: dict[str, list[dict[str, str]]] = {}
         self.calls: list[tuple[str, str]] = []
         self.failing: dict[str, str] = {}  # operation -> error code
@@ -120,13 +92,13 @@ class Account:
         age: timedelta = timedelta(hours=1),
         **details: Any,
     ) -> str:
-        _, _, arn_key, name_key, status_key, created_key, resource_type = LISTINGS[kind]
-        arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:{resource_type}/{name[-12:]:0>12}"
+        listing = LISTING[kind]
+        arn = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:{ARN_TYPE[kind]}/{name[-12:]:0>12}"
         summary = {
-            arn_key: arn,
-            name_key: name,
-            status_key: status or READY[kind],
-            created_key: NOW - age,
+            listing.arn_key: arn,
+            listing.name_key: name,
+            listing.status_key: status or READY[kind],
+            listing.created_key: NOW - age,
             **details,
         }
         self.summaries[kind].append(summary)
@@ -140,9 +112,8 @@ class Account:
             raise ClientError({"Error": {"Code": code, "Message": "failed"}}, operation)
 
     def _list(self, kind: str) -> dict[str, Any]:
-        operation, items_key = LISTINGS[kind][:2]
-        self._fail(operation)
-        return {items_key: list(self.summaries[kind])}
+        self._fail(LISTING[kind].operation)
+        return {LISTING[kind].items_key: list(self.summaries[kind])}
 
     def list_provisioned_model_throughputs(self, **_: Any) -> dict[str, Any]:
         return self._list("provisioned")
@@ -174,7 +145,7 @@ class Account:
 
     def _delete(self, kind: str, operation: str, identifier: str) -> dict[str, Any]:
         self.calls.append((operation, identifier))
-        arn_key = LISTINGS[kind][2]
+        arn_key = LISTING[kind].arn_key
         self.summaries[kind] = [s for s in self.summaries[kind] if identifier != s[arn_key]]
         return {}
 
@@ -264,6 +235,13 @@ def finding(*fields: str | None, news: bool = True) -> dict[str, Any]:
     """A finding as ``Finding.to_dict`` gives it: rule, action, kind, arn, name, runId, runStatus,
     reason and cost, in that order, and whether it is news."""
     return {**dict(zip(FINDING_FIELDS, fields, strict=True)), "news": news}
+
+
+def on_run_1(
+    rule: str, action: str, arn: str, status: str, why: str, *, cost: str = HOURLY
+) -> dict[str, Any]:
+    """A finding about run-1's throughput ``bmc-run-1-serving``."""
+    return finding(rule, action, "provisioned", arn, "bmc-run-1-serving", "run-1", status, why, cost)
 
 
 def sweep_entry(kind: str, arn: str, action: str, reason: str, mode: str = "delete") -> dict[str, Any]:
@@ -442,19 +420,7 @@ def test_a_serving_whose_runs_execution_ended_is_deleted_and_the_run_failed(worl
     )
     report = world.sweep()
     why = "its run is DEPLOYING but its execution has ended"
-    assert entries(report) == [
-        finding(
-            "orphaned-serving",
-            "deleted",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "DEPLOYING",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("orphaned-serving", "deleted", arn, "DEPLOYING", why)]
     assert world.bedrock.calls == [("DeleteProvisionedModelThroughput", arn)]
     run = world.run("run-1")
     cause = f"the sweeper found provisioned throughput bmc-run-1-serving (Creating) while {why}"
@@ -496,19 +462,7 @@ def test_a_temporary_serving_belongs_to_the_execution_not_the_run(
     aws_client("stepfunctions").stop_execution(executionArn=world.run("run-1")["executionArn"])
     report = world.sweep()
     why = f"it served only the evaluation of its run ({status}), whose execution has ended"
-    assert entries(report) == [
-        finding(
-            "orphaned-serving",
-            "deleted",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            status,
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("orphaned-serving", "deleted", arn, status, why)]
     run = world.run("run-1")
     assert run["status"] == ends and run["serving"]["deletedReason"] == f"sweeper: {why}"
 
@@ -525,19 +479,7 @@ def test_a_serving_the_record_says_was_deleted_is_an_orphan_even_while_the_execu
     )
     report = world.sweep()
     why = "its run's registry record says this serving was deleted"
-    assert entries(report) == [
-        finding(
-            "orphaned-serving",
-            "deleted",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "COMPLETED",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("orphaned-serving", "deleted", arn, "COMPLETED", why)]
     assert report.in_progress == [] and world.run("run-1")["status"] == "COMPLETED"
 
 
@@ -592,19 +534,7 @@ def test_a_serving_the_runs_record_does_not_name_is_deleted_and_the_reason_names
     world.put_run("run-1", "IN_SERVICE", names={"provisionedModelName": "bmc-run-1-serving"}, **serving)
     report = world.sweep()
     why = f"its run is IN_SERVICE but records {text}, not this resource"
-    assert entries(report) == [
-        finding(
-            "orphaned-serving",
-            "deleted",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "IN_SERVICE",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("orphaned-serving", "deleted", arn, "IN_SERVICE", why)]
     run = world.run("run-1")
     assert run["status"] == "IN_SERVICE" and run.get("serving") == recorded  # the recorded one is kept
     assert run["sweeps"] == [sweep_entry("provisioned", arn, "deleted", why)]
@@ -615,19 +545,7 @@ def test_report_mode_changes_nothing(world: World) -> None:
     before = world.put_run("run-1", "DEPLOYING", serving=serving_record(arn, status="Creating"))
     report = world.sweep(mode="report")
     why = "its run is DEPLOYING but its execution has ended"
-    assert entries(report) == [
-        finding(
-            "orphaned-serving",
-            "reported",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "DEPLOYING",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("orphaned-serving", "reported", arn, "DEPLOYING", why)]
     assert world.bedrock.calls == [] and world.run("run-1") == before
 
 
@@ -663,19 +581,7 @@ def test_an_owned_serving_past_its_ttl_and_the_grace_is_deleted_and_the_run_comp
     world.put_run("run-1", "IN_SERVICE", serving=serving_record(arn, expiresAt=expires))
     report = world.sweep()
     why = f"its ttlHours ended at {expires} and it still exists"
-    assert entries(report) == [
-        finding(
-            "expired-serving",
-            "deleted",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "IN_SERVICE",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("expired-serving", "deleted", arn, "IN_SERVICE", why)]
     assert world.bedrock.calls == [("DeleteProvisionedModelThroughput", arn)]
     run = world.run("run-1")
     assert run["status"] == "COMPLETED" and run["statusHistory"][-1]["detail"] == why
@@ -697,19 +603,7 @@ def test_an_expired_serving_is_only_reported_in_report_mode(world: World) -> Non
     )
     report = world.sweep(mode="report")
     why = "its ttlHours ended at 2026-05-01T09:00:00Z and it still exists"
-    assert entries(report) == [
-        finding(
-            "expired-serving",
-            "reported",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "IN_SERVICE",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("expired-serving", "reported", arn, "IN_SERVICE", why)]
     assert world.bedrock.calls == [] and world.run("run-1") == before
 
 
@@ -862,17 +756,7 @@ def test_an_owned_serving_idle_for_idle_hours_is_reported_once_with_its_cost(wor
     invoked(arn, 3, NOW - timedelta(hours=7))  # before the window
     report = world.sweep(idle_hours=6)
     why = "no invocations in the last 6 hour(s)"
-    expected = finding(
-        "idle-serving",
-        "reported",
-        "provisioned",
-        arn,
-        "bmc-run-1-serving",
-        "run-1",
-        "IN_SERVICE",
-        why,
-        HOURLY,
-    )
+    expected = on_run_1("idle-serving", "reported", arn, "IN_SERVICE", why)
     assert entries(report) == [expected]
     assert world.run("run-1")["serving"]["idleNotifiedAt"] == STAMP and world.bedrock.calls == []
     assert entries(world.sweep(idle_hours=6)) == [{**expected, "news": False}]  # reported once
@@ -1044,19 +928,7 @@ def test_a_temporary_serving_the_run_records_does_not_make_another_serving_tempo
 
     why = f"its run is COMPLETED but records provisioned serving {other} (InService), not this resource"
     assert report.in_progress == [other]
-    assert entries(report) == [
-        finding(
-            "orphaned-serving",
-            "deleted",
-            "provisioned",
-            arn,
-            "bmc-run-1-serving",
-            "run-1",
-            "COMPLETED",
-            why,
-            HOURLY,
-        )
-    ]
+    assert entries(report) == [on_run_1("orphaned-serving", "deleted", arn, "COMPLETED", why)]
 
 
 @pytest.mark.parametrize(
