@@ -51,9 +51,6 @@ from bmc.runspec.option_checks import check_notify, check_serving, check_tags, c
 from bmc.validation import codes
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
-_TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")  # Bedrock's TagKey/TagValue pattern
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_LAST_SEGMENT = re.compile(r"(\.[^.\[]+|\[[^\]]*\])\Z")
 
 # --- entry points ------------------------------------------------------------------------------
 
