@@ -10,17 +10,28 @@ resources get.
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from bmc import runspec
 from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
 from bmc.runspec.bounds import bounds_findings, load_json_text
-from bmc.runspec.model import ParentModel, ParentRefusedError, ParentResolver, as_given, is_parent_reference
+from bmc.runspec.model import (
+    MAX_MANIFEST_BYTES,
+    ParentModel,
+    ParentRefusedError,
+    ParentResolver,
+    as_given,
+    is_parent_reference,
+)
 from bmc.tenancy import PLATFORM_OWNER, DataScope, Owner, Tenancy
 from bmc.tenancy.teams import Team
+from moto import mock_aws
 
 NOVA = "amazon.nova-micro-v1"
 BUCKET = "datasets-bucket"
@@ -1240,10 +1251,11 @@ def test_every_entry_point_refuses_with_the_source_it_was_given(option: str, val
     ]
     for check in checks:
         assert [(f.file, f.code) for f in check.errors] == [(source, code)]
-    for load in (
+    loads: list[Callable[[], runspec.RunSpec]] = [
         lambda: runspec.load_spec(base(), **options),
         lambda: runspec.load_spec_text(_text(base()), **options),
-    ):
+    ]
+    for load in loads:
         with pytest.raises(RunSpecInvalid) as raised:
             load()
         assert str(raised.value).startswith(f"1 problem in {source}: ")
@@ -1584,7 +1596,7 @@ def test_a_teams_manifest_runs_as_the_team_within_its_prefixes_and_models() -> N
 def test_manifests_outside_a_teams_folder_or_the_manifests_prefix_are_refused() -> None:
     def problems(
         manifest: dict[str, Any], tenancy: Tenancy = TEAMS
-    ) -> list[tuple[str, str | None, str, str]]:
+    ) -> list[tuple[str | None, str | None, str, str]]:
         run_input = manifest_input(manifest, tenancy)
         if run_input.problems:
             assert run_input.owner == PLATFORM_OWNER
@@ -1860,3 +1872,83 @@ def test_every_field_and_item_of_a_manifest_has_its_line() -> None:
     assert lines == {"a": 2, "b": 3, "c": 4, "c[0]": 5, "c[0].d": 5, "c[1]": 6, "c[1][0]": 6, "e": 8}
     assert duplicates == [("c[0].d", 5)]
     assert runspec.locate_fields("[" * 100_000 + "]" * 100_000) == ({}, [])
+
+
+# --- reading a manifest from S3 -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        client.create_bucket(Bucket="versioned")
+        client.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+        yield client
+
+
+def _unreadable(ref: runspec.ManifestRef, s3: Any) -> tuple[str, str]:
+    with pytest.raises(RunSpecInvalid) as raised:
+        runspec.read_manifest_from_s3(ref, s3)
+    (finding,) = raised.value.findings
+    assert (finding.file, finding.line, finding.field) == (ref.uri, None, None)
+    return finding.code, finding.message
+
+
+def test_a_manifest_is_read_at_the_version_the_event_named(s3: Any) -> None:
+    first = s3.put_object(Bucket="versioned", Key="manifests/a.json", Body=b"first")
+    s3.put_object(Bucket="versioned", Key="manifests/a.json", Body=b"second")
+    ref = runspec.ManifestRef("versioned", "manifests/a.json", first["VersionId"], "stale-etag-ignored")
+    assert runspec.read_manifest_from_s3(ref, s3) == b"first"
+
+
+def test_an_unversioned_manifest_replaced_since_the_event_is_not_read(s3: Any) -> None:
+    put = s3.put_object(Bucket=BUCKET, Key="manifests/a.json", Body=b"first")
+    assert (
+        runspec.read_manifest_from_s3(runspec.ManifestRef(BUCKET, "manifests/a.json", None, put["ETag"]), s3)
+        == b"first"
+    )
+    s3.put_object(Bucket=BUCKET, Key="manifests/a.json", Body=b"second")
+    code, message = _unreadable(runspec.ManifestRef(BUCKET, "manifests/a.json", None, put["ETag"]), s3)
+    assert code == "MANIFEST_UNREADABLE"
+    assert message.startswith("cannot read the manifest: PreconditionFailed: ")
+    assert runspec.read_manifest_from_s3(runspec.ManifestRef(BUCKET, "manifests/a.json"), s3) == b"second"
+
+
+def test_a_missing_manifest_is_unreadable_with_s3s_code(s3: Any) -> None:
+    code, message = _unreadable(runspec.ManifestRef(BUCKET, "manifests/gone.json"), s3)
+    assert code == "MANIFEST_UNREADABLE"
+    assert message.startswith("cannot read the manifest: NoSuchKey: An error occurred (NoSuchKey)")
+
+
+def test_a_manifest_larger_than_64_kib_is_refused(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key="manifests/full.json", Body=b"x" * MAX_MANIFEST_BYTES)
+    assert (
+        len(runspec.read_manifest_from_s3(runspec.ManifestRef(BUCKET, "manifests/full.json"), s3))
+        == MAX_MANIFEST_BYTES
+    )
+    s3.put_object(Bucket=BUCKET, Key="manifests/big.json", Body=b"x" * (MAX_MANIFEST_BYTES + 1))
+    assert _unreadable(runspec.ManifestRef(BUCKET, "manifests/big.json"), s3) == (
+        "MANIFEST_TOO_LARGE",
+        "the manifest is larger than 65,536 bytes; a run spec is a few hundred bytes",
+    )
+
+
+def test_a_manifest_whose_announced_size_is_too_large_is_refused_without_reading_more() -> None:
+    class Body(io.BytesIO):
+        read_sizes: list[int | None] = []
+
+        def read(self, size: int | None = -1) -> bytes:
+            self.read_sizes.append(size)
+            return super().read(size)
+
+    body = Body(b"{}")
+
+    class Client:
+        def get_object(self, **request: Any) -> dict[str, Any]:
+            assert request == {"Bucket": BUCKET, "Key": "manifests/a.json", "VersionId": "v"}
+            return {"ContentLength": MAX_MANIFEST_BYTES + 1, "Body": body}
+
+    ref = runspec.ManifestRef(BUCKET, "manifests/a.json", "v")
+    assert _unreadable(ref, Client())[0] == "MANIFEST_TOO_LARGE"
+    assert body.read_sizes == [MAX_MANIFEST_BYTES + 1] and body.closed
