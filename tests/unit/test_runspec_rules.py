@@ -10,6 +10,7 @@ resources get.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -18,9 +19,12 @@ from typing import Any
 import boto3
 import pytest
 from bmc import runspec
+from bmc.catalog.models import resolve_model
 from bmc.errors import ConfigurationError, RunSpecInvalid
 from bmc.findings import Finding
 from bmc.runspec.bounds import bounds_findings, load_json_text
+from bmc.runspec.checker import FieldChecker
+from bmc.runspec.evaluation import check_evaluation
 from bmc.runspec.model import (
     MAX_MANIFEST_BYTES,
     ParentModel,
@@ -1952,3 +1956,67 @@ def test_a_manifest_whose_announced_size_is_too_large_is_refused_without_reading
     ref = runspec.ManifestRef(BUCKET, "manifests/a.json", "v")
     assert _unreadable(ref, Client())[0] == "MANIFEST_TOO_LARGE"
     assert body.read_sizes == [MAX_MANIFEST_BYTES + 1] and body.closed
+
+
+# --- what the table leaves out ----------------------------------------------------------------------------
+
+
+def test_a_choice_in_the_wrong_case_is_matched_whatever_its_case() -> None:
+    check = runspec.validate_spec(base(serving={"mode": "provisioned", "commitment": "ONEMONTH"}))
+    assert [f.message for f in check.errors] == [
+        "serving.commitment must be one of none, OneMonth, SixMonths; got 'ONEMONTH'; did you mean 'OneMonth'?"
+    ]
+
+
+def test_an_evaluation_with_a_judge_and_a_gate_normalizes_both() -> None:
+    block = {
+        "testData": TEST,
+        "judge": {"modelId": "amazon.nova-pro-v1:0", "criteria": "helpfulness"},
+        "gate": {"metric": "judge", "minDelta": 0.5},
+        "toleratedFailurePercentage": 0,
+    }
+    spec = runspec.load_spec(base(evaluation=block))
+    assert spec.evaluation is not None
+    data = spec.to_dict()["evaluation"]
+    assert (data["judge"], data["gate"], data["toleratedFailurePercentage"]) == (
+        {"modelId": "amazon.nova-pro-v1:0", "criteria": "helpfulness"},
+        {"metric": "judge", "minDelta": 0.5, "onFail": "undeploy"},
+        0.0,
+    )
+    assert runspec.RunSpec.from_dict(spec.to_dict()) == spec
+    full = runspec.load_spec(ev(toleratedFailurePercentage=100))
+    assert full.evaluation is not None and full.evaluation.tolerated_failure_percentage == 100.0
+
+
+def test_a_model_that_cannot_be_served_cannot_be_evaluated() -> None:
+    model = resolve_model(NOVA)
+    unservable = dataclasses.replace(model, provisioned_throughput=False, on_demand_deployment=False)
+    check = FieldChecker("m.json", {})
+    evaluation = check_evaluation(
+        check,
+        {"testData": TEST},
+        TEST,
+        model=unservable,
+        serving=runspec.Serving(),
+        region=None,
+        allowed_judges=None,
+    )
+    assert evaluation is None
+    assert [(f.field, f.code, f.message) for f in check.errors] == [
+        (
+            "evaluation",
+            "MODEL_NOT_EVALUABLE",
+            f"{NOVA_ROOT} custom models cannot be served, not even for an evaluation",
+        )
+    ]
+    served = FieldChecker("m.json", {})
+    kept = check_evaluation(
+        served,
+        {"testData": TEST},
+        TEST,
+        model=unservable,
+        serving=runspec.Serving("provisioned"),
+        region=None,
+        allowed_judges=None,
+    )
+    assert served.errors == [] and kept is not None
