@@ -2020,3 +2020,45 @@ def test_a_model_that_cannot_be_served_cannot_be_evaluated() -> None:
         allowed_judges=None,
     )
     assert served.errors == [] and kept is not None
+
+
+def test_a_refused_parent_reads_as_its_message() -> None:
+    refused = ParentRefusedError("PARENT_NOT_FOUND", "no run run:x of this team")
+    assert (str(refused), refused.code, refused.message) == (
+        "no run run:x of this team",
+        "PARENT_NOT_FOUND",
+        "no run run:x of this team",
+    )
+
+
+def test_a_system_prompt_of_exactly_the_limit_is_accepted() -> None:
+    spec = runspec.load_spec(ev(systemPrompt="x" * 32_768))
+    assert spec.evaluation is not None and len(spec.evaluation.system_prompt or "") == 32_768
+
+
+def test_a_judge_refusal_lists_every_allowed_judge() -> None:
+    judges = ["amazon.nova-pro-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0"]
+    check = runspec.validate_spec(ev(judge={"modelId": "amazon.nova-lite-v1:0"}), allowed_judge_models=judges)
+    assert [f.message for f in check.errors] == [
+        "amazon.nova-lite-v1:0 is not a judge this deployment may call; allowed: amazon.nova-pro-v1:0, "
+        "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    ]
+
+
+def test_a_value_that_is_not_json_is_named_by_its_python_type() -> None:
+    # Only specs built in code can hold one (a tuple, a set): the message still says what it got.
+    check = runspec.validate_spec(base(runName=("a",)))
+    assert [f.message for f in check.errors] == ["runName must be a string, got tuple"]
+
+
+def test_findings_name_the_source_and_the_lines_they_were_given() -> None:
+    with pytest.raises(RunSpecInvalid) as raised:
+        runspec.load_spec(base(runName="a/b"), source="console")
+    assert [(f.file, f.field) for f in raised.value.findings] == [("console", "runName")]
+    check = runspec.validate_spec(
+        base(runName="a/b", serving={"modelUnits": 0}), source="m.json", lines={"runName": 4, "serving": 7}
+    )
+    assert [(f.file, f.line, f.field) for f in check.errors] == [
+        ("m.json", 4, "runName"),
+        ("m.json", 7, "serving.modelUnits"),
+    ]
