@@ -1318,7 +1318,9 @@ def test_a_manifests_findings_come_in_the_order_of_its_lines() -> None:
 def test_a_duplicated_key_alone_refuses_the_spec() -> None:
     text = _text(base()).replace('"baseModel"', '"runName": "a",\n  "runName": "b",\n  "baseModel"', 1)
     check = runspec.parse_spec_text(text, source="m.json")
-    assert [(f.line, f.field, f.code) for f in check.errors] == [(3, "runName", "DUPLICATE_KEY")]
+    assert [(f.file, f.line, f.field, f.code) for f in check.errors] == [
+        ("m.json", 3, "runName", "DUPLICATE_KEY")
+    ]
     assert check.spec is None
 
 
@@ -1860,7 +1862,7 @@ def test_json_text_problems_are_findings_with_their_line() -> None:
         Finding("s", 3, None, "INVALID_JSON", "not valid JSON: Expecting ',' delimiter (line 3, column 3)"),
     )
     long_number = "a number has more than 4,300 digits; numbers here are far smaller"
-    assert load_json_text("\n\n[" + "1" * 4400 + "]", "s") == (
+    assert load_json_text("\n\n[" + "1" * 4400 + "]\n\n", "s") == (
         None,
         Finding("s", 3, None, "INVALID_VALUE", long_number),
     )
@@ -2062,3 +2064,49 @@ def test_findings_name_the_source_and_the_lines_they_were_given() -> None:
         ("m.json", 4, "runName"),
         ("m.json", 7, "serving.modelUnits"),
     ]
+
+
+def test_a_manifest_input_that_cannot_be_read_still_names_the_run() -> None:
+    incomplete = manifest_input({"bucket": BUCKET})
+    assert (incomplete.source, incomplete.location, incomplete.default_run_name, incomplete.manifest) == (
+        {"type": "s3"},
+        "execution input",
+        "m-run",
+        None,
+    )
+    # A key with no folder and no bucket configured: refused, named after the file.
+    bare = runspec.classify_input({"manifest": {"bucket": BUCKET, "key": "Support.json"}}, "m-run")
+    assert bare.default_run_name == "support"
+    assert [p.message for p in bare.problems] == [
+        f"a manifest must be an object under manifests/ of the datasets bucket ; s3://{BUCKET}/Support.json is not read"
+    ]
+    # A file name with no letter or digit gives the run id; a long one is cut to 63 characters.
+    assert manifest_input({"bucket": BUCKET, "key": "manifests/support/___.json"}).default_run_name == "m-run"
+    long_name = manifest_input({"bucket": BUCKET, "key": f"manifests/support/{'x' * 80}.json"})
+    assert long_name.default_run_name == "x" * 63
+
+
+def test_an_api_runs_team_without_its_own_models_gets_the_deployments() -> None:
+    record = {"owner": {"team": "team:ads"}, "spec": base()}
+    api = runspec.classify_input(
+        {}, "run-9", api_record=record, tenancy=TEAMS, deployment_models=DEPLOYMENT_MODELS
+    )
+    assert (api.owner, api.scope) == (Owner("team:ads"), DataScope(("ads/",), DEPLOYMENT_MODELS))
+
+
+def test_a_refused_run_input_names_its_location_and_keeps_its_findings() -> None:
+    run_input = manifest_input({"bucket": BUCKET, "key": "manifests/a.json"})
+    with pytest.raises(RunSpecInvalid) as raised:
+        runspec.load_run_spec(run_input, read_manifest=lambda ref: b"")
+    assert list(raised.value.findings) == list(run_input.problems)
+    console = runspec.classify_input(base(), "run-1")
+    with pytest.raises(RunSpecInvalid) as raised:
+        runspec.load_run_spec(console, read_manifest=lambda ref: b"", region="us-west-2")
+    assert str(raised.value).startswith("1 problem in execution input: baseModel MODEL_NOT_IN_REGION: ")
+    manifest = manifest_input({"bucket": BUCKET, "key": "manifests/support/a.json"})
+    text = json.dumps(base(baseModel="amazon.nova-lite-v1", trainingData=f"s3://{BUCKET}/support/t.jsonl"))
+    with pytest.raises(RunSpecInvalid) as raised:
+        runspec.load_run_spec(manifest, read_manifest=lambda ref: text.encode(), region="us-west-2")
+    assert str(raised.value).startswith(
+        f"1 problem in {manifest.location}: line 1 baseModel MODEL_NOT_IN_REGION: "
+    )
