@@ -2110,3 +2110,43 @@ def test_a_refused_run_input_names_its_location_and_keeps_its_findings() -> None
     assert str(raised.value).startswith(
         f"1 problem in {manifest.location}: line 1 baseModel MODEL_NOT_IN_REGION: "
     )
+
+
+def test_compact_json_and_top_level_arrays_are_located_too() -> None:
+    lines, duplicates = runspec.locate_fields('{"a":{"b":[1,\n2,\n3]},\n"c":"x"}')
+    assert lines == {"a": 1, "a.b": 1, "a.b[0]": 1, "a.b[1]": 2, "a.b[2]": 3, "c": 4}
+    assert duplicates == []
+    assert runspec.locate_fields("[1,\n 2]") == ({"[0]": 1, "[1]": 2}, [])
+
+
+def test_whole_numbers_are_checked_at_both_ends_and_by_type() -> None:
+    assert (
+        runspec.load_spec(base(serving={"mode": "provisioned", "modelUnits": 100})).serving.model_units == 100
+    )
+    assert runspec.load_spec(base(serving={"mode": "provisioned", "modelUnits": 1})).serving.model_units == 1
+    check = runspec.validate_spec(base(serving={"mode": "provisioned", "modelUnits": "2"}))
+    assert [f.message for f in check.errors] == ["serving.modelUnits must be an integer, got a string"]
+
+
+def test_data_locations_are_all_checked_when_the_training_data_is_missing() -> None:
+    check = runspec.validate_spec(
+        base(trainingData=None, validationData=["s3://other-bucket/v.jsonl"]), datasets_bucket=BUCKET
+    )
+    assert [(f.field, f.code) for f in check.errors] == [
+        ("trainingData", "MISSING_FIELD"),
+        ("validationData[0]", "DATA_OUTSIDE_DATASETS_BUCKET"),
+    ]
+
+
+def test_the_summary_lists_five_findings_by_default() -> None:
+    findings = [Finding("m.json", line, None, "C", f"problem {line}") for line in range(1, 7)]
+    assert runspec.describe_findings(findings, "m.json").endswith("line 5 C: problem 5; and 1 more")
+
+
+def test_an_unreadable_manifest_says_so_in_its_message(s3: Any) -> None:
+    ref = runspec.ManifestRef(BUCKET, "manifests/gone.json")
+    with pytest.raises(RunSpecInvalid) as raised:
+        runspec.read_manifest_from_s3(ref, s3)
+    assert str(raised.value).startswith(
+        f"1 problem in {ref.uri}: MANIFEST_UNREADABLE: cannot read the manifest: NoSuchKey: "
+    )
