@@ -2150,3 +2150,57 @@ def test_an_unreadable_manifest_says_so_in_its_message(s3: Any) -> None:
     assert str(raised.value).startswith(
         f"1 problem in {ref.uri}: MANIFEST_UNREADABLE: cannot read the manifest: NoSuchKey: "
     )
+
+
+def test_tags_up_to_each_limit_are_accepted() -> None:
+    tags = {f"k{i}": "v" for i in range(47)} | {"k" * 128: "v" * 256}
+    assert runspec.load_spec(base(tags=tags)).tags == tags
+
+
+def test_notify_and_validation_options_default_when_their_blocks_are_empty() -> None:
+    spec = runspec.load_spec(base(notify={}, validation={}))
+    assert (spec.notify_on_success, spec.validation_allow) == (True, ())
+
+
+def test_every_unknown_finding_code_is_reported() -> None:
+    check = runspec.validate_spec(
+        base(validation={"allow": ["NOT_A_CODE", "ALSO_WRONG", "RESERVED_STRING_MENTION"]})
+    )
+    assert [f.field for f in check.errors] == ["validation.allow[0]", "validation.allow[1]"]
+
+
+def test_validation_files_up_to_the_limit_and_each_one_checked() -> None:
+    ten = [f"s3://{BUCKET}/data/v{i}.jsonl" for i in range(10)]
+    assert runspec.load_spec(base(validationData=ten)).validation_data == tuple(ten)
+    check = runspec.validate_spec(base(validationData=[5] * 12))
+    # The count is reported, and the first eleven are checked one by one.
+    assert [f.field for f in check.errors] == ["validationData"] + [f"validationData[{i}]" for i in range(11)]
+    check = runspec.validate_spec(base(validationData=[None, f"s3://{BUCKET}/x/./v.jsonl"]))
+    assert [(f.field, f.code, f.message) for f in check.errors] == [
+        (
+            "validationData[0]",
+            "MISSING_FIELD",
+            "validationData[0] is required: the s3:// URI of a JSONL file",
+        ),
+        (
+            "validationData[1]",
+            "INVALID_S3_URI",
+            f"'s3://{BUCKET}/x/./v.jsonl' has a '.' or '..' segment: name the object by its plain key",
+        ),
+    ]
+
+
+def test_a_hyperparameter_that_only_applies_without_validation_data() -> None:
+    cohere = base(baseModel="cohere.command-light-text-v14", validationData=[f"s3://{BUCKET}/data/v.jsonl"])
+    check = runspec.validate_spec({**cohere, "hyperparameters": {"evalPercentage": 10}}, source="m.json")
+    assert [(f.file, f.field, f.code, f.message) for f in check.errors] == [
+        (
+            "m.json",
+            "hyperparameters.evalPercentage",
+            "HYPERPARAMETER_NOT_ALLOWED",
+            "evalPercentage applies only when no validation data is given; remove it or the validation data",
+        )
+    ]
+    assert "evalPercentage" not in runspec.load_spec(cohere).hyperparameters
+    without = {key: value for key, value in cohere.items() if key != "validationData"}
+    assert runspec.load_spec(without).hyperparameters["evalPercentage"] == "20"
