@@ -33,6 +33,7 @@ from bmc.runspec.model import (
     as_given,
     is_parent_reference,
 )
+from bmc.runspec.option_checks import check_serving
 from bmc.tenancy import PLATFORM_OWNER, DataScope, Owner, Tenancy
 from bmc.tenancy.teams import Team
 from moto import mock_aws
@@ -2204,3 +2205,74 @@ def test_a_hyperparameter_that_only_applies_without_validation_data() -> None:
     assert "evalPercentage" not in runspec.load_spec(cohere).hyperparameters
     without = {key: value for key, value in cohere.items() if key != "validationData"}
     assert runspec.load_spec(without).hyperparameters["evalPercentage"] == "20"
+
+
+def test_an_evaluation_keeps_its_inference_settings_and_comparison_choice() -> None:
+    spec = runspec.load_spec(ev(inference={"maxTokens": 64, "temperature": 0.5}, compareWithBase=False))
+    assert spec.evaluation is not None
+    assert spec.evaluation.inference.to_dict() == {"maxTokens": 64, "temperature": 0.5}
+    assert spec.evaluation.compare_with_base is False
+
+
+def test_deployment_serving_defaults_that_are_not_an_object_are_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        runspec.serving_defaults(["provisioned"])  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "environment variable DEFAULT_SERVING is invalid: serving must be an object, got an array"
+    )
+
+
+def test_a_default_ttl_applies_and_a_commitment_against_it_is_blamed_on_the_commitment() -> None:
+    defaults = {"mode": "provisioned", "ttlHours": 5}
+    assert runspec.load_spec(base(), default_serving=defaults).serving.ttl_hours == 5
+    check = runspec.validate_spec(base(serving={"commitment": "OneMonth"}), default_serving=defaults)
+    assert [(f.field, f.code) for f in check.errors] == [("serving.commitment", "COMMITMENT_WITH_TTL")]
+
+
+def test_a_model_without_provisioned_throughput_cannot_be_served_that_way() -> None:
+    no_throughput = dataclasses.replace(resolve_model(NOVA), provisioned_throughput=False)
+    check = FieldChecker("m.json", {})
+    serving = check_serving(check, {"mode": "provisioned"}, runspec.Serving(), no_throughput, path="serving")
+    assert serving.mode == "provisioned"
+    assert [(f.field, f.code, f.message) for f in check.errors] == [
+        (
+            "serving.mode",
+            "SERVING_NOT_SUPPORTED",
+            f"{NOVA_ROOT} custom models cannot be served with provisioned throughput",
+        )
+    ]
+    on_demand = FieldChecker("m.json", {})
+    check_serving(on_demand, {"mode": "on-demand"}, runspec.Serving(), no_throughput, path="serving")
+    assert on_demand.errors == []
+
+
+def test_region_and_teacher_messages_list_every_choice() -> None:
+    titan = runspec.validate_spec(base(baseModel="amazon.titan-text-lite-v1"), region="eu-west-1")
+    assert [f.message for f in titan.errors] == [
+        "amazon.titan-text-lite-v1:0:4k cannot be customized in eu-west-1; regions: us-east-1, us-west-2"
+    ]
+    student = runspec.validate_spec(
+        base(
+            customizationType="DISTILLATION",
+            distillation={"teacherModel": "meta.llama3-1-405b-instruct-v1:0"},
+        )
+    )
+    assert [f.message for f in student.errors] == [
+        "meta.llama3-1-405b-instruct-v1:0 cannot teach amazon.nova-micro-v1:0:128k; its teachers: "
+        "amazon.nova-pro-v1:0, amazon.nova-premier-v1:0"
+    ]
+
+
+def test_a_teacher_available_in_the_region_is_accepted() -> None:
+    distillation = {"teacherModel": "amazon.nova-pro-v1:0"}
+    assert runspec.validate_spec(
+        base(customizationType="DISTILLATION", distillation=distillation), region="us-east-1"
+    ).ok
+
+
+def test_a_customization_type_with_spaces_gets_the_exact_spelling() -> None:
+    check = runspec.validate_spec(base(customizationType=" fine tuning "))
+    assert [f.message for f in check.errors] == [
+        "customizationType must be one of FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION; got ' fine tuning '; "
+        "did you mean 'FINE_TUNING'?"
+    ]
