@@ -2276,3 +2276,28 @@ def test_a_customization_type_with_spaces_gets_the_exact_spelling() -> None:
         "customizationType must be one of FINE_TUNING, CONTINUED_PRE_TRAINING, DISTILLATION; got ' fine tuning '; "
         "did you mean 'FINE_TUNING'?"
     ]
+
+
+def test_bounds_look_past_every_kind_of_value_and_report_each_place() -> None:
+    assert [f.field for f in bounds_findings([HUGE, "x", True, 1.5, None], "s")] == ["[0]"]
+    deep = "[0]" * 31
+    found = bounds_findings({"a": nest(32), "b": nest(32)}, "s", {f"a{deep}": 12})
+    assert [(f.file, f.line, f.field) for f in found] == [("s", None, f"b{deep}"), ("s", 12, f"a{deep}")]
+
+
+def test_the_size_of_a_huge_number_is_estimated_from_its_bits() -> None:
+    # log10(2) as 30103/100000 per bit: the true count or one more ("about").
+    (exact,) = bounds_findings(2**288, "s")  # 87 digits
+    assert exact.message == "the input is a number of about 87 digits; numbers here are far smaller"
+    (over,) = bounds_findings(2**680, "s")  # 205 digits
+    assert over.message == "the input is a number of about 206 digits; numbers here are far smaller"
+
+
+def test_a_spec_out_of_bounds_names_its_source_and_line() -> None:
+    text = _text(base(serving={"modelUnits": 2**200}))
+    check = runspec.parse_spec_text(text, source="m.json")
+    assert [(f.file, f.line, f.field, f.code) for f in check.errors] == [
+        ("m.json", 6, "serving.modelUnits", "INVALID_VALUE")
+    ]
+    given = runspec.validate_spec(base(tags={"a": nest(40)}), source="console")
+    assert [f.file for f in given.errors] == ["console"]
