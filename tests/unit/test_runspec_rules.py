@@ -2301,3 +2301,10 @@ def test_a_spec_out_of_bounds_names_its_source_and_line() -> None:
     ]
     given = runspec.validate_spec(base(tags={"a": nest(40)}), source="console")
     assert [f.file for f in given.errors] == ["console"]
+
+
+def test_json_without_any_whitespace_is_located() -> None:
+    assert runspec.locate_fields('{"a":1,"b":[1,2],"c":{"d":3}}') == (
+        {"a": 1, "b": 1, "b[0]": 1, "b[1]": 1, "c": 1, "c.d": 1},
+        [],
+    )

@@ -389,10 +389,8 @@ def _hyperparameters(
         value, Mapping, "hyperparameters", "an object of name to value"
     ):
         return {}
-    result = check_hyperparameters(
-        model, customization_type, value, has_validation_data=has_validation_data, source=check.source
-    )
-    for finding in result.errors:
+    result = check_hyperparameters(model, customization_type, value, has_validation_data=has_validation_data)
+    for finding in result.errors:  # located again: the field's line comes from the spec's text
         check.error(finding.field, finding.code, finding.message)
     return dict(result.values)
 
