@@ -42,7 +42,16 @@ WORK_ROOT = REPO_ROOT / "build" / "mutation"
 PACKAGE = "bmc"
 PACKAGE_SOURCE = "lambda/bmc"
 # What the selected tests read or import next to the package (copied into mutants/).
-SUPPORT_PATHS = ("localcloud", "docs", "examples", "scripts", "stacks", "constructs_lib", "cdk.json", "README.md")
+SUPPORT_PATHS = (
+    "localcloud",
+    "docs",
+    "examples",
+    "scripts",
+    "stacks",
+    "constructs_lib",
+    "cdk.json",
+    "README.md",
+)
 GOAL = 90.0
 
 
