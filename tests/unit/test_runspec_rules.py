@@ -109,7 +109,7 @@ CASES: list[tuple[str, Any, dict[str, Any], Expected]] = [
             (
                 "runName",
                 "INVALID_VALUE",
-                "runName must be 1-64 characters: letters, digits, spaces, '.', '_' or '-', with at least one letter or digit; got 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+                f"runName must be 1-64 characters: letters, digits, spaces, '.', '_' or '-', with at least one letter or digit; got '{'a' * 65}'",
             )
         ],
     ),
@@ -801,9 +801,9 @@ CASES: list[tuple[str, Any, dict[str, Any], Expected]] = [
                 "tag key '' must be 1-128 characters: letters, digits, spaces and . _ : / = + @ -",
             ),
             (
-                "tags.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "tags." + "a" * 129,
                 "INVALID_TAG",
-                "tag key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' must be 1-128 characters: letters, digits, spaces and . _ : / = + @ -",
+                f"tag key '{'a' * 129}' must be 1-128 characters: letters, digits, spaces and . _ : / = + @ -",
             ),
             (
                 'tags["bad!key"]',
@@ -816,7 +816,7 @@ CASES: list[tuple[str, Any, dict[str, Any], Expected]] = [
             (
                 "tags.long",
                 "INVALID_TAG",
-                "tag value 'vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv' must be at most 256 characters: letters, digits, spaces and . _ : / = + @ -",
+                f"tag value '{'v' * 257}' must be at most 256 characters: letters, digits, spaces and . _ : / = + @ -",
             ),
             (
                 "tags.odd",
@@ -915,9 +915,9 @@ CASES: list[tuple[str, Any, dict[str, Any], Expected]] = [
         {},
         [
             (
-                "tags.a[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]",
+                "tags.a" + "[0]" * 30,
                 "INVALID_JSON",
-                "tags.a[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0] is nested more than 32 levels deep",
+                f"tags.a{'[0]' * 30} is nested more than 32 levels deep",
             )
         ],
     ),
