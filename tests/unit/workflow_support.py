@@ -263,7 +263,7 @@ def _token_machine_definition(queue_url: str) -> str:
     )
 
 
-def _create_table(dynamodb: Any) -> None:
+def create_registry_table(dynamodb: Any) -> None:
     """The registry's key schema and indexes, as constructs_lib/registry.py declares them."""
     keys_only = {"ProjectionType": "KEYS_ONLY"}
     dynamodb.create_table(
@@ -331,7 +331,7 @@ def local_cloud(*, with_datasets: bool = True, **simulator_options: Any) -> Iter
         s3, sqs, sns, sfn, scheduler = (
             aws_client(name) for name in ("s3", "sqs", "sns", "stepfunctions", "scheduler")
         )
-        _create_table(aws_client("dynamodb"))
+        create_registry_table(aws_client("dynamodb"))
         data_key_arn = aws_client("kms").create_key(Description="data")["KeyMetadata"]["Arn"]
         for bucket in (DATASETS_BUCKET, ARTIFACTS_BUCKET):
             s3.create_bucket(Bucket=bucket)

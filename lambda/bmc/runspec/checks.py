@@ -51,9 +51,6 @@ from bmc.runspec.option_checks import check_notify, check_serving, check_tags, c
 from bmc.validation import codes
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9 ._-]{1,64}")
-_TAG_TEXT = re.compile(r"[a-zA-Z0-9\s._:/=+@-]*")  # Bedrock's TagKey/TagValue pattern
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_LAST_SEGMENT = re.compile(r"(\.[^.\[]+|\[[^\]]*\])\Z")
 
 # --- entry points ------------------------------------------------------------------------------
 
@@ -392,10 +389,8 @@ def _hyperparameters(
         value, Mapping, "hyperparameters", "an object of name to value"
     ):
         return {}
-    result = check_hyperparameters(
-        model, customization_type, value, has_validation_data=has_validation_data, source=check.source
-    )
-    for finding in result.errors:
+    result = check_hyperparameters(model, customization_type, value, has_validation_data=has_validation_data)
+    for finding in result.errors:  # located again: the field's line comes from the spec's text
         check.error(finding.field, finding.code, finding.message)
     return dict(result.values)
 
