@@ -32,7 +32,7 @@ def snapshot_key(run_id: str, role: str, index: int = 0) -> str:
     return f"{snapshot_prefix(run_id)}{name}.jsonl"
 
 
-def snapshot_uri(bucket: str, run_id: str, role: str, index: int = 0) -> str:
+def snapshot_uri(bucket: str, run_id: str, role: str, index: int) -> str:
     return f"s3://{bucket}/{snapshot_key(run_id, role, index)}"
 
 
@@ -40,8 +40,6 @@ def snapshot_uri(bucket: str, run_id: str, role: str, index: int = 0) -> str:
 class DatasetVersion:
     """One file of a run as validated: enough to prove later which bytes were trained on."""
 
-    role: str
-    index: int
     uri: str
     version_id: str | None
     etag: str | None
@@ -88,8 +86,6 @@ def _versions_of(
             records = _int(section.get("records"))  # one file: the role's count is the file's
         versions.append(
             DatasetVersion(
-                role=role,
-                index=index,
                 uri=uri,
                 version_id=_text(source.get("versionId")),
                 etag=_text(source.get("etag")),
