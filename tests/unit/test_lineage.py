@@ -114,7 +114,15 @@ def registry() -> Iterator[Registry]:
         yield cloud.registry
 
 
-def record_run(registry: Registry, run_id: str, *, team: str = "team:support", **spec: Any) -> None:
+def record_run(
+    registry: Registry,
+    run_id: str,
+    *,
+    team: str = "team:support",
+    lineage: dict[str, Any] | None = None,
+    **spec: Any,
+) -> None:
+    """Register a run of ``team`` (``lineage``: as recorded, else the spec's initial lineage)."""
     body = {"baseModel": NOVA_MICRO, "customizationType": "FINE_TUNING", **spec}
     registry.create_run(
         run_id,
@@ -123,7 +131,7 @@ def record_run(registry: Registry, run_id: str, *, team: str = "team:support", *
         names=None,
         execution_arn=f"arn:aws:states:us-east-1:123456789012:execution:bmc-customization:{run_id}",
         owner=Owner(team),
-        lineage=initial_lineage(run_id, body),
+        lineage=lineage if lineage is not None else initial_lineage(run_id, body),
     )
 
 

@@ -10,7 +10,7 @@ run-scoped key of the datasets bucket, known before it exists:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ def snapshot_key(run_id: str, role: str, index: int = 0) -> str:
     return f"{snapshot_prefix(run_id)}{name}.jsonl"
 
 
-def snapshot_uri(bucket: str, run_id: str, role: str, index: int = 0) -> str:
+def snapshot_uri(bucket: str, run_id: str, role: str, index: int) -> str:
     return f"s3://{bucket}/{snapshot_key(run_id, role, index)}"
 
 
@@ -40,8 +40,6 @@ def snapshot_uri(bucket: str, run_id: str, role: str, index: int = 0) -> str:
 class DatasetVersion:
     """One file of a run as validated: enough to prove later which bytes were trained on."""
 
-    role: str
-    index: int
     uri: str
     version_id: str | None
     etag: str | None
@@ -88,8 +86,6 @@ def _versions_of(
             records = _int(section.get("records"))  # one file: the role's count is the file's
         versions.append(
             DatasetVersion(
-                role=role,
-                index=index,
                 uri=uri,
                 version_id=_text(source.get("versionId")),
                 etag=_text(source.get("etag")),
@@ -109,12 +105,6 @@ class RunDatasets:
     training: DatasetVersion
     validation: tuple[DatasetVersion, ...] = ()
     evaluation: DatasetVersion | None = None
-
-    def __iter__(self) -> Iterator[DatasetVersion]:
-        yield self.training
-        yield from self.validation
-        if self.evaluation is not None:
-            yield self.evaluation
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -29,7 +29,7 @@ from bmc.errors import DatasetChanged, SnapshotConflict, SnapshotUnavailable
 
 SINGLE_COPY_LIMIT = 5 * 1024**3  # CopyObject copies objects up to 5 GB
 PART_SIZE = 512 * 1024**2  # 10 GB: 20 parts
-MAX_PARTS = 10_000
+MAX_PARTS = 10_000  # UploadPartCopy's PartNumber: 1 to 10,000
 COPY_THREADS = 8
 CONTENT_TYPE = "application/jsonl"
 # User metadata of a snapshot (x-amz-meta-*): what it is a copy of.
@@ -91,6 +91,17 @@ class SnapshotResult:
             data["sha256"] = self.copy_sha256
             data["sha256From"] = "s3-copy-checksum"
         return data
+
+
+def copy_parts(size: int, part_size: int) -> list[tuple[int, str]]:
+    """The parts of a multipart copy of ``size`` bytes: (PartNumber, CopySourceRange), numbered
+    from 1, at most MAX_PARTS of them (parts grow past ``part_size`` when they must)."""
+    part_size = max(part_size, math.ceil(size / MAX_PARTS))
+    starts = range(0, size, part_size)
+    return [
+        (number, f"bytes={start}-{min(start + part_size, size) - 1}")
+        for number, start in enumerate(starts, start=1)
+    ]
 
 
 def _code(exc: ClientError) -> str:
@@ -199,27 +210,25 @@ class Snapshotter:
         return response.get("VersionId"), checksum
 
     def _multipart_copy(self, bucket: str, key: str, target: SnapshotTarget, size: int) -> str | None:
-        part_size = max(self.part_size, math.ceil(size / MAX_PARTS))
-        ranges = [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]
         upload = self.s3.create_multipart_upload(Bucket=bucket, Key=key, **self._destination(target))
         upload_id = upload["UploadId"]
 
-        def copy_part(numbered: tuple[int, tuple[int, int]]) -> dict[str, Any]:
-            number, (first, last) = numbered
+        def copy_part(numbered: tuple[int, str]) -> dict[str, Any]:
+            number, byte_range = numbered
             part = self.s3.upload_part_copy(
                 Bucket=bucket,
                 Key=key,
                 UploadId=upload_id,
                 PartNumber=number,
                 CopySource=self._source(target),
-                CopySourceRange=f"bytes={first}-{last}",
+                CopySourceRange=byte_range,
                 **self._conditions(target),
             )
             return {"PartNumber": number, "ETag": part["CopyPartResult"]["ETag"]}
 
         try:
             with ThreadPoolExecutor(max_workers=COPY_THREADS) as pool:
-                parts = list(pool.map(copy_part, enumerate(ranges, start=1)))
+                parts = list(pool.map(copy_part, copy_parts(size, self.part_size)))
             response = self.s3.complete_multipart_upload(
                 Bucket=bucket,
                 Key=key,
