@@ -98,6 +98,11 @@ def required_datasets_bucket() -> str:
     return _required("DATASETS_BUCKET")
 
 
+def idempotency_table() -> str:
+    """The API's idempotency records (Powertools' DynamoDB persistence layer)."""
+    return _required("IDEMPOTENCY_TABLE")
+
+
 def data_key_arn() -> str:
     """The key snapshots are encrypted with (the datasets bucket's default key)."""
     return _required("DATA_KEY_ARN")

@@ -1943,7 +1943,9 @@ def test_a_manifest_larger_than_64_kib_is_refused(s3: Any) -> None:
 
 def test_a_manifest_whose_announced_size_is_too_large_is_refused_without_reading_more() -> None:
     class Body(io.BytesIO):
-        read_sizes: list[int | None] = []
+        def __init__(self, content: bytes) -> None:
+            super().__init__(content)
+            self.read_sizes: list[int | None] = []
 
         def read(self, size: int | None = -1) -> bytes:
             self.read_sizes.append(size)

@@ -32,7 +32,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from bmc.api.config import ApiSettings, idempotency_table
+from bmc import settings
+from bmc.api.config import ApiSettings
 from bmc.api.errors import ApiError, ForbiddenError
 from bmc.api.models import (
     IDEMPOTENCY_KEY,
@@ -168,7 +169,9 @@ def create_custom_model(
     )
     config.register_lambda_context(app.lambda_context)
     # Built per request: the table name is read from the environment when asked for.
-    store = DynamoDBPersistenceLayer(table_name=idempotency_table(), boto3_client=clients.client("dynamodb"))
+    store = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table(), boto3_client=clients.client("dynamodb")
+    )
     create = idempotent_function(data_keyword_argument="payload", persistence_store=store, config=config)(
         _create_once
     )
